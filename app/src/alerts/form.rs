@@ -1,0 +1,227 @@
+//! The alert form: the alert's fields, its Case and Incident, the actions, the case form when composing, the
+//! Affected Install Base Items and the activity.
+
+use super::{alert_journal, get_alert, AlertDetail};
+use crate::{
+    cases::{CaseComposer, CreateCase},
+    install_base::{AffectedItemsRegion, RefreshInstallBase},
+    journal::Journal,
+    ui::LoadError,
+    AppError,
+};
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::{
+    components::Form,
+    hooks::{use_params_map, use_query_map},
+};
+
+#[component]
+pub fn AlertPage() -> impl IntoView {
+    let params = use_params_map();
+    let number = Memo::new(move |_| params.read().get("number").unwrap_or_default());
+    let alert = Resource::new(move || number.get(), get_alert);
+    view! {
+        <Suspense fallback=|| view! { <p role="status">"Loading alert…"</p> }>
+            {move || Suspend::new(async move {
+                match alert.await {
+                    Ok(alert) => Either::Left(view! { <AlertForm alert /> }),
+                    Err(error) => Either::Right(view! { <LoadError error /> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AlertForm(alert: AlertDetail) -> impl IntoView {
+    let refresh = ServerAction::<RefreshInstallBase>::new();
+    let create = ServerAction::<CreateCase>::new();
+    let query = use_query_map();
+    let composing = move || query.read().get("compose").as_deref() == Some("case");
+
+    // The Case field follows the submit at once: the new case's number, or the existing one a conflict names.
+    let stored_case = alert.case_number.clone();
+    let case_number = Signal::derive(move || match create.value().get() {
+        Some(Ok(created)) => Some(created.number),
+        Some(Err(AppError::Conflict { existing, .. })) => Some(existing),
+        _ => stored_case.clone(),
+    });
+    let journal_alert = alert.number.clone();
+    let journal = Resource::new(
+        move || (journal_alert.clone(), create.version().get(), refresh.version().get()),
+        |(number, _, _)| alert_journal(number),
+    );
+    let self_href = format!("/alerts/{}", alert.number);
+    let compose_href = format!("{self_href}?compose=case");
+    let number = alert.number;
+    let (title, heading, hidden_number, composer_alert, region_alert) =
+        (number.clone(), number.clone(), number.clone(), number.clone(), number.clone());
+    let ci_text = match (&alert.ci, &alert.ci_class) {
+        (Some(name), Some(class)) => format!("{name} ({class})"),
+        (Some(name), None) => name.clone(),
+        _ => "None: no configuration item matched the node".to_owned(),
+    };
+
+    view! {
+        <Title text=title />
+        <article class="record">
+            <header class="record-header">
+                <p class="breadcrumb">
+                    <a href="/alerts">"All Alerts"</a>
+                    " / Alert"
+                </p>
+                <h1>{heading}</h1>
+                <div class="actions">
+                    <ActionForm action=refresh attr:class="inline">
+                        <input type="hidden" name="alert" value=hidden_number />
+                        <button
+                            type="submit"
+                            class="primary"
+                            aria-describedby="affected-status"
+                            disabled=move || refresh.pending().get()
+                        >
+                            "Refresh Install Base Items"
+                        </button>
+                    </ActionForm>
+                    <Form method="GET" action=self_href.clone() attr:class="inline">
+                        <input type="hidden" name="compose" value="case" />
+                        <button type="submit">"Create Case"</button>
+                    </Form>
+                    <MoreActions compose_href />
+                </div>
+            </header>
+            <CaseOutcome create />
+            <div class="fields">
+                <Field id="alert-number" label="Number" value=number />
+                <Field id="alert-severity" label="Severity" value=alert.severity.to_string() />
+                <Field id="alert-state" label="State" value=alert.state.as_str().to_owned() />
+                <Field id="alert-source" label="Source" value=alert.source.clone() />
+                <Field id="alert-node" label="Node" value=alert.node.clone() />
+                <Field id="alert-ci" label="Configuration item" value=ci_text />
+                <Field id="alert-type" label="Type" value=alert.kind.clone() />
+                <Field id="alert-resource" label="Resource" value=alert.resource.clone() />
+                <Field id="alert-events" label="Event count" value=alert.event_count.to_string() />
+                <Field id="alert-last-event" label="Last event (UTC)" value=alert.last_event_at.clone() />
+                <div class="field">
+                    <label id="alert-case-label" for="alert-case">
+                        "Case"
+                    </label>
+                    <output id="alert-case" aria-labelledby="alert-case-label">
+                        {move || {
+                            case_number
+                                .get()
+                                .map(|n| view! { <a href=format!("/cases/{n}")>{n.clone()}</a> })
+                        }}
+                    </output>
+                </div>
+                <div class="field">
+                    <label id="alert-incident-label" for="alert-incident">
+                        "Incident"
+                    </label>
+                    <output id="alert-incident" aria-labelledby="alert-incident-label">
+                        {alert.incident_number.clone()}
+                    </output>
+                </div>
+                <div class="field wide">
+                    <label for="alert-description">"Description"</label>
+                    <textarea id="alert-description" readonly rows="2">
+                        {alert.description.clone()}
+                    </textarea>
+                </div>
+            </div>
+            <Show when=move || composing() && case_number.get().is_none()>
+                <CaseComposer alert=composer_alert.clone() create refresh />
+            </Show>
+            <AffectedItemsRegion alert=region_alert refresh />
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match journal.await {
+                        Ok(entries) => Either::Left(view! { <Journal title="Activity" entries /> }),
+                        Err(error) => Either::Right(view! { <LoadError error /> }),
+                    }
+                })}
+            </Transition>
+        </article>
+    }
+}
+
+/// A read-only alert field, labelled so `getByLabel` finds it.
+#[component]
+fn Field(id: &'static str, label: &'static str, value: String) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type="text" readonly value=value />
+        </div>
+    }
+}
+
+/// The answer to Submit: a status for a created case, an alert for a refusal that is not about one field.
+#[component]
+fn CaseOutcome(create: ServerAction<CreateCase>) -> impl IntoView {
+    let created = move || match create.value().get() {
+        Some(Ok(created)) if created.children.is_empty() => format!("Case {} created", created.number),
+        Some(Ok(created)) => {
+            format!("Case {} created, with child cases {}", created.number, created.children.join(", "))
+        }
+        _ => String::new(),
+    };
+    let refused = move || match create.value().get() {
+        // Field errors are shown beside their field.
+        Some(Err(AppError::Invalid { .. })) => None,
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    view! {
+        <div class="outcome">
+            <p role="status" class="status-message">
+                {created}
+            </p>
+            <p role="alert" class="error">
+                {refused}
+            </p>
+        </div>
+    }
+}
+
+/// The `More actions` menu: the same actions, for agents who look for them there.
+#[component]
+fn MoreActions(compose_href: String) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let first_item = NodeRef::<leptos::html::A>::new();
+    Effect::new(move |_| {
+        if open.get() {
+            if let Some(item) = first_item.get() {
+                let _ = item.focus();
+            }
+        }
+    });
+    view! {
+        <div
+            class="menu"
+            on:keydown=move |event| {
+                if event.key() == "Escape" {
+                    open.set(false);
+                }
+            }
+        >
+            <button
+                type="button"
+                aria-haspopup="menu"
+                aria-controls="more-actions-menu"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                "More actions"
+            </button>
+            <ul id="more-actions-menu" role="menu" aria-label="More actions" hidden=move || !open.get()>
+                <li role="none">
+                    <a role="menuitem" href=compose_href node_ref=first_item on:click=move |_| open.set(false)>
+                        "Create Case"
+                    </a>
+                </li>
+            </ul>
+        </div>
+    }
+}

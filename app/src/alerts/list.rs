@@ -1,0 +1,182 @@
+//! All Alerts: newest first, filtered by state, severity and text, paged.
+
+use super::{list_alerts, AlertFilter, AlertListPage};
+use crate::{
+    domain::{AlertState, Severity},
+    ui::{LoadError, Pager},
+};
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::{components::Form, hooks::use_query_map, params::ParamsMap};
+
+fn filter_from(query: &ParamsMap) -> AlertFilter {
+    AlertFilter {
+        state: query.get("state").as_deref().and_then(AlertState::parse),
+        severity: query.get("severity").and_then(|s| s.parse().ok()).and_then(Severity::from_code),
+        text: query.get("q").filter(|q| !q.trim().is_empty()),
+        page: query.get("page").and_then(|p| p.parse().ok()),
+    }
+}
+
+/// The query string for `filter` at `page`.
+fn href(filter: &AlertFilter, page: u32) -> String {
+    let mut parts = Vec::new();
+    if let Some(state) = filter.state {
+        parts.push(format!("state={}", state.as_str()));
+    }
+    if let Some(severity) = filter.severity {
+        parts.push(format!("severity={}", severity.code()));
+    }
+    if let Some(text) = &filter.text {
+        let encoded: String = text
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        parts.push(format!("q={encoded}"));
+    }
+    parts.push(format!("page={page}"));
+    format!("/alerts?{}", parts.join("&"))
+}
+
+#[component]
+pub fn AlertsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = Memo::new(move |_| filter_from(&query.read()));
+    let alerts = Resource::new(move || filter.get(), list_alerts);
+
+    view! {
+        <Title text="All Alerts" />
+        <h1 id="alerts-heading">"All Alerts"</h1>
+        <Form method="GET" action="/alerts" attr:class="filters" attr:aria-label="Filter alerts">
+            <label>
+                "State"
+                <select name="state">
+                    <option value="">"Any"</option>
+                    {AlertState::ALL
+                        .map(|s| {
+                            let selected = move || filter.read().state == Some(s);
+                            view! {
+                                <option value=s.as_str() selected=selected>
+                                    {s.as_str()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Severity"
+                <select name="severity">
+                    <option value="">"Any"</option>
+                    {Severity::ALL
+                        .map(|s| {
+                            let selected = move || filter.read().severity == Some(s);
+                            view! {
+                                <option value=s.code().to_string() selected=selected>
+                                    {s.to_string()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Search"
+                <input
+                    type="search"
+                    name="q"
+                    maxlength="200"
+                    prop:value=move || filter.read().text.clone().unwrap_or_default()
+                />
+            </label>
+            <button type="submit">"Apply filters"</button>
+        </Form>
+        <Transition fallback=|| view! { <p role="status">"Loading alerts…"</p> }>
+            {move || Suspend::new(async move {
+                match alerts.await {
+                    Ok(page) => Either::Left(view! { <AlertTable page filter=filter.get_untracked() /> }),
+                    Err(error) => Either::Right(view! { <LoadError error /> }),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn AlertTable(page: AlertListPage, filter: AlertFilter) -> impl IntoView {
+    let empty = page.rows.is_empty();
+    view! {
+        <div class="table-wrap">
+            <table aria-labelledby="alerts-heading">
+                <thead>
+                    <tr>
+                        <th scope="col">"Number"</th>
+                        <th scope="col">"Severity"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Source"</th>
+                        <th scope="col">"Node"</th>
+                        <th scope="col">"Configuration item"</th>
+                        <th scope="col">"Description"</th>
+                        <th scope="col">"Case"</th>
+                        <th scope="col">"Last event (UTC)"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .rows
+                        .into_iter()
+                        .map(|row| {
+                            let href = format!("/alerts/{}", row.number);
+                            let severity_class = format!("severity severity-{}", row.severity.code());
+                            view! {
+                                <tr>
+                                    <th scope="row">
+                                        <a href=href>{row.number}</a>
+                                    </th>
+                                    <td>
+                                        <span class=severity_class>{row.severity.label()}</span>
+                                    </td>
+                                    <td>{row.state.as_str()}</td>
+                                    <td>{row.source}</td>
+                                    <td>{row.node}</td>
+                                    <td>{row.ci.unwrap_or_else(|| "—".into())}</td>
+                                    <td class="description">{row.description}</td>
+                                    <td>
+                                        {row
+                                            .case_number
+                                            .map(|n| view! { <a href=format!("/cases/{n}")>{n.clone()}</a> })}
+                                    </td>
+                                    <td>{row.last_event_at}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <Show when=move || empty>
+            <p role="status">"No alerts match these filters."</p>
+        </Show>
+        <Pager page=page.page pages=page.pages total=page.total noun="alerts" href=move |p| href(&filter, p) />
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_links_keep_the_filters() {
+        let filter = AlertFilter {
+            state: Some(AlertState::Open),
+            severity: Some(Severity::Critical),
+            text: Some("db host&1".into()),
+            page: Some(1),
+        };
+        assert_eq!(href(&filter, 2), "/alerts?state=Open&severity=1&q=db%20host%261&page=2");
+        assert_eq!(href(&AlertFilter::default(), 3), "/alerts?page=3");
+    }
+}

@@ -1,0 +1,214 @@
+//! Alert queries.
+
+use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, PAGE_SIZE};
+use crate::{
+    domain::{AlertNumber, AlertState, Severity},
+    journal::JournalEntry,
+    store::Store,
+    AppError,
+};
+use sqlx::{FromRow, SqliteConnection};
+
+#[derive(FromRow)]
+struct AlertRowRecord {
+    number: String,
+    severity: i64,
+    state: String,
+    source: String,
+    node: String,
+    ci: Option<String>,
+    description: String,
+    case_number: Option<String>,
+    last_event_at: String,
+}
+
+#[derive(FromRow)]
+struct AlertDetailRecord {
+    number: String,
+    source: String,
+    node: String,
+    kind: String,
+    resource: String,
+    metric_name: String,
+    message_key: String,
+    description: String,
+    severity: i64,
+    state: String,
+    ci: Option<String>,
+    ci_class: Option<String>,
+    case_number: Option<String>,
+    incident_number: Option<String>,
+    event_count: i64,
+    first_event_at: String,
+    last_event_at: String,
+    ib_refreshed_at: Option<String>,
+}
+
+pub(crate) fn decode_severity(code: i64) -> Result<Severity, AppError> {
+    Severity::from_code(code).ok_or_else(|| {
+        tracing::error!(code, "stored severity out of range");
+        AppError::Internal
+    })
+}
+
+pub(crate) fn decode_state(text: &str) -> Result<AlertState, AppError> {
+    AlertState::parse(text).ok_or_else(|| {
+        tracing::error!(text, "stored alert state unknown");
+        AppError::Internal
+    })
+}
+
+/// Parses an alert number typed or linked by a user; a malformed one is as unknown as a missing one.
+pub(crate) fn parse_alert_number(number: &str) -> Result<AlertNumber, AppError> {
+    number.parse::<AlertNumber>().map_err(|_| AppError::not_found("Alert", number.chars().take(40).collect::<String>()))
+}
+
+/// The row id of the alert with this number.
+pub(crate) async fn alert_id(conn: &mut SqliteConnection, number: &AlertNumber) -> Result<i64, AppError> {
+    sqlx::query_scalar("SELECT id FROM alerts WHERE number = ?1")
+        .bind(number.to_string())
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found("Alert", number.to_string()))
+}
+
+/// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+const FILTER_SQL: &str = "
+    FROM alerts a
+    LEFT JOIN configuration_items ci ON ci.id = a.ci_id
+    LEFT JOIN cases c ON c.id = a.case_id
+    WHERE (?1 IS NULL OR a.state = ?1)
+      AND (?2 IS NULL OR a.severity = ?2)
+      AND (?3 IS NULL OR a.number LIKE ?3 ESCAPE '\\' OR a.node LIKE ?3 ESCAPE '\\'
+           OR a.source LIKE ?3 ESCAPE '\\' OR a.description LIKE ?3 ESCAPE '\\' OR ci.name LIKE ?3 ESCAPE '\\')";
+
+impl Store {
+    #[tracing::instrument(skip(self), err(Debug))]
+    pub async fn list_alerts(&self, filter: &AlertFilter) -> Result<AlertListPage, AppError> {
+        let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if text.is_some_and(|t| t.chars().count() > 200) {
+            return Err(AppError::invalid("text", "Search text is limited to 200 characters."));
+        }
+        let state = filter.state.map(AlertState::as_str);
+        let severity = filter.severity.map(|s| i64::from(s.code()));
+        let pattern = text.map(like_pattern);
+
+        let mut conn = self.pool().acquire().await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FILTER_SQL}")))
+            .bind(state)
+            .bind(severity)
+            .bind(pattern.as_deref())
+            .fetch_one(&mut *conn)
+            .await?;
+        let total = u64::try_from(total).unwrap_or(0);
+        let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE))).unwrap_or(u32::MAX).max(1);
+        let page = filter.page.unwrap_or(1).clamp(1, pages);
+        let records: Vec<AlertRowRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT a.number, a.severity, a.state, a.source, a.node, ci.name AS ci, a.description,
+                    c.number AS case_number, a.last_event_at
+             {FILTER_SQL}
+             ORDER BY a.last_event_at DESC, a.id DESC
+             LIMIT ?4 OFFSET ?5"
+        )))
+        .bind(state)
+        .bind(severity)
+        .bind(pattern.as_deref())
+        .bind(i64::from(PAGE_SIZE))
+        .bind(i64::from((page - 1) * PAGE_SIZE))
+        .fetch_all(&mut *conn)
+        .await?;
+
+        let rows = records
+            .into_iter()
+            .map(|r| {
+                Ok(AlertRow {
+                    severity: decode_severity(r.severity)?,
+                    state: decode_state(&r.state)?,
+                    number: r.number,
+                    source: r.source,
+                    node: r.node,
+                    ci: r.ci,
+                    description: r.description,
+                    case_number: r.case_number,
+                    last_event_at: r.last_event_at,
+                })
+            })
+            .collect::<Result<_, AppError>>()?;
+        Ok(AlertListPage { rows, total, page, pages })
+    }
+
+    #[tracing::instrument(skip(self), err(Debug))]
+    pub async fn alert_detail(&self, number: &str) -> Result<AlertDetail, AppError> {
+        let number = parse_alert_number(number)?;
+        let record: AlertDetailRecord = sqlx::query_as(
+            "SELECT a.number, a.source, a.node, a.type AS kind, a.resource, a.metric_name, a.message_key,
+                    a.description, a.severity, a.state, ci.name AS ci, ci.class AS ci_class,
+                    c.number AS case_number, i.number AS incident_number, a.event_count,
+                    a.first_event_at, a.last_event_at, a.ib_refreshed_at
+             FROM alerts a
+             LEFT JOIN configuration_items ci ON ci.id = a.ci_id
+             LEFT JOIN cases c ON c.id = a.case_id
+             LEFT JOIN incidents i ON i.id = a.incident_id
+             WHERE a.number = ?1",
+        )
+        .bind(number.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| AppError::not_found("Alert", number.to_string()))?;
+        Ok(AlertDetail {
+            severity: decode_severity(record.severity)?,
+            state: decode_state(&record.state)?,
+            number: record.number,
+            source: record.source,
+            node: record.node,
+            kind: record.kind,
+            resource: record.resource,
+            metric_name: record.metric_name,
+            message_key: record.message_key,
+            description: record.description,
+            ci: record.ci,
+            ci_class: record.ci_class,
+            case_number: record.case_number,
+            incident_number: record.incident_number,
+            event_count: record.event_count,
+            first_event_at: record.first_event_at,
+            last_event_at: record.last_event_at,
+            ib_refreshed_at: record.ib_refreshed_at,
+        })
+    }
+
+    #[tracing::instrument(skip(self), err(Debug))]
+    pub async fn alert_journal(&self, number: &str) -> Result<Vec<JournalEntry>, AppError> {
+        let number = parse_alert_number(number)?;
+        let mut conn = self.pool().acquire().await?;
+        let id = alert_id(&mut conn, &number).await?;
+        Ok(sqlx::query_as(
+            "SELECT kind, author, created_at, body FROM journal_entries WHERE alert_id = ?1 ORDER BY id DESC",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_search_text_are_literal() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn malformed_alert_numbers_are_not_found() {
+        let error = parse_alert_number("Alert12").expect_err("malformed");
+        assert_eq!(error, AppError::not_found("Alert", "Alert12"));
+        assert_eq!(error.status_code(), 404);
+    }
+}

@@ -1,0 +1,19 @@
+//! Submit on the case form.
+
+use super::{CaseCreated, NewCase};
+use crate::AppError;
+use leptos::prelude::*;
+
+/// Creates the alert's proactive case (a major case with one child per account when the snapshot spans several
+/// accounts), links it to the alert, and answers `Conflict` naming the existing case if the alert has one already.
+#[server(endpoint = "create_case")]
+pub async fn create_case(input: NewCase) -> Result<CaseCreated, AppError> {
+    use crate::state::{actor, app_state, RecordChange};
+
+    let state = app_state()?;
+    let result = state.store.create_proactive_case(&input, &actor()).await;
+    if let Ok(created) = &result {
+        state.changes.publish(RecordChange::CaseCreated { number: created.number.clone(), alert: Some(input.alert) });
+    }
+    crate::error::with_status(result)
+}

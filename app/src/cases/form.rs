@@ -1,0 +1,230 @@
+//! The case form the agent opens with Create Case, prefilled from the alert and its snapshot.
+
+use super::{prefill_case, CaseDraft, CreateCase};
+use crate::{domain::Priority, install_base::RefreshInstallBase, ui::LoadError, AppError};
+use leptos::{either::Either, prelude::*};
+
+#[component]
+pub fn CaseComposer(
+    alert: String,
+    create: ServerAction<CreateCase>,
+    refresh: ServerAction<RefreshInstallBase>,
+) -> impl IntoView {
+    let draft = Resource::new(move || (alert.clone(), refresh.version().get()), |(alert, _)| prefill_case(alert));
+    view! {
+        <section class="case-form" aria-labelledby="case-form-heading">
+            <h2 id="case-form-heading">"New proactive case"</h2>
+            <Transition fallback=|| view! { <p role="status">"Preparing the case form…"</p> }>
+                {move || Suspend::new(async move {
+                    match draft.await {
+                        Ok(draft) => Either::Left(view! { <CaseFields draft create /> }),
+                        Err(error) => Either::Right(view! { <LoadError error /> }),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The message `create` returned for `field`, if its last answer was about that field.
+fn field_error(create: ServerAction<CreateCase>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || create.value().get().and_then(Result::err).and_then(|e| e.message_for(field)))
+}
+
+#[component]
+fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
+    // Move keyboard focus to the field the server refused, so the agent lands where the message is.
+    Effect::new(move |_| {
+        if let Some(Err(AppError::Invalid { field, .. })) = create.value().get() {
+            if let Some(element) = document().get_element_by_id(&format!("case-{field}")) {
+                use leptos::wasm_bindgen::JsCast;
+                if let Ok(element) = element.dyn_into::<leptos::web_sys::HtmlElement>() {
+                    let _ = element.focus();
+                }
+            }
+        }
+    });
+    let scope = match draft.affected_accounts.len() {
+        0 if draft.snapshot_taken => "The alert affects no install base items; the case will cover none.".to_owned(),
+        0 => "Install base items have not been traced for this alert yet: use Refresh Install Base Items first to \
+              include them."
+            .to_owned(),
+        1 => format!("The case will cover {} affected install base item(s).", draft.items),
+        n => format!(
+            "The affected items belong to {n} accounts: this creates a major case with one child case per account, \
+             {} install base items in all.",
+            draft.items
+        ),
+    };
+    let account_names: Vec<String> =
+        draft.affected_accounts.iter().map(|a| format!("{} ({} items)", a.name, a.items)).collect();
+    let major = draft.affected_accounts.len() > 1;
+
+    view! {
+        <p class="hint">{scope}</p>
+        <ActionForm action=create attr:class="form" attr:novalidate=true>
+            <input type="hidden" name="input[alert]" value=draft.alert.clone() />
+            <TextField
+                field="short_description"
+                label="Short description"
+                value=draft.short_description.clone()
+                error=field_error(create, "short_description")
+            />
+            <div class="field">
+                <label for="case-priority">"Priority"</label>
+                <select id="case-priority" name="input[priority]">
+                    {Priority::ALL
+                        .map(|p| {
+                            view! {
+                                <option value=p.code().to_string() selected=p == draft.priority>
+                                    {p.to_string()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <AccountField draft=draft.clone() error=field_error(create, "account") />
+            <ContactField draft=draft.clone() error=field_error(create, "contact") />
+            <Show when=move || major>
+                <ul class="account-summary" aria-label="Accounts affected">
+                    {account_names.iter().map(|name| view! { <li>{name.clone()}</li> }).collect_view()}
+                </ul>
+            </Show>
+            <div class="field wide">
+                <label for="case-work_notes">"Work notes"</label>
+                <textarea
+                    id="case-work_notes"
+                    name="input[work_notes]"
+                    rows="4"
+                    aria-invalid=move || field_error(create, "work_notes").get().map(|_| "true")
+                    aria-describedby=move || field_error(create, "work_notes").get().map(|_| "case-work_notes-error")
+                ></textarea>
+                <FieldMessage field="work_notes" error=field_error(create, "work_notes") />
+            </div>
+            <div class="form-actions">
+                <button type="submit" class="primary" disabled=move || create.pending().get()>
+                    "Submit"
+                </button>
+                <a href=format!("/alerts/{}", draft.alert)>"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn TextField(
+    field: &'static str,
+    label: &'static str,
+    value: String,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("case-{field}");
+    view! {
+        <div class="field wide">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                type="text"
+                name=format!("input[{field}]")
+                value=value
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=move || error.get().map(|_| format!("case-{field}-error"))
+            />
+            <FieldMessage field error />
+        </div>
+    }
+}
+
+/// A field's error, tied to it by id and announced when it appears.
+#[component]
+fn FieldMessage(field: &'static str, error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <p id=format!("case-{field}-error") class="field-error" role="alert">
+            {move || error.get()}
+        </p>
+    }
+}
+
+#[component]
+fn AccountField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoView {
+    let control = match draft.affected_accounts.as_slice() {
+        [] => Either::Left(view! {
+            <select
+                id="case-account"
+                name="input[account]"
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=move || error.get().map(|_| "case-account-error")
+            >
+                <option value="">"None"</option>
+                {draft
+                    .other_accounts
+                    .iter()
+                    .map(|a| view! { <option value=a.id.to_string()>{a.name.clone()}</option> })
+                    .collect_view()}
+            </select>
+        }),
+        [only] => Either::Right(view! { <input id="case-account" type="text" readonly value=only.name.clone() /> }),
+        many => {
+            let text = format!("Major case: {} accounts, one child case each", many.len());
+            Either::Right(view! { <input id="case-account" type="text" readonly value=text /> })
+        }
+    };
+    view! {
+        <div class="field">
+            <label for="case-account">"Account"</label>
+            {control}
+            <FieldMessage field="account" error />
+        </div>
+    }
+}
+
+#[component]
+fn ContactField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoView {
+    let control = if draft.affected_accounts.len() > 1 {
+        Either::Left(view! {
+            <input
+                id="case-contact"
+                type="text"
+                readonly
+                value="Each child case gets its account's primary contact"
+            />
+        })
+    } else {
+        let primary = draft.affected_accounts.first().and_then(|a| a.primary_contact);
+        let labelled_by_account = draft.affected_accounts.is_empty();
+        Either::Right(view! {
+            <select
+                id="case-contact"
+                name="input[contact]"
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=move || error.get().map(|_| "case-contact-error")
+            >
+                <option value="">"None"</option>
+                {draft
+                    .contacts
+                    .iter()
+                    .map(|c| {
+                        let label = if labelled_by_account {
+                            format!("{} ({})", c.name, c.account)
+                        } else {
+                            c.name.clone()
+                        };
+                        view! {
+                            <option value=c.id.to_string() selected=Some(c.id) == primary>
+                                {label}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        })
+    };
+    view! {
+        <div class="field">
+            <label for="case-contact">"Contact"</label>
+            {control}
+            <FieldMessage field="contact" error />
+        </div>
+    }
+}

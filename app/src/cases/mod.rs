@@ -1,0 +1,153 @@
+//! Proactive cases: the prefilled case form, case creation, the Cases list and the case page.
+
+mod create_case;
+mod form;
+mod list;
+mod page;
+#[cfg(feature = "ssr")]
+mod server;
+
+pub use create_case::{create_case, CreateCase};
+pub use form::CaseComposer;
+pub use list::CasesPage;
+pub use page::CasePage;
+
+use crate::{
+    domain::{CaseState, Priority},
+    journal::JournalEntry,
+    AppError,
+};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Cases per page of the Cases list.
+pub const PAGE_SIZE: u32 = 20;
+/// Limits of the case form's texts, in characters.
+pub const SHORT_DESCRIPTION_MAX: usize = 160;
+pub const WORK_NOTES_MAX: usize = 4000;
+
+/// An account the case form can name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChoice {
+    pub id: i64,
+    pub name: String,
+    pub external: bool,
+    pub primary_contact: Option<i64>,
+    /// Affected items of this account in the alert's snapshot.
+    pub items: i64,
+}
+
+/// A contact the case form can name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactChoice {
+    pub id: i64,
+    pub name: String,
+    pub account_id: i64,
+    pub account: String,
+}
+
+/// The case form, prefilled from the alert and its snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDraft {
+    pub alert: String,
+    /// The alert's proactive case, if it has one already: then there is no form to fill.
+    pub existing_case: Option<String>,
+    pub short_description: String,
+    pub priority: Priority,
+    /// Accounts with items in the snapshot; two or more make a major case.
+    pub affected_accounts: Vec<AccountChoice>,
+    /// Every account, offered when the snapshot names none.
+    pub other_accounts: Vec<AccountChoice>,
+    /// Contacts the agent may choose from.
+    pub contacts: Vec<ContactChoice>,
+    pub items: i64,
+    pub snapshot_taken: bool,
+}
+
+/// What the agent submits. Texts as typed; the server parses and checks every one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCase {
+    pub alert: String,
+    pub short_description: String,
+    /// 1 to 4.
+    pub priority: String,
+    /// Account id; only read when the snapshot names no account.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// Contact id, or empty for none.
+    #[serde(default)]
+    pub contact: Option<String>,
+    #[serde(default)]
+    pub work_notes: String,
+}
+
+/// The case that Submit created, with its child cases when it is a major case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseCreated {
+    pub number: String,
+    pub children: Vec<String>,
+}
+
+/// One row of the Cases list, or of a major case's children.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub number: String,
+    pub short_description: String,
+    pub priority: Priority,
+    pub state: CaseState,
+    pub proactive: bool,
+    pub account: Option<String>,
+    pub alert: Option<String>,
+    pub parent: Option<String>,
+    pub opened_at: String,
+}
+
+/// One page of the Cases list, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseListPage {
+    pub rows: Vec<CaseRow>,
+    pub total: u64,
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// An install base item a case covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseItem {
+    pub number: String,
+    pub name: String,
+    pub account: String,
+}
+
+/// Everything the case page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDetail {
+    pub case: CaseRow,
+    pub contact: Option<String>,
+    pub product: Option<String>,
+    pub opened_by: String,
+    pub children: Vec<CaseRow>,
+    pub items: Vec<CaseItem>,
+    pub journal: Vec<JournalEntry>,
+}
+
+/// The case form for this alert, prefilled.
+#[server(endpoint = "prefill_case")]
+pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
+    let state = crate::state::app_state()?;
+    crate::error::with_status(state.store.case_draft(&alert).await)
+}
+
+/// One page of cases, newest first.
+#[server(endpoint = "list_cases")]
+pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
+    let state = crate::state::app_state()?;
+    crate::error::with_status(state.store.list_cases(page.unwrap_or(1)).await)
+}
+
+/// The case with this number.
+#[server(endpoint = "get_case")]
+pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
+    let state = crate::state::app_state()?;
+    crate::error::with_status(state.store.case_detail(&number).await)
+}

@@ -1,0 +1,140 @@
+//! The one error type of Forestall's server functions and API.
+//!
+//! Domain variants carry what a user may see; [`AppError::Internal`] carries nothing, because its cause (a database
+//! error, a bug) is logged on the server where it happened and never sent to a browser.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// Everything a server function can answer instead of its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The record does not exist. `what` is a user-facing noun ("Alert"), `key` what was asked for.
+    #[error("{what} {key} was not found.")]
+    NotFound { what: String, key: String },
+    /// The caller may not do this.
+    #[error("You are not allowed to do this.")]
+    Forbidden,
+    /// The request would contradict a record that already exists; `existing` names it (a case number, say).
+    #[error("{message}")]
+    Conflict { existing: String, message: String },
+    /// One input is wrong; `field` is the form field's name, `message` says what to change.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// The request could not be read at all (a malformed form or body).
+    #[error("The request could not be read: {0}")]
+    BadRequest(String),
+    /// The browser could not reach the server, or could not read its answer.
+    #[error("The server could not be reached: {0}")]
+    Unreachable(String),
+    /// Anything else. Its detail is in the server log.
+    #[error("Something went wrong on the server. It has been logged; please try again.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn not_found(what: &str, key: impl Into<String>) -> Self {
+        Self::NotFound { what: what.to_owned(), key: key.into() }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.to_owned(), message: message.into() }
+    }
+
+    /// The message for `field` when this error is about that form field.
+    pub fn message_for(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field: f, message } if f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status that goes with the error.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::NotFound { .. } => 404,
+            Self::Forbidden => 403,
+            Self::Conflict { .. } => 409,
+            Self::Invalid { .. } => 422,
+            Self::BadRequest(_) => 400,
+            Self::Unreachable(_) => 502,
+            Self::Internal => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => Self::BadRequest(m),
+            ServerFnErrorErr::Request(m) | ServerFnErrorErr::Response(m) => Self::Unreachable(m),
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                Self::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error");
+        Self::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::migrate::MigrateError> for AppError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        tracing::error!(%error, "migration failed");
+        Self::Internal
+    }
+}
+
+/// Sets the HTTP status of the current server-function response from its outcome, so API clients and tests see 404,
+/// 409 or 422 rather than a blanket 500.
+#[cfg(feature = "ssr")]
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let status = axum::http::StatusCode::from_u16(error.status_code())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            options.set_status(status);
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_say_nothing_of_their_cause() {
+        let json = serde_json_like(&AppError::Internal);
+        assert_eq!(json, "Internal");
+        assert!(!AppError::Internal.to_string().contains("sqlite"));
+    }
+
+    #[test]
+    fn field_messages_are_tied_to_their_field() {
+        let error = AppError::invalid("short_description", "Enter a short description.");
+        assert_eq!(error.message_for("short_description").as_deref(), Some("Enter a short description."));
+        assert_eq!(error.message_for("work_notes"), None);
+        assert_eq!(error.status_code(), 422);
+    }
+
+    fn serde_json_like(error: &AppError) -> String {
+        let bytes = error.ser();
+        String::from_utf8(bytes.to_vec()).expect("utf-8").trim_matches('"').to_owned()
+    }
+}

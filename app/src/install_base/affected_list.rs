@@ -1,0 +1,110 @@
+//! The Affected Install Base Items related list on the alert form.
+
+use super::{affected_items, AffectedSnapshot, RefreshInstallBase};
+use crate::ui::LoadError;
+use leptos::{either::Either, prelude::*};
+
+#[component]
+pub fn AffectedItemsRegion(alert: String, refresh: ServerAction<RefreshInstallBase>) -> impl IntoView {
+    let snapshot = Resource::new(move || (alert.clone(), refresh.version().get()), |(alert, _)| affected_items(alert));
+    let progress = move || {
+        if refresh.pending().get() {
+            return "Tracing install base items…".to_owned();
+        }
+        match refresh.value().get() {
+            Some(Ok(outcome)) => format!(
+                "Refreshed: {} item{} of {} account{}.",
+                outcome.items,
+                if outcome.items == 1 { "" } else { "s" },
+                outcome.accounts,
+                if outcome.accounts == 1 { "" } else { "s" }
+            ),
+            _ => String::new(),
+        }
+    };
+    let refused = move || match refresh.value().get() {
+        Some(Err(error)) => error.to_string(),
+        _ => String::new(),
+    };
+    view! {
+        <section class="related" aria-labelledby="affected-heading" aria-busy=move || refresh.pending().get().to_string()>
+            <h2 id="affected-heading">"Affected Install Base Items"</h2>
+            <p id="affected-status" role="status" class="status-message">
+                {progress}
+            </p>
+            <p role="alert" class="error">
+                {refused}
+            </p>
+            <Transition fallback=|| view! { <p>"Loading affected items…"</p> }>
+                {move || Suspend::new(async move {
+                    match snapshot.await {
+                        Ok(snapshot) => Either::Left(view! { <SnapshotTable snapshot /> }),
+                        Err(error) => Either::Right(view! { <LoadError error /> }),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn SnapshotTable(snapshot: AffectedSnapshot) -> impl IntoView {
+    let accounts = snapshot.accounts().len();
+    let summary = match &snapshot.refreshed_at {
+        None => Either::Left(view! {
+            <p class="muted">"Never refreshed. Use Refresh Install Base Items to trace the items this alert affects."</p>
+        }),
+        Some(at) => Either::Right(view! {
+            <p class="muted">
+                "Last refreshed " <time>{at.clone()} " UTC"</time>
+                {format!(" · {} item(s) of {} account(s)", snapshot.items.len(), accounts)}
+            </p>
+        }),
+    };
+    let empty = snapshot.items.is_empty() && snapshot.refreshed_at.is_some();
+    view! {
+        {summary}
+        <div class="table-wrap">
+            <table aria-labelledby="affected-heading">
+                <thead>
+                    <tr>
+                        <th scope="col">"Number"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Account"</th>
+                        <th scope="col">"Contact"</th>
+                        <th scope="col">"Product"</th>
+                        <th scope="col">"Configuration item"</th>
+                        <th scope="col">"Reason"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {snapshot
+                        .items
+                        .into_iter()
+                        .map(|item| {
+                            let account = if item.external {
+                                item.account
+                            } else {
+                                format!("{} (internal)", item.account)
+                            };
+                            view! {
+                                <tr>
+                                    <th scope="row">{item.number}</th>
+                                    <td>{item.name}</td>
+                                    <td>{account}</td>
+                                    <td>{item.contact.unwrap_or_default()}</td>
+                                    <td>{item.product.unwrap_or_default()}</td>
+                                    <td>{item.ci.unwrap_or_default()}</td>
+                                    <td>{item.reason.to_string()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <Show when=move || empty>
+            <p>"No active install base items are affected."</p>
+        </Show>
+    }
+}

@@ -1,0 +1,412 @@
+//! The trace, in SQL: impacted CIs by a recursive walk over impact-carrying relationships, then the active items on
+//! them and, recursively, their active children. The result replaces the alert's snapshot in one transaction.
+
+use super::{AffectedItem, AffectedSnapshot, Reason, RefreshOutcome};
+use crate::{
+    alerts::server::{alert_id, parse_alert_number},
+    store::{Store, NOW_SQL},
+    AppError,
+};
+use sqlx::{FromRow, SqliteConnection};
+use std::collections::HashMap;
+
+/// How far impact travels from the alert's CI, in relationship hops.
+pub const DEFAULT_MAX_HOPS: u32 = 10;
+
+/// A CI the alert impacts, with one shortest way there.
+#[derive(Debug, FromRow)]
+struct ImpactedCi {
+    id: i64,
+    name: String,
+    hops: i64,
+    /// The CI one hop closer to the alert's CI on a shortest path (`None` for the alert's CI itself).
+    from_id: Option<i64>,
+}
+
+/// An item the trace reaches: on an impacted CI (`via_item_id` is `None`) or as a child of another reached item.
+#[derive(Debug, FromRow)]
+struct ReachedItem {
+    item_id: i64,
+    ci_id: Option<i64>,
+    via_item_id: Option<i64>,
+}
+
+/// One row of the new snapshot, ready to store.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct TracedItem {
+    pub item_id: i64,
+    pub reason: &'static str,
+    pub hops: u32,
+    pub ci_path: Option<String>,
+    pub via_item_id: Option<i64>,
+}
+
+/// Walks from `root` to every CI that depends on, runs on or is hosted on it, transitively. Each (CI, hop count,
+/// predecessor) row is produced once, so a cycle ends at the depth limit; a CI in maintenance is not entered, and
+/// an alert's CI in maintenance impacts only itself.
+const IMPACTED_CIS_SQL: &str = "
+WITH RECURSIVE walk(ci_id, hops, from_id) AS (
+    SELECT ?1, 0, NULL
+    UNION
+    SELECT r.parent_id, w.hops + 1, w.ci_id
+    FROM walk w
+    JOIN configuration_items src ON src.id = w.ci_id AND src.in_maintenance = 0
+    JOIN ci_relationships r ON r.child_id = w.ci_id
+    JOIN relationship_types t ON t.id = r.type_id AND t.carries_impact = 1
+    JOIN configuration_items dst ON dst.id = r.parent_id AND dst.in_maintenance = 0
+    WHERE w.hops < ?2
+),
+best AS (SELECT ci_id, MIN(hops) AS hops FROM walk GROUP BY ci_id)
+SELECT b.ci_id AS id, ci.name, b.hops,
+       (SELECT MIN(w.from_id) FROM walk w WHERE w.ci_id = b.ci_id AND w.hops = b.hops) AS from_id
+FROM best b
+JOIN configuration_items ci ON ci.id = b.ci_id";
+
+/// Active items on the impacted CIs (given as a JSON array of ids), then the active children of every item reached.
+/// A parent cycle among items ends because each (item, via) pair is produced once.
+const REACHED_ITEMS_SQL: &str = "
+WITH RECURSIVE reached(item_id, ci_id, via_item_id) AS (
+    SELECT ib.id, ib.ci_id, NULL
+    FROM json_each(?1) impacted
+    JOIN install_base_items ib ON ib.ci_id = impacted.value AND ib.active = 1
+    UNION
+    SELECT child.id, child.ci_id, r.item_id
+    FROM reached r
+    JOIN install_base_items child ON child.parent_id = r.item_id AND child.active = 1
+)
+SELECT item_id, ci_id, via_item_id FROM reached ORDER BY item_id, via_item_id IS NOT NULL, via_item_id";
+
+/// Traces from `root_ci` and returns the snapshot rows, one per item, ordered by item id.
+pub(crate) async fn trace(
+    conn: &mut SqliteConnection,
+    root_ci: i64,
+    max_hops: u32,
+) -> Result<Vec<TracedItem>, sqlx::Error> {
+    let impacted: Vec<ImpactedCi> =
+        sqlx::query_as(IMPACTED_CIS_SQL).bind(root_ci).bind(i64::from(max_hops)).fetch_all(&mut *conn).await?;
+    let by_id: HashMap<i64, &ImpactedCi> = impacted.iter().map(|ci| (ci.id, ci)).collect();
+    let ids = format!("[{}]", impacted.iter().map(|ci| ci.id.to_string()).collect::<Vec<_>>().join(","));
+    let reached: Vec<ReachedItem> = sqlx::query_as(REACHED_ITEMS_SQL).bind(ids).fetch_all(&mut *conn).await?;
+
+    let mut items: Vec<TracedItem> = Vec::new();
+    for row in reached {
+        // Rows come grouped by item with the CI-based row first: an item both on an impacted CI and a child of an
+        // affected item is reported by its CI, the stronger reason.
+        if items.last().is_some_and(|last| last.item_id == row.item_id) {
+            continue;
+        }
+        let traced = match (row.via_item_id, row.ci_id.and_then(|id| by_id.get(&id))) {
+            (None, Some(ci)) => {
+                let hops = u32::try_from(ci.hops).unwrap_or(u32::MAX);
+                TracedItem {
+                    item_id: row.item_id,
+                    reason: if hops == 0 { "direct" } else { "ci_path" },
+                    hops,
+                    ci_path: Some(path_to(ci, &by_id).join(" → ")),
+                    via_item_id: None,
+                }
+            }
+            (Some(via), _) => TracedItem {
+                item_id: row.item_id,
+                reason: "child",
+                hops: 0,
+                ci_path: None,
+                via_item_id: Some(via),
+            },
+            // The first query returns only items on impacted CIs, so this cannot happen; skip rather than guess.
+            (None, None) => continue,
+        };
+        items.push(traced);
+    }
+    Ok(items)
+}
+
+/// CI names from the alert's CI to `ci`, following each CI's recorded predecessor on a shortest path.
+fn path_to(ci: &ImpactedCi, by_id: &HashMap<i64, &ImpactedCi>) -> Vec<String> {
+    let mut names = vec![ci.name.clone()];
+    let mut current = ci;
+    while let Some(previous) = current.from_id.and_then(|id| by_id.get(&id)) {
+        names.push(previous.name.clone());
+        current = previous;
+    }
+    names.reverse();
+    names
+}
+
+#[derive(FromRow)]
+struct SnapshotRecord {
+    number: String,
+    name: String,
+    account: String,
+    account_kind: String,
+    contact: Option<String>,
+    product: Option<String>,
+    ci: Option<String>,
+    reason: String,
+    hops: i64,
+    ci_path: Option<String>,
+    via_number: Option<String>,
+}
+
+impl SnapshotRecord {
+    fn into_item(self) -> AffectedItem {
+        let reason = match (self.reason.as_str(), self.via_number) {
+            ("child", Some(parent)) => Reason::ChildOf { parent },
+            ("direct", _) => Reason::Direct,
+            _ => Reason::CiPath {
+                path: self.ci_path.unwrap_or_default().split(" → ").map(str::to_owned).collect(),
+                hops: u32::try_from(self.hops).unwrap_or(u32::MAX),
+            },
+        };
+        AffectedItem {
+            number: self.number,
+            name: self.name,
+            account: self.account,
+            external: self.account_kind == "external",
+            contact: self.contact,
+            product: self.product,
+            ci: self.ci,
+            reason,
+        }
+    }
+}
+
+impl Store {
+    /// Traces the alert's CI and replaces its snapshot, all in one transaction.
+    #[tracing::instrument(skip(self), err(Debug))]
+    pub async fn refresh_install_base(&self, alert: &str, max_hops: u32) -> Result<RefreshOutcome, AppError> {
+        let number = parse_alert_number(alert)?;
+        let mut tx = self.begin_write().await?;
+        let (id, ci_id): (i64, Option<i64>) = sqlx::query_as("SELECT id, ci_id FROM alerts WHERE number = ?1")
+            .bind(number.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| AppError::not_found("Alert", number.to_string()))?;
+        let Some(ci_id) = ci_id else {
+            return Err(AppError::invalid(
+                "configuration_item",
+                format!(
+                    "{number} has no configuration item, so there are no install base items to trace. \
+                     Bind the alert to a configuration item first."
+                ),
+            ));
+        };
+
+        let items = trace(&mut tx, ci_id, max_hops).await?;
+        sqlx::query("DELETE FROM affected_items WHERE alert_id = ?1").bind(id).execute(&mut *tx).await?;
+        for item in &items {
+            sqlx::query(
+                "INSERT INTO affected_items (alert_id, item_id, reason, hops, ci_path, via_item_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(id)
+            .bind(item.item_id)
+            .bind(item.reason)
+            .bind(i64::from(item.hops))
+            .bind(item.ci_path.as_deref())
+            .bind(item.via_item_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let refreshed_at: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "UPDATE alerts SET ib_refreshed_at = {NOW_SQL} WHERE id = ?1 RETURNING ib_refreshed_at"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let accounts: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT ib.account_id) FROM affected_items ai
+             JOIN install_base_items ib ON ib.id = ai.item_id WHERE ai.alert_id = ?1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(RefreshOutcome {
+            items: items.len() as u64,
+            accounts: u64::try_from(accounts).unwrap_or(0),
+            refreshed_at,
+        })
+    }
+
+    /// The alert's stored snapshot, ordered by account and item number.
+    #[tracing::instrument(skip(self), err(Debug))]
+    pub async fn affected_snapshot(&self, alert: &str) -> Result<AffectedSnapshot, AppError> {
+        let number = parse_alert_number(alert)?;
+        let mut conn = self.pool().acquire().await?;
+        let id = alert_id(&mut conn, &number).await?;
+        let refreshed_at: Option<String> = sqlx::query_scalar("SELECT ib_refreshed_at FROM alerts WHERE id = ?1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let records: Vec<SnapshotRecord> = sqlx::query_as(
+            "SELECT ib.number, ib.name, acc.name AS account, acc.kind AS account_kind, co.name AS contact,
+                    p.name AS product, ci.name AS ci, ai.reason, ai.hops, ai.ci_path, via.number AS via_number
+             FROM affected_items ai
+             JOIN install_base_items ib ON ib.id = ai.item_id
+             JOIN accounts acc ON acc.id = ib.account_id
+             LEFT JOIN contacts co ON co.id = ib.contact_id
+             LEFT JOIN products p ON p.id = ib.product_id
+             LEFT JOIN configuration_items ci ON ci.id = ib.ci_id
+             LEFT JOIN install_base_items via ON via.id = ai.via_item_id
+             WHERE ai.alert_id = ?1
+             ORDER BY acc.name, ib.number",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(AffectedSnapshot { refreshed_at, items: records.into_iter().map(SnapshotRecord::into_item).collect() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{demo::CmdbWriter, tests::memory_store};
+
+    /// A small CMDB: `db` hosts `app` (Runs on), `app` is used by `svc` (Depends on), `svc` → `portal` → ... as given.
+    struct Fixture {
+        store: Store,
+    }
+
+    impl Fixture {
+        async fn new() -> Self {
+            Self { store: memory_store().await }
+        }
+
+        async fn write(&self) -> CmdbWriter<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+            CmdbWriter::new(self.store.pool().acquire().await.expect("connection"))
+        }
+
+        async fn traced(&self, root: i64, max_hops: u32) -> Vec<TracedItem> {
+            let mut conn = self.store.pool().acquire().await.expect("connection");
+            trace(&mut conn, root, max_hops).await.expect("trace")
+        }
+    }
+
+    fn summary(items: &[TracedItem]) -> Vec<(i64, &'static str, u32, Option<&str>, Option<i64>)> {
+        items.iter().map(|i| (i.item_id, i.reason, i.hops, i.ci_path.as_deref(), i.via_item_id)).collect()
+    }
+
+    #[tokio::test]
+    async fn direct_path_and_child_items_carry_their_reasons() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let acme = w.account("Acme", true).await.expect("write");
+        let host = w.ci("host", "server", false).await.expect("write");
+        let db = w.ci("db", "database", false).await.expect("write");
+        let app = w.ci("app", "application", false).await.expect("write");
+        w.relate(db, "Runs on::Runs", host).await.expect("write");
+        w.relate(app, "Depends on::Used by", db).await.expect("write");
+        let on_host = w.item("on host", acme, Some(host), None, true).await.expect("write");
+        let on_app = w.item("on app", acme, Some(app), None, true).await.expect("write");
+        let child = w.item("child of app item", acme, None, Some(on_app), true).await.expect("write");
+        let grandchild = w.item("grandchild", acme, None, Some(child), true).await.expect("write");
+        let _inactive_child = w.item("inactive child", acme, None, Some(on_app), false).await.expect("write");
+        let _inactive = w.item("inactive on db", acme, Some(db), None, false).await.expect("write");
+        drop(w);
+
+        let traced = fx.traced(host, DEFAULT_MAX_HOPS).await;
+        assert_eq!(
+            summary(&traced),
+            vec![
+                (on_host, "direct", 0, Some("host"), None),
+                (on_app, "ci_path", 2, Some("host → db → app"), None),
+                (child, "child", 0, None, Some(on_app)),
+                (grandchild, "child", 0, None, Some(child)),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn impact_does_not_flow_to_what_the_alert_ci_depends_on_nor_along_other_types() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let acme = w.account("Acme", true).await.expect("write");
+        let app = w.ci("app", "application", false).await.expect("write");
+        let db = w.ci("db", "database", false).await.expect("write");
+        let backup = w.ci("backup", "server", false).await.expect("write");
+        w.relate(app, "Depends on::Used by", db).await.expect("write");
+        w.relate(backup, "Connected by::Connects", app).await.expect("write");
+        let on_db = w.item("on db", acme, Some(db), None, true).await.expect("write");
+        let _on_backup = w.item("on backup", acme, Some(backup), None, true).await.expect("write");
+        let on_app = w.item("on app", acme, Some(app), None, true).await.expect("write");
+        drop(w);
+
+        // An alert on the app impacts the app only: the db it depends on is fine, and "Connected by" carries no impact.
+        assert_eq!(summary(&fx.traced(app, 10).await), vec![(on_app, "direct", 0, Some("app"), None)]);
+        // An alert on the db reaches the app that depends on it.
+        let from_db: Vec<i64> = fx.traced(db, 10).await.iter().map(|i| i.item_id).collect();
+        assert_eq!(from_db, vec![on_db, on_app]);
+    }
+
+    #[tokio::test]
+    async fn the_depth_limit_stops_the_walk() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let acme = w.account("Acme", true).await.expect("write");
+        let mut chain = vec![w.ci("c0", "server", false).await.expect("write")];
+        let mut items = Vec::new();
+        for n in 1..=4 {
+            let ci = w.ci(&format!("c{n}"), "application", false).await.expect("write");
+            w.relate(ci, "Depends on::Used by", chain[n - 1]).await.expect("write");
+            items.push(w.item(&format!("item {n}"), acme, Some(ci), None, true).await);
+            chain.push(ci);
+        }
+        drop(w);
+
+        let hops = |t: Vec<TracedItem>| t.iter().map(|i| i.hops).collect::<Vec<_>>();
+        assert_eq!(hops(fx.traced(chain[0], 10).await), vec![1, 2, 3, 4]);
+        assert_eq!(hops(fx.traced(chain[0], 2).await), vec![1, 2]);
+        assert_eq!(hops(fx.traced(chain[0], 0).await), Vec::<u32>::new());
+    }
+
+    #[tokio::test]
+    async fn cycles_terminate_and_each_item_appears_once_at_its_shortest_distance() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let acme = w.account("Acme", true).await.expect("write");
+        let a = w.ci("a", "application", false).await.expect("write");
+        let b = w.ci("b", "application", false).await.expect("write");
+        let c = w.ci("c", "application", false).await.expect("write");
+        w.relate(b, "Depends on::Used by", a).await.expect("write");
+        w.relate(c, "Depends on::Used by", b).await.expect("write");
+        w.relate(a, "Depends on::Used by", c).await.expect("write");
+        // Items whose parent links form a cycle too.
+        let on_c = w.item("on c", acme, Some(c), None, true).await.expect("write");
+        let looped = w.item("looped", acme, None, Some(on_c), true).await.expect("write");
+        w.set_parent(on_c, looped).await.expect("write");
+        drop(w);
+
+        let traced = fx.traced(a, 10).await;
+        assert_eq!(
+            summary(&traced),
+            vec![(on_c, "ci_path", 2, Some("a → b → c"), None), (looped, "child", 0, None, Some(on_c))]
+        );
+    }
+
+    #[tokio::test]
+    async fn maintenance_stops_propagation() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let acme = w.account("Acme", true).await.expect("write");
+        let host = w.ci("host", "server", false).await.expect("write");
+        let paused = w.ci("paused", "database", true).await.expect("write");
+        let beyond = w.ci("beyond", "application", false).await.expect("write");
+        let other = w.ci("other", "application", false).await.expect("write");
+        w.relate(paused, "Runs on::Runs", host).await.expect("write");
+        w.relate(beyond, "Depends on::Used by", paused).await.expect("write");
+        w.relate(other, "Hosted on::Hosts", host).await.expect("write");
+        let _on_paused = w.item("on paused", acme, Some(paused), None, true).await.expect("write");
+        let _on_beyond = w.item("on beyond", acme, Some(beyond), None, true).await.expect("write");
+        let on_other = w.item("on other", acme, Some(other), None, true).await.expect("write");
+        let on_host = w.item("on host", acme, Some(host), None, true).await.expect("write");
+        drop(w);
+
+        let traced: Vec<i64> = fx.traced(host, 10).await.iter().map(|i| i.item_id).collect();
+        assert_eq!(traced, vec![on_other, on_host]);
+        // An alert on a CI in maintenance affects that CI's items but goes no further.
+        let from_paused: Vec<&str> = fx.traced(paused, 10).await.iter().map(|i| i.reason).collect();
+        assert_eq!(from_paused, vec!["direct"]);
+    }
+}

@@ -1,0 +1,79 @@
+//! Forestall's application: routes, pages and server functions, shared by the server (`ssr`) and the browser
+//! (`hydrate`).
+
+pub mod alerts;
+pub mod cases;
+pub mod domain;
+pub mod error;
+pub mod install_base;
+pub mod journal;
+mod ui;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use error::AppError;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Redirect, Route, Router, Routes, A},
+    path, SsrMode,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The agent workspace.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Tests and scripts wait for this attribute rather than sleeping: once it is set, every control is live.
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/forestall.css" />
+        <Title formatter=|title: String| format!("{title} · Forestall") />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="topbar">
+                <span class="brand">"Forestall"</span>
+                <nav aria-label="Workspace">
+                    <A href="/alerts">"All Alerts"</A>
+                    <A href="/cases">"Cases"</A>
+                </nav>
+            </header>
+            <main id="main" tabindex="-1">
+                <Routes fallback=|| view! { <ui::NotFound what="Page" key=String::new() /> }>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/alerts" /> } />
+                    <Route path=path!("/alerts") view=alerts::AlertsPage />
+                    <Route path=path!("/alerts/:number") view=alerts::AlertPage ssr=SsrMode::Async />
+                    <Route path=path!("/cases") view=cases::CasesPage />
+                    <Route path=path!("/cases/:number") view=cases::CasePage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

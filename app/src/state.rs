@@ -1,0 +1,66 @@
+//! What every request handler and server function shares on the server.
+
+use crate::{store::Store, AppError};
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+/// The server's shared state, given to `leptos_routes_with_context` and read with [`app_state`].
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub changes: Changes,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state of the current request, inside a server function.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal
+    })
+}
+
+/// The name written as author, opener and actor of what a request does. Until sign-in exists, every request acts
+/// as the shared service-desk agent.
+pub fn actor() -> String {
+    "Service Desk Agent".to_owned()
+}
+
+/// A record that changed: the one place every write reports to, so a live push to open pages can subscribe here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordChange {
+    AlertUpdated { number: String },
+    CaseCreated { number: String, alert: Option<String> },
+}
+
+/// Fan-out of [`RecordChange`]s to whoever listens (none yet but tests; a push channel later).
+#[derive(Clone, Debug)]
+pub struct Changes {
+    sender: broadcast::Sender<RecordChange>,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Self { sender: broadcast::channel(1024).0 }
+    }
+}
+
+impl Changes {
+    /// Reports a committed change. Nobody listening is fine: the change is already stored.
+    pub fn publish(&self, change: RecordChange) {
+        tracing::debug!(?change, "record changed");
+        let _ = self.sender.send(change);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<RecordChange> {
+        self.sender.subscribe()
+    }
+}

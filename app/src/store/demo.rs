@@ -1,0 +1,372 @@
+//! The demo data set (`forestall demo`, `forestall serve --demo`) and the writer it and the tests build CMDBs with.
+//!
+//! Deterministic: the same records, numbers and times every time, so the README and the end-to-end tests can name
+//! them.
+
+use super::{next_number, Store};
+use crate::domain::{AlertPrefix, ItemPrefix, Severity};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+use std::ops::DerefMut;
+
+/// Writes CMDB records on one connection (or inside one transaction).
+pub(crate) struct CmdbWriter<C> {
+    conn: C,
+}
+
+/// An alert as monitoring would have raised it.
+pub(crate) struct NewAlert<'a> {
+    pub source: &'a str,
+    pub node: &'a str,
+    pub kind: &'a str,
+    pub resource: &'a str,
+    pub metric_name: &'a str,
+    pub description: &'a str,
+    pub severity: Severity,
+    pub closed: bool,
+    pub ci: Option<i64>,
+    pub event_count: i64,
+    pub first_event_at: &'a str,
+    pub last_event_at: &'a str,
+}
+
+impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
+    pub fn new(conn: C) -> Self {
+        Self { conn }
+    }
+
+    pub async fn account(&mut self, name: &str, external: bool) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("INSERT INTO accounts (name, kind) VALUES (?1, ?2) RETURNING id")
+            .bind(name)
+            .bind(if external { "external" } else { "internal" })
+            .fetch_one(&mut *self.conn)
+            .await
+    }
+
+    /// Adds a contact to `account`, as its primary contact when `primary`.
+    pub async fn contact(&mut self, account: i64, name: &str, email: &str, primary: bool) -> Result<i64, sqlx::Error> {
+        let id = sqlx::query_scalar("INSERT INTO contacts (account_id, name, email) VALUES (?1, ?2, ?3) RETURNING id")
+            .bind(account)
+            .bind(name)
+            .bind(email)
+            .fetch_one(&mut *self.conn)
+            .await?;
+        if primary {
+            sqlx::query("UPDATE accounts SET primary_contact_id = ?1 WHERE id = ?2")
+                .bind(id)
+                .bind(account)
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(id)
+    }
+
+    pub async fn product(&mut self, name: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("INSERT INTO products (name) VALUES (?1) RETURNING id")
+            .bind(name)
+            .fetch_one(&mut *self.conn)
+            .await
+    }
+
+    pub async fn ci(&mut self, name: &str, class: &str, in_maintenance: bool) -> Result<i64, sqlx::Error> {
+        let fqdn = format!("{name}.example.net");
+        sqlx::query_scalar(
+            "INSERT INTO configuration_items (name, class, fqdn, in_maintenance) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        )
+        .bind(name)
+        .bind(class)
+        .bind(fqdn)
+        .bind(in_maintenance)
+        .fetch_one(&mut *self.conn)
+        .await
+    }
+
+    /// Records "`parent` <type> `child`", e.g. `relate(app, "Runs on::Runs", host)`.
+    pub async fn relate(&mut self, parent: i64, relationship_type: &str, child: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO ci_relationships (parent_id, child_id, type_id)
+             SELECT ?1, ?2, id FROM relationship_types WHERE name = ?3",
+        )
+        .bind(parent)
+        .bind(child)
+        .bind(relationship_type)
+        .execute(&mut *self.conn)
+        .await
+        .map(drop)
+    }
+
+    /// Adds an install base item without contact or product.
+    #[cfg(test)]
+    pub async fn item(
+        &mut self,
+        name: &str,
+        account: i64,
+        ci: Option<i64>,
+        parent: Option<i64>,
+        active: bool,
+    ) -> Result<i64, sqlx::Error> {
+        self.item_with(name, account, None, None, ci, parent, active).await
+    }
+
+    #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
+    pub async fn item_with(
+        &mut self,
+        name: &str,
+        account: i64,
+        contact: Option<i64>,
+        product: Option<i64>,
+        ci: Option<i64>,
+        parent: Option<i64>,
+        active: bool,
+    ) -> Result<i64, sqlx::Error> {
+        let number = next_number::<ItemPrefix>(&mut self.conn).await?;
+        sqlx::query_scalar(
+            "INSERT INTO install_base_items
+                 (number, name, account_id, contact_id, product_id, ci_id, parent_id, active, install_date)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '2025-03-01') RETURNING id",
+        )
+        .bind(number.to_string())
+        .bind(name)
+        .bind(account)
+        .bind(contact)
+        .bind(product)
+        .bind(ci)
+        .bind(parent)
+        .bind(active)
+        .fetch_one(&mut *self.conn)
+        .await
+    }
+
+    #[cfg(test)]
+    pub async fn set_parent(&mut self, item: i64, parent: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE install_base_items SET parent_id = ?1 WHERE id = ?2")
+            .bind(parent)
+            .bind(item)
+            .execute(&mut *self.conn)
+            .await
+            .map(drop)
+    }
+
+    /// Raises an alert; returns its number.
+    pub async fn alert(&mut self, alert: &NewAlert<'_>) -> Result<String, sqlx::Error> {
+        let number = next_number::<AlertPrefix>(&mut self.conn).await?.to_string();
+        let message_key = format!("{}|{}|{}|{}|{}", alert.source, alert.node, alert.kind, alert.resource, alert.metric_name);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO alerts (number, source, node, type, resource, metric_name, message_key, description,
+                                 severity, state, ci_id, event_count, first_event_at, last_event_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
+        )
+        .bind(&number)
+        .bind(alert.source)
+        .bind(alert.node)
+        .bind(alert.kind)
+        .bind(alert.resource)
+        .bind(alert.metric_name)
+        .bind(message_key)
+        .bind(alert.description)
+        .bind(i64::from(alert.severity.code()))
+        .bind(if alert.closed { "Closed" } else { "Open" })
+        .bind(alert.ci)
+        .bind(alert.event_count)
+        .bind(alert.first_event_at)
+        .bind(alert.last_event_at)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO journal_entries (alert_id, kind, author, created_at, body) VALUES (?1, 'activity', ?2, ?3, ?4)",
+        )
+        .bind(id)
+        .bind(alert.source)
+        .bind(alert.first_event_at)
+        .bind(format!("Alert raised by {} for {}.", alert.source, alert.node))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(number)
+    }
+}
+
+/// What `forestall demo` wrote, for its output and the README.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DemoSummary {
+    /// False when the database already held data and nothing was written.
+    pub written: bool,
+    pub alerts: Vec<(String, String)>,
+}
+
+impl Store {
+    /// Writes the demo data set into an empty database, in one transaction. A database that already has alerts or
+    /// accounts is left as it is.
+    pub async fn seed_demo(&self) -> Result<DemoSummary, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let existing: i64 =
+            sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM alerts) + (SELECT COUNT(*) FROM accounts)")
+                .fetch_one(&mut *tx)
+                .await?;
+        if existing > 0 {
+            return Ok(DemoSummary { written: false, alerts: Vec::new() });
+        }
+        let mut w = CmdbWriter::new(&mut *tx);
+        let alerts = write_demo(&mut w).await?;
+        drop(w);
+        tx.commit().await?;
+        Ok(DemoSummary { written: true, alerts })
+    }
+}
+
+const FILLER_NODES: [&str; 6] = ["web-01", "web-02", "cache-01", "queue-01", "dns-01", "vpn-gw-01"];
+
+async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
+    w: &mut CmdbWriter<C>,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    // Accounts and their people.
+    let acme = w.account("Acme Corporation", true).await?;
+    let acme_ops = w.contact(acme, "Alice Moreau", "alice.moreau@acme.example", true).await?;
+    w.contact(acme, "Bruno Keller", "bruno.keller@acme.example", false).await?;
+    let globex = w.account("Globex Industries", true).await?;
+    let globex_ops = w.contact(globex, "Grace Okafor", "grace.okafor@globex.example", true).await?;
+    let initech = w.account("Initech", true).await?;
+    let initech_ops = w.contact(initech, "Ivan Petrov", "ivan.petrov@initech.example", true).await?;
+    let umbrella = w.account("Umbrella Health", true).await?;
+    let umbrella_ops = w.contact(umbrella, "Uma Lindqvist", "uma.lindqvist@umbrella.example", true).await?;
+    let internal = w.account("Forestall IT", false).await?;
+    let it_ops = w.contact(internal, "Ines Duarte", "ines.duarte@forestall.example", true).await?;
+
+    let gateway = w.product("PayFlow Gateway").await?;
+    let ledger = w.product("LedgerDB Cluster").await?;
+    let billing = w.product("Billing Suite").await?;
+    let mail = w.product("MailRelay").await?;
+    let analytics = w.product("Analytics Suite").await?;
+
+    // The payments stack: db-host-01 ← ledger-db ← payments-app ↔ payments-service, billing-app; reporting-app is in
+    // maintenance, so analytics-app behind it is not reached.
+    let db_host = w.ci("db-host-01", "server", false).await?;
+    let ledger_db = w.ci("ledger-db", "database", false).await?;
+    let payments_app = w.ci("payments-app", "application", false).await?;
+    let payments_svc = w.ci("payments-service", "service", false).await?;
+    let billing_app = w.ci("billing-app", "application", false).await?;
+    let reporting_app = w.ci("reporting-app", "application", true).await?;
+    let analytics_app = w.ci("analytics-app", "application", false).await?;
+    let backup_agent = w.ci("backup-agent-01", "server", false).await?;
+    w.relate(ledger_db, "Runs on::Runs", db_host).await?;
+    w.relate(payments_app, "Depends on::Used by", ledger_db).await?;
+    w.relate(billing_app, "Depends on::Used by", ledger_db).await?;
+    w.relate(payments_svc, "Depends on::Used by", payments_app).await?;
+    w.relate(payments_app, "Depends on::Used by", payments_svc).await?;
+    w.relate(reporting_app, "Depends on::Used by", ledger_db).await?;
+    w.relate(analytics_app, "Depends on::Used by", reporting_app).await?;
+    w.relate(backup_agent, "Connected by::Connects", db_host).await?;
+
+    // The mail stack, one customer only.
+    let mail_host = w.ci("mail-relay-01", "server", false).await?;
+    let mail_app = w.ci("mailrelay", "application", false).await?;
+    w.relate(mail_app, "Hosted on::Hosts", mail_host).await?;
+
+    // A router nothing depends on.
+    let edge_router = w.ci("edge-router-07", "network", false).await?;
+
+    let acme_ledger =
+        w.item_with("Acme ledger cluster", acme, Some(acme_ops), Some(ledger), Some(ledger_db), None, true).await?;
+    let acme_gateway =
+        w.item_with("Acme payment gateway", acme, Some(acme_ops), Some(gateway), Some(payments_app), None, true).await?;
+    w.item_with("Acme gateway EU node", acme, Some(acme_ops), Some(gateway), None, Some(acme_gateway), true).await?;
+    w.item_with("Acme legacy gateway", acme, Some(acme_ops), Some(gateway), Some(payments_app), None, false).await?;
+    w.item_with("Globex billing", globex, Some(globex_ops), Some(billing), Some(billing_app), None, true).await?;
+    w.item_with("Globex payments portal", globex, Some(globex_ops), Some(gateway), Some(payments_svc), None, true)
+        .await?;
+    w.item_with("Initech reporting", initech, Some(initech_ops), Some(analytics), Some(reporting_app), None, true)
+        .await?;
+    w.item_with("Initech analytics", initech, Some(initech_ops), Some(analytics), Some(analytics_app), None, true)
+        .await?;
+    w.item_with("Forestall IT database host", internal, Some(it_ops), None, Some(db_host), None, true).await?;
+    let umbrella_relay =
+        w.item_with("Umbrella mail relay", umbrella, Some(umbrella_ops), Some(mail), Some(mail_host), None, true)
+            .await?;
+    w.item_with("Umbrella mail filtering", umbrella, Some(umbrella_ops), Some(mail), Some(mail_app), None, true)
+        .await?;
+    w.item_with("Umbrella archive", umbrella, Some(umbrella_ops), Some(mail), None, Some(umbrella_relay), true).await?;
+    let _ = acme_ledger;
+
+    let mut alerts = Vec::new();
+    // Older, quieter alerts first: they fill a second page of All Alerts.
+    for (n, node) in FILLER_NODES.iter().cycle().take(22).enumerate() {
+        let minute = n * 7;
+        let at = format!("2026-11-2{} {:02}:{:02}:00", 1 + n % 4, 8 + minute / 60 % 10, minute % 60);
+        let closed = n % 3 != 0;
+        let severity = if n % 2 == 0 { Severity::Warning } else { Severity::Info };
+        w.alert(&NewAlert {
+            source: "Prometheus",
+            node,
+            kind: "Threshold",
+            resource: "cpu",
+            metric_name: "node_load5",
+            description: &format!("Load average above threshold on {node} (sample {})", n + 1),
+            severity,
+            closed,
+            ci: None,
+            event_count: 1 + (n as i64 % 5),
+            first_event_at: &at,
+            last_event_at: &at,
+        })
+        .await?;
+    }
+    let specs: [(&str, &str, &str, &str, Severity, Option<i64>, &str); 5] = [
+        (
+            "Grafana",
+            "edge-router-07",
+            "Interface",
+            "ge-0/0/1",
+            Severity::Minor,
+            Some(edge_router),
+            "Interface ge-0/0/1 flapping on edge-router-07",
+        ),
+        (
+            "Prometheus",
+            "unknown-host-99",
+            "Availability",
+            "ping",
+            Severity::Major,
+            None,
+            "Host unknown-host-99 unreachable (no matching configuration item)",
+        ),
+        (
+            "Prometheus",
+            "mail-relay-01",
+            "Queue",
+            "smtp",
+            Severity::Major,
+            Some(mail_host),
+            "SMTP queue growing on mail-relay-01",
+        ),
+        (
+            "Prometheus",
+            "db-host-01",
+            "Disk",
+            "/var/lib/ledger",
+            Severity::Critical,
+            Some(db_host),
+            "Disk /var/lib/ledger 97% full on db-host-01",
+        ),
+        ("Prometheus", "edge-router-07", "Availability", "bgp", Severity::Warning, Some(edge_router), "BGP session reset"),
+    ];
+    for (i, (source, node, kind, resource, severity, ci, description)) in specs.into_iter().enumerate() {
+        let at = format!("2026-11-26 09:{:02}:00", 10 + i * 5);
+        let number = w
+            .alert(&NewAlert {
+                source,
+                node,
+                kind,
+                resource,
+                metric_name: "",
+                description,
+                severity,
+                closed: i == 4,
+                ci,
+                event_count: 3,
+                first_event_at: "2026-11-26 09:00:00",
+                last_event_at: &at,
+            })
+            .await?;
+        alerts.push((number, description.to_owned()));
+    }
+    Ok(alerts)
+}
