@@ -38,7 +38,10 @@ pub type IncidentNumber = Number<IncidentPrefix>;
 
 impl<P: Prefix> Number<P> {
     pub fn from_seq(seq: u32) -> Self {
-        Self { seq, prefix: PhantomData }
+        Self {
+            seq,
+            prefix: PhantomData,
+        }
     }
 
     pub fn seq(&self) -> u32 {
@@ -85,7 +88,11 @@ impl<P: Prefix> FromStr for Number<P> {
     type Err = NumberError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let error = || NumberError { input: input.chars().take(40).collect(), noun: P::NOUN, prefix: P::PREFIX };
+        let error = || NumberError {
+            input: input.chars().take(40).collect(),
+            noun: P::NOUN,
+            prefix: P::PREFIX,
+        };
         let digits = input.trim().strip_prefix(P::PREFIX).ok_or_else(error)?;
         if digits.len() < 7 || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(error());
@@ -119,8 +126,14 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 6] =
-        [Self::Critical, Self::Major, Self::Minor, Self::Warning, Self::Info, Self::Clear];
+    pub const ALL: [Severity; 6] = [
+        Self::Critical,
+        Self::Major,
+        Self::Minor,
+        Self::Warning,
+        Self::Info,
+        Self::Clear,
+    ];
 
     pub fn code(self) -> u8 {
         self as u8
@@ -216,7 +229,9 @@ impl AlertState {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
     }
 }
 
@@ -232,8 +247,14 @@ pub enum CaseState {
 }
 
 impl CaseState {
-    pub const ALL: [CaseState; 6] =
-        [Self::New, Self::Open, Self::AwaitingInfo, Self::Resolved, Self::Closed, Self::Canceled];
+    pub const ALL: [CaseState; 6] = [
+        Self::New,
+        Self::Open,
+        Self::AwaitingInfo,
+        Self::Resolved,
+        Self::Closed,
+        Self::Canceled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -247,18 +268,29 @@ impl CaseState {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
     }
 }
 
 /// A trimmed text of bounded length, as a form field or an API property takes it.
 ///
 /// `field` names the input for the error message; `min` is 0 for optional texts.
-pub fn bounded_text(field: &str, label: &str, text: &str, min: usize, max: usize) -> Result<String, crate::AppError> {
+pub fn bounded_text(
+    field: &str,
+    label: &str,
+    text: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, crate::AppError> {
     let trimmed = text.trim();
     let length = trimmed.chars().count();
     if length < min {
-        return Err(crate::AppError::invalid(field, format!("Enter a {}.", label.to_lowercase())));
+        return Err(crate::AppError::invalid(
+            field,
+            format!("Enter a {}.", label.to_lowercase()),
+        ));
     }
     if length > max {
         return Err(crate::AppError::invalid(
@@ -284,7 +316,16 @@ mod tests {
 
     #[test]
     fn malformed_numbers_are_refused_with_a_message() {
-        for input in ["", "CS", "CS001", "CS00100O1", "Alert0010001", "cs0010001", "CS-0010001", "CS0010001000"] {
+        for input in [
+            "",
+            "CS",
+            "CS001",
+            "CS00100O1",
+            "Alert0010001",
+            "cs0010001",
+            "CS-0010001",
+            "CS0010001000",
+        ] {
             let error = input.parse::<CaseNumber>().expect_err(input);
             assert!(error.to_string().contains("CS0010001"), "{input}: {error}");
         }
@@ -308,21 +349,40 @@ mod tests {
     #[test]
     fn codes_round_trip() {
         for severity in Severity::ALL {
-            assert_eq!(Severity::from_code(i64::from(severity.code())), Some(severity));
+            assert_eq!(
+                Severity::from_code(i64::from(severity.code())),
+                Some(severity)
+            );
         }
         assert_eq!(Severity::from_code(6), None);
         assert_eq!(Priority::from_code(0), None);
         assert_eq!(AlertState::parse("closed"), Some(AlertState::Closed));
-        assert_eq!(CaseState::parse("Awaiting Info"), Some(CaseState::AwaitingInfo));
+        assert_eq!(
+            CaseState::parse("Awaiting Info"),
+            Some(CaseState::AwaitingInfo)
+        );
     }
 
     #[test]
     fn bounded_text_trims_and_limits() {
-        assert_eq!(bounded_text("f", "Short description", "  db down ", 1, 160), Ok("db down".to_owned()));
+        assert_eq!(
+            bounded_text("f", "Short description", "  db down ", 1, 160),
+            Ok("db down".to_owned())
+        );
         let empty = bounded_text("f", "Short description", "   ", 1, 160).expect_err("empty");
-        assert_eq!(empty.message_for("f").as_deref(), Some("Enter a short description."));
-        let long = bounded_text("f", "Short description", &"é".repeat(161), 1, 160).expect_err("long");
-        assert!(long.message_for("f").expect("message").contains("161 characters"));
-        assert_eq!(bounded_text("f", "Work notes", "", 0, 10), Ok(String::new()));
+        assert_eq!(
+            empty.message_for("f").as_deref(),
+            Some("Enter a short description.")
+        );
+        let long =
+            bounded_text("f", "Short description", &"é".repeat(161), 1, 160).expect_err("long");
+        assert!(long
+            .message_for("f")
+            .expect("message")
+            .contains("161 characters"));
+        assert_eq!(
+            bounded_text("f", "Work notes", "", 0, 10),
+            Ok(String::new())
+        );
     }
 }

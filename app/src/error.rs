@@ -37,11 +37,17 @@ pub enum AppError {
 
 impl AppError {
     pub fn not_found(what: &str, key: impl Into<String>) -> Self {
-        Self::NotFound { what: what.to_owned(), key: key.into() }
+        Self::NotFound {
+            what: what.to_owned(),
+            key: key.into(),
+        }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid { field: field.to_owned(), message: message.into() }
+        Self::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     /// The message for `field` when this error is about that form field.
@@ -128,13 +134,19 @@ mod tests {
     #[test]
     fn field_messages_are_tied_to_their_field() {
         let error = AppError::invalid("short_description", "Enter a short description.");
-        assert_eq!(error.message_for("short_description").as_deref(), Some("Enter a short description."));
+        assert_eq!(
+            error.message_for("short_description").as_deref(),
+            Some("Enter a short description.")
+        );
         assert_eq!(error.message_for("work_notes"), None);
         assert_eq!(error.status_code(), 422);
     }
 
     fn serde_json_like(error: &AppError) -> String {
         let bytes = error.ser();
-        String::from_utf8(bytes.to_vec()).expect("utf-8").trim_matches('"').to_owned()
+        String::from_utf8(bytes.to_vec())
+            .expect("utf-8")
+            .trim_matches('"')
+            .to_owned()
     }
 }

@@ -7,11 +7,11 @@ pub mod domain;
 pub mod error;
 pub mod install_base;
 pub mod journal;
-mod ui;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
 pub mod store;
+mod ui;
 
 pub use error::AppError;
 

@@ -33,7 +33,13 @@ pub fn NotFound(what: &'static str, key: String) -> impl IntoView {
 pub fn LoadError(error: AppError) -> impl IntoView {
     match error {
         AppError::NotFound { what, key } => {
-            let what: &'static str = if what == "Case" { "Case" } else if what == "Alert" { "Alert" } else { "Record" };
+            let what: &'static str = if what == "Case" {
+                "Case"
+            } else if what == "Alert" {
+                "Alert"
+            } else {
+                "Record"
+            };
             view! { <NotFound what key /> }.into_any()
         }
         other => view! {
@@ -47,7 +53,13 @@ pub fn LoadError(error: AppError) -> impl IntoView {
 
 /// "Page 2 of 5" with Previous and Next links that keep the rest of the query.
 #[component]
-pub fn Pager(page: u32, pages: u32, total: u64, noun: &'static str, href: impl Fn(u32) -> String) -> impl IntoView {
+pub fn Pager(
+    page: u32,
+    pages: u32,
+    total: u64,
+    noun: &'static str,
+    href: impl Fn(u32) -> String,
+) -> impl IntoView {
     let previous = (page > 1).then(|| href(page - 1));
     let next = (page < pages).then(|| href(page + 1));
     view! {

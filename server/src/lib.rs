@@ -17,13 +17,19 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
         .with_state(state)
 }
 
 /// The state for `store` with the given Leptos options.
 pub fn app_state(leptos_options: LeptosOptions, store: Store) -> AppState {
-    AppState { leptos_options, store, changes: Changes::default() }
+    AppState {
+        leptos_options,
+        store,
+        changes: Changes::default(),
+    }
 }
 
 /// 200 when the server can reach its database, 503 otherwise.

@@ -10,11 +10,21 @@ use tracing_subscriber::EnvFilter;
 #[command(name = "forestall", version, about)]
 struct Cli {
     /// Database URL: sqlite://PATH (created if missing).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://forestall.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://forestall.db",
+        global = true
+    )]
     database_url: String,
 
     /// Log filter, in tracing's EnvFilter syntax.
-    #[arg(long, env = "FORESTALL_LOG", default_value = "info,sqlx=warn", global = true)]
+    #[arg(
+        long,
+        env = "FORESTALL_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
     log: String,
 
     #[command(subcommand)]

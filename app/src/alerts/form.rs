@@ -49,14 +49,25 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
     });
     let journal_alert = alert.number.clone();
     let journal = Resource::new(
-        move || (journal_alert.clone(), create.version().get(), refresh.version().get()),
+        move || {
+            (
+                journal_alert.clone(),
+                create.version().get(),
+                refresh.version().get(),
+            )
+        },
         |(number, _, _)| alert_journal(number),
     );
     let self_href = format!("/alerts/{}", alert.number);
     let compose_href = format!("{self_href}?compose=case");
     let number = alert.number;
-    let (title, heading, hidden_number, composer_alert, region_alert) =
-        (number.clone(), number.clone(), number.clone(), number.clone(), number.clone());
+    let (title, heading, hidden_number, composer_alert, region_alert) = (
+        number.clone(),
+        number.clone(),
+        number.clone(),
+        number.clone(),
+        number.clone(),
+    );
     let ci_text = match (&alert.ci, &alert.ci_class) {
         (Some(name), Some(class)) => format!("{name} ({class})"),
         (Some(name), None) => name.clone(),
@@ -161,9 +172,15 @@ fn Field(id: &'static str, label: &'static str, value: String) -> impl IntoView 
 #[component]
 fn CaseOutcome(create: ServerAction<CreateCase>) -> impl IntoView {
     let created = move || match create.value().get() {
-        Some(Ok(created)) if created.children.is_empty() => format!("Case {} created", created.number),
+        Some(Ok(created)) if created.children.is_empty() => {
+            format!("Case {} created", created.number)
+        }
         Some(Ok(created)) => {
-            format!("Case {} created, with child cases {}", created.number, created.children.join(", "))
+            format!(
+                "Case {} created, with child cases {}",
+                created.number,
+                created.children.join(", ")
+            )
         }
         _ => String::new(),
     };

@@ -12,9 +12,12 @@ use leptos_router::{components::Form, hooks::use_query_map, params::ParamsMap};
 fn filter_from(query: &ParamsMap) -> AlertFilter {
     AlertFilter {
         state: query.get("state").as_deref().and_then(AlertState::parse),
-        severity: query.get("severity").and_then(|s| s.parse().ok()).and_then(Severity::from_code),
+        severity: query
+            .get("severity")
+            .and_then(|s| s.parse().ok())
+            .and_then(Severity::from_code),
         text: query.get("q").filter(|q| !q.trim().is_empty()),
-        page: query.get("page").and_then(|p| p.parse().ok()),
+        page: query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
     }
 }
 
@@ -31,7 +34,9 @@ fn href(filter: &AlertFilter, page: u32) -> String {
         let encoded: String = text
             .bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
                 _ => format!("%{b:02X}"),
             })
             .collect();
@@ -174,9 +179,12 @@ mod tests {
             state: Some(AlertState::Open),
             severity: Some(Severity::Critical),
             text: Some("db host&1".into()),
-            page: Some(1),
+            page: 1,
         };
-        assert_eq!(href(&filter, 2), "/alerts?state=Open&severity=1&q=db%20host%261&page=2");
+        assert_eq!(
+            href(&filter, 2),
+            "/alerts?state=Open&severity=1&q=db%20host%261&page=2"
+        );
         assert_eq!(href(&AlertFilter::default(), 3), "/alerts?page=3");
     }
 }

@@ -25,8 +25,8 @@ pub struct AlertFilter {
     pub state: Option<AlertState>,
     pub severity: Option<Severity>,
     pub text: Option<String>,
-    /// 1-based.
-    pub page: Option<u32>,
+    /// 1-based; 0 means the first page. Never optional, so an unfiltered request still names the filter.
+    pub page: u32,
 }
 
 /// One row of All Alerts.

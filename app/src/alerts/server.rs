@@ -60,11 +60,16 @@ pub(crate) fn decode_state(text: &str) -> Result<AlertState, AppError> {
 
 /// Parses an alert number typed or linked by a user; a malformed one is as unknown as a missing one.
 pub(crate) fn parse_alert_number(number: &str) -> Result<AlertNumber, AppError> {
-    number.parse::<AlertNumber>().map_err(|_| AppError::not_found("Alert", number.chars().take(40).collect::<String>()))
+    number
+        .parse::<AlertNumber>()
+        .map_err(|_| AppError::not_found("Alert", number.chars().take(40).collect::<String>()))
 }
 
 /// The row id of the alert with this number.
-pub(crate) async fn alert_id(conn: &mut SqliteConnection, number: &AlertNumber) -> Result<i64, AppError> {
+pub(crate) async fn alert_id(
+    conn: &mut SqliteConnection,
+    number: &AlertNumber,
+) -> Result<i64, AppError> {
     sqlx::query_scalar("SELECT id FROM alerts WHERE number = ?1")
         .bind(number.to_string())
         .fetch_optional(conn)
@@ -74,7 +79,10 @@ pub(crate) async fn alert_id(conn: &mut SqliteConnection, number: &AlertNumber) 
 
 /// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
 fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -90,24 +98,34 @@ const FILTER_SQL: &str = "
 impl Store {
     #[tracing::instrument(skip(self), err(Debug))]
     pub async fn list_alerts(&self, filter: &AlertFilter) -> Result<AlertListPage, AppError> {
-        let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let text = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
         if text.is_some_and(|t| t.chars().count() > 200) {
-            return Err(AppError::invalid("text", "Search text is limited to 200 characters."));
+            return Err(AppError::invalid(
+                "text",
+                "Search text is limited to 200 characters.",
+            ));
         }
         let state = filter.state.map(AlertState::as_str);
         let severity = filter.severity.map(|s| i64::from(s.code()));
         let pattern = text.map(like_pattern);
 
         let mut conn = self.pool().acquire().await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FILTER_SQL}")))
-            .bind(state)
-            .bind(severity)
-            .bind(pattern.as_deref())
-            .fetch_one(&mut *conn)
-            .await?;
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FILTER_SQL}")))
+                .bind(state)
+                .bind(severity)
+                .bind(pattern.as_deref())
+                .fetch_one(&mut *conn)
+                .await?;
         let total = u64::try_from(total).unwrap_or(0);
-        let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE))).unwrap_or(u32::MAX).max(1);
-        let page = filter.page.unwrap_or(1).clamp(1, pages);
+        let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE)))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let page = filter.page.clamp(1, pages);
         let records: Vec<AlertRowRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT a.number, a.severity, a.state, a.source, a.node, ci.name AS ci, a.description,
                     c.number AS case_number, a.last_event_at
@@ -139,7 +157,12 @@ impl Store {
                 })
             })
             .collect::<Result<_, AppError>>()?;
-        Ok(AlertListPage { rows, total, page, pages })
+        Ok(AlertListPage {
+            rows,
+            total,
+            page,
+            pages,
+        })
     }
 
     #[tracing::instrument(skip(self), err(Debug))]

@@ -13,7 +13,10 @@ pub async fn create_case(input: NewCase) -> Result<CaseCreated, AppError> {
     let state = app_state()?;
     let result = state.store.create_proactive_case(&input, &actor()).await;
     if let Ok(created) = &result {
-        state.changes.publish(RecordChange::CaseCreated { number: created.number.clone(), alert: Some(input.alert) });
+        state.changes.publish(RecordChange::CaseCreated {
+            number: created.number.clone(),
+            alert: Some(input.alert),
+        });
     }
     crate::error::with_status(result)
 }

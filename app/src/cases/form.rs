@@ -10,7 +10,10 @@ pub fn CaseComposer(
     create: ServerAction<CreateCase>,
     refresh: ServerAction<RefreshInstallBase>,
 ) -> impl IntoView {
-    let draft = Resource::new(move || (alert.clone(), refresh.version().get()), |(alert, _)| prefill_case(alert));
+    let draft = Resource::new(
+        move || (alert.clone(), refresh.version().get()),
+        |(alert, _)| prefill_case(alert),
+    );
     view! {
         <section class="case-form" aria-labelledby="case-form-heading">
             <h2 id="case-form-heading">"New proactive case"</h2>
@@ -28,7 +31,13 @@ pub fn CaseComposer(
 
 /// The message `create` returned for `field`, if its last answer was about that field.
 fn field_error(create: ServerAction<CreateCase>, field: &'static str) -> Signal<Option<String>> {
-    Signal::derive(move || create.value().get().and_then(Result::err).and_then(|e| e.message_for(field)))
+    Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .and_then(|e| e.message_for(field))
+    })
 }
 
 #[component]
@@ -56,8 +65,11 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
             draft.items
         ),
     };
-    let account_names: Vec<String> =
-        draft.affected_accounts.iter().map(|a| format!("{} ({} items)", a.name, a.items)).collect();
+    let account_names: Vec<String> = draft
+        .affected_accounts
+        .iter()
+        .map(|a| format!("{} ({} items)", a.name, a.items))
+        .collect();
     let major = draft.affected_accounts.len() > 1;
 
     view! {
@@ -164,7 +176,9 @@ fn AccountField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoVie
                     .collect_view()}
             </select>
         }),
-        [only] => Either::Right(view! { <input id="case-account" type="text" readonly value=only.name.clone() /> }),
+        [only] => Either::Right(
+            view! { <input id="case-account" type="text" readonly value=only.name.clone() /> },
+        ),
         many => {
             let text = format!("Major case: {} accounts, one child case each", many.len());
             Either::Right(view! { <input id="case-account" type="text" readonly value=text /> })
@@ -191,7 +205,10 @@ fn ContactField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoVie
             />
         })
     } else {
-        let primary = draft.affected_accounts.first().and_then(|a| a.primary_contact);
+        let primary = draft
+            .affected_accounts
+            .first()
+            .and_then(|a| a.primary_contact);
         let labelled_by_account = draft.affected_accounts.is_empty();
         Either::Right(view! {
             <select

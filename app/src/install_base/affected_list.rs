@@ -5,8 +5,14 @@ use crate::ui::LoadError;
 use leptos::{either::Either, prelude::*};
 
 #[component]
-pub fn AffectedItemsRegion(alert: String, refresh: ServerAction<RefreshInstallBase>) -> impl IntoView {
-    let snapshot = Resource::new(move || (alert.clone(), refresh.version().get()), |(alert, _)| affected_items(alert));
+pub fn AffectedItemsRegion(
+    alert: String,
+    refresh: ServerAction<RefreshInstallBase>,
+) -> impl IntoView {
+    let snapshot = Resource::new(
+        move || (alert.clone(), refresh.version().get()),
+        |(alert, _)| affected_items(alert),
+    );
     let progress = move || {
         if refresh.pending().get() {
             return "Tracing install base items…".to_owned();

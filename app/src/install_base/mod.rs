@@ -82,9 +82,14 @@ pub struct RefreshOutcome {
 #[server(endpoint = "refresh_install_base")]
 pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppError> {
     let state = crate::state::app_state()?;
-    let outcome = state.store.refresh_install_base(&alert, server::DEFAULT_MAX_HOPS).await;
+    let outcome = state
+        .store
+        .refresh_install_base(&alert, server::DEFAULT_MAX_HOPS)
+        .await;
     if outcome.is_ok() {
-        state.changes.publish(crate::state::RecordChange::AlertUpdated { number: alert });
+        state
+            .changes
+            .publish(crate::state::RecordChange::AlertUpdated { number: alert });
     }
     crate::error::with_status(outcome)
 }

@@ -44,13 +44,21 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
     }
 
     /// Adds a contact to `account`, as its primary contact when `primary`.
-    pub async fn contact(&mut self, account: i64, name: &str, email: &str, primary: bool) -> Result<i64, sqlx::Error> {
-        let id = sqlx::query_scalar("INSERT INTO contacts (account_id, name, email) VALUES (?1, ?2, ?3) RETURNING id")
-            .bind(account)
-            .bind(name)
-            .bind(email)
-            .fetch_one(&mut *self.conn)
-            .await?;
+    pub async fn contact(
+        &mut self,
+        account: i64,
+        name: &str,
+        email: &str,
+        primary: bool,
+    ) -> Result<i64, sqlx::Error> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO contacts (account_id, name, email) VALUES (?1, ?2, ?3) RETURNING id",
+        )
+        .bind(account)
+        .bind(name)
+        .bind(email)
+        .fetch_one(&mut *self.conn)
+        .await?;
         if primary {
             sqlx::query("UPDATE accounts SET primary_contact_id = ?1 WHERE id = ?2")
                 .bind(id)
@@ -68,7 +76,12 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
             .await
     }
 
-    pub async fn ci(&mut self, name: &str, class: &str, in_maintenance: bool) -> Result<i64, sqlx::Error> {
+    pub async fn ci(
+        &mut self,
+        name: &str,
+        class: &str,
+        in_maintenance: bool,
+    ) -> Result<i64, sqlx::Error> {
         let fqdn = format!("{name}.example.net");
         sqlx::query_scalar(
             "INSERT INTO configuration_items (name, class, fqdn, in_maintenance) VALUES (?1, ?2, ?3, ?4) RETURNING id",
@@ -82,7 +95,12 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
     }
 
     /// Records "`parent` <type> `child`", e.g. `relate(app, "Runs on::Runs", host)`.
-    pub async fn relate(&mut self, parent: i64, relationship_type: &str, child: i64) -> Result<(), sqlx::Error> {
+    pub async fn relate(
+        &mut self,
+        parent: i64,
+        relationship_type: &str,
+        child: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO ci_relationships (parent_id, child_id, type_id)
              SELECT ?1, ?2, id FROM relationship_types WHERE name = ?3",
@@ -105,7 +123,8 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
         parent: Option<i64>,
         active: bool,
     ) -> Result<i64, sqlx::Error> {
-        self.item_with(name, account, None, None, ci, parent, active).await
+        self.item_with(name, account, None, None, ci, parent, active)
+            .await
     }
 
     #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
@@ -149,8 +168,13 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
 
     /// Raises an alert; returns its number.
     pub async fn alert(&mut self, alert: &NewAlert<'_>) -> Result<String, sqlx::Error> {
-        let number = next_number::<AlertPrefix>(&mut self.conn).await?.to_string();
-        let message_key = format!("{}|{}|{}|{}|{}", alert.source, alert.node, alert.kind, alert.resource, alert.metric_name);
+        let number = next_number::<AlertPrefix>(&mut self.conn)
+            .await?
+            .to_string();
+        let message_key = format!(
+            "{}|{}|{}|{}|{}",
+            alert.source, alert.node, alert.kind, alert.resource, alert.metric_name
+        );
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO alerts (number, source, node, type, resource, metric_name, message_key, description,
                                  severity, state, ci_id, event_count, first_event_at, last_event_at)
@@ -198,38 +222,73 @@ impl Store {
     /// accounts is left as it is.
     pub async fn seed_demo(&self) -> Result<DemoSummary, sqlx::Error> {
         let mut tx = self.begin_write().await?;
-        let existing: i64 =
-            sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM alerts) + (SELECT COUNT(*) FROM accounts)")
-                .fetch_one(&mut *tx)
-                .await?;
+        let existing: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM alerts) + (SELECT COUNT(*) FROM accounts)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if existing > 0 {
-            return Ok(DemoSummary { written: false, alerts: Vec::new() });
+            return Ok(DemoSummary {
+                written: false,
+                alerts: Vec::new(),
+            });
         }
         let mut w = CmdbWriter::new(&mut *tx);
         let alerts = write_demo(&mut w).await?;
         drop(w);
         tx.commit().await?;
-        Ok(DemoSummary { written: true, alerts })
+        Ok(DemoSummary {
+            written: true,
+            alerts,
+        })
     }
 }
 
-const FILLER_NODES: [&str; 6] = ["web-01", "web-02", "cache-01", "queue-01", "dns-01", "vpn-gw-01"];
+const FILLER_NODES: [&str; 6] = [
+    "web-01",
+    "web-02",
+    "cache-01",
+    "queue-01",
+    "dns-01",
+    "vpn-gw-01",
+];
 
 async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
     w: &mut CmdbWriter<C>,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     // Accounts and their people.
     let acme = w.account("Acme Corporation", true).await?;
-    let acme_ops = w.contact(acme, "Alice Moreau", "alice.moreau@acme.example", true).await?;
-    w.contact(acme, "Bruno Keller", "bruno.keller@acme.example", false).await?;
+    let acme_ops = w
+        .contact(acme, "Alice Moreau", "alice.moreau@acme.example", true)
+        .await?;
+    w.contact(acme, "Bruno Keller", "bruno.keller@acme.example", false)
+        .await?;
     let globex = w.account("Globex Industries", true).await?;
-    let globex_ops = w.contact(globex, "Grace Okafor", "grace.okafor@globex.example", true).await?;
+    let globex_ops = w
+        .contact(globex, "Grace Okafor", "grace.okafor@globex.example", true)
+        .await?;
     let initech = w.account("Initech", true).await?;
-    let initech_ops = w.contact(initech, "Ivan Petrov", "ivan.petrov@initech.example", true).await?;
+    let initech_ops = w
+        .contact(initech, "Ivan Petrov", "ivan.petrov@initech.example", true)
+        .await?;
     let umbrella = w.account("Umbrella Health", true).await?;
-    let umbrella_ops = w.contact(umbrella, "Uma Lindqvist", "uma.lindqvist@umbrella.example", true).await?;
+    let umbrella_ops = w
+        .contact(
+            umbrella,
+            "Uma Lindqvist",
+            "uma.lindqvist@umbrella.example",
+            true,
+        )
+        .await?;
     let internal = w.account("Forestall IT", false).await?;
-    let it_ops = w.contact(internal, "Ines Duarte", "ines.duarte@forestall.example", true).await?;
+    let it_ops = w
+        .contact(
+            internal,
+            "Ines Duarte",
+            "ines.duarte@forestall.example",
+            true,
+        )
+        .await?;
 
     let gateway = w.product("PayFlow Gateway").await?;
     let ledger = w.product("LedgerDB Cluster").await?;
@@ -248,13 +307,20 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
     let analytics_app = w.ci("analytics-app", "application", false).await?;
     let backup_agent = w.ci("backup-agent-01", "server", false).await?;
     w.relate(ledger_db, "Runs on::Runs", db_host).await?;
-    w.relate(payments_app, "Depends on::Used by", ledger_db).await?;
-    w.relate(billing_app, "Depends on::Used by", ledger_db).await?;
-    w.relate(payments_svc, "Depends on::Used by", payments_app).await?;
-    w.relate(payments_app, "Depends on::Used by", payments_svc).await?;
-    w.relate(reporting_app, "Depends on::Used by", ledger_db).await?;
-    w.relate(analytics_app, "Depends on::Used by", reporting_app).await?;
-    w.relate(backup_agent, "Connected by::Connects", db_host).await?;
+    w.relate(payments_app, "Depends on::Used by", ledger_db)
+        .await?;
+    w.relate(billing_app, "Depends on::Used by", ledger_db)
+        .await?;
+    w.relate(payments_svc, "Depends on::Used by", payments_app)
+        .await?;
+    w.relate(payments_app, "Depends on::Used by", payments_svc)
+        .await?;
+    w.relate(reporting_app, "Depends on::Used by", ledger_db)
+        .await?;
+    w.relate(analytics_app, "Depends on::Used by", reporting_app)
+        .await?;
+    w.relate(backup_agent, "Connected by::Connects", db_host)
+        .await?;
 
     // The mail stack, one customer only.
     let mail_host = w.ci("mail-relay-01", "server", false).await?;
@@ -264,35 +330,147 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
     // A router nothing depends on.
     let edge_router = w.ci("edge-router-07", "network", false).await?;
 
-    let acme_ledger =
-        w.item_with("Acme ledger cluster", acme, Some(acme_ops), Some(ledger), Some(ledger_db), None, true).await?;
-    let acme_gateway =
-        w.item_with("Acme payment gateway", acme, Some(acme_ops), Some(gateway), Some(payments_app), None, true).await?;
-    w.item_with("Acme gateway EU node", acme, Some(acme_ops), Some(gateway), None, Some(acme_gateway), true).await?;
-    w.item_with("Acme legacy gateway", acme, Some(acme_ops), Some(gateway), Some(payments_app), None, false).await?;
-    w.item_with("Globex billing", globex, Some(globex_ops), Some(billing), Some(billing_app), None, true).await?;
-    w.item_with("Globex payments portal", globex, Some(globex_ops), Some(gateway), Some(payments_svc), None, true)
+    let acme_ledger = w
+        .item_with(
+            "Acme ledger cluster",
+            acme,
+            Some(acme_ops),
+            Some(ledger),
+            Some(ledger_db),
+            None,
+            true,
+        )
         .await?;
-    w.item_with("Initech reporting", initech, Some(initech_ops), Some(analytics), Some(reporting_app), None, true)
+    let acme_gateway = w
+        .item_with(
+            "Acme payment gateway",
+            acme,
+            Some(acme_ops),
+            Some(gateway),
+            Some(payments_app),
+            None,
+            true,
+        )
         .await?;
-    w.item_with("Initech analytics", initech, Some(initech_ops), Some(analytics), Some(analytics_app), None, true)
+    w.item_with(
+        "Acme gateway EU node",
+        acme,
+        Some(acme_ops),
+        Some(gateway),
+        None,
+        Some(acme_gateway),
+        true,
+    )
+    .await?;
+    w.item_with(
+        "Acme legacy gateway",
+        acme,
+        Some(acme_ops),
+        Some(gateway),
+        Some(payments_app),
+        None,
+        false,
+    )
+    .await?;
+    w.item_with(
+        "Globex billing",
+        globex,
+        Some(globex_ops),
+        Some(billing),
+        Some(billing_app),
+        None,
+        true,
+    )
+    .await?;
+    w.item_with(
+        "Globex payments portal",
+        globex,
+        Some(globex_ops),
+        Some(gateway),
+        Some(payments_svc),
+        None,
+        true,
+    )
+    .await?;
+    w.item_with(
+        "Initech reporting",
+        initech,
+        Some(initech_ops),
+        Some(analytics),
+        Some(reporting_app),
+        None,
+        true,
+    )
+    .await?;
+    w.item_with(
+        "Initech analytics",
+        initech,
+        Some(initech_ops),
+        Some(analytics),
+        Some(analytics_app),
+        None,
+        true,
+    )
+    .await?;
+    w.item_with(
+        "Forestall IT database host",
+        internal,
+        Some(it_ops),
+        None,
+        Some(db_host),
+        None,
+        true,
+    )
+    .await?;
+    let umbrella_relay = w
+        .item_with(
+            "Umbrella mail relay",
+            umbrella,
+            Some(umbrella_ops),
+            Some(mail),
+            Some(mail_host),
+            None,
+            true,
+        )
         .await?;
-    w.item_with("Forestall IT database host", internal, Some(it_ops), None, Some(db_host), None, true).await?;
-    let umbrella_relay =
-        w.item_with("Umbrella mail relay", umbrella, Some(umbrella_ops), Some(mail), Some(mail_host), None, true)
-            .await?;
-    w.item_with("Umbrella mail filtering", umbrella, Some(umbrella_ops), Some(mail), Some(mail_app), None, true)
-        .await?;
-    w.item_with("Umbrella archive", umbrella, Some(umbrella_ops), Some(mail), None, Some(umbrella_relay), true).await?;
+    w.item_with(
+        "Umbrella mail filtering",
+        umbrella,
+        Some(umbrella_ops),
+        Some(mail),
+        Some(mail_app),
+        None,
+        true,
+    )
+    .await?;
+    w.item_with(
+        "Umbrella archive",
+        umbrella,
+        Some(umbrella_ops),
+        Some(mail),
+        None,
+        Some(umbrella_relay),
+        true,
+    )
+    .await?;
     let _ = acme_ledger;
 
     let mut alerts = Vec::new();
     // Older, quieter alerts first: they fill a second page of All Alerts.
     for (n, node) in FILLER_NODES.iter().cycle().take(22).enumerate() {
         let minute = n * 7;
-        let at = format!("2026-11-2{} {:02}:{:02}:00", 1 + n % 4, 8 + minute / 60 % 10, minute % 60);
+        let at = format!(
+            "2026-11-2{} {:02}:{:02}:00",
+            1 + n % 4,
+            8 + minute / 60 % 10,
+            minute % 60
+        );
         let closed = n % 3 != 0;
-        let severity = if n % 2 == 0 { Severity::Warning } else { Severity::Info };
+        let severity = if n % 2 == 0 {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
         w.alert(&NewAlert {
             source: "Prometheus",
             node,
@@ -309,7 +487,8 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
         })
         .await?;
     }
-    let specs: [(&str, &str, &str, &str, Severity, Option<i64>, &str); 5] = [
+    // The alerts the flow works on, newest last. (source, node, type, resource, severity, CI, closed, description)
+    let specs: [(&str, &str, &str, &str, Severity, Option<i64>, bool, &str); 5] = [
         (
             "Grafana",
             "edge-router-07",
@@ -317,6 +496,7 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
             "ge-0/0/1",
             Severity::Minor,
             Some(edge_router),
+            false,
             "Interface ge-0/0/1 flapping on edge-router-07",
         ),
         (
@@ -326,7 +506,18 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
             "ping",
             Severity::Major,
             None,
+            false,
             "Host unknown-host-99 unreachable (no matching configuration item)",
+        ),
+        (
+            "Prometheus",
+            "edge-router-07",
+            "Availability",
+            "bgp",
+            Severity::Warning,
+            Some(edge_router),
+            true,
+            "BGP session reset",
         ),
         (
             "Prometheus",
@@ -335,6 +526,7 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
             "smtp",
             Severity::Major,
             Some(mail_host),
+            false,
             "SMTP queue growing on mail-relay-01",
         ),
         (
@@ -344,11 +536,13 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
             "/var/lib/ledger",
             Severity::Critical,
             Some(db_host),
+            false,
             "Disk /var/lib/ledger 97% full on db-host-01",
         ),
-        ("Prometheus", "edge-router-07", "Availability", "bgp", Severity::Warning, Some(edge_router), "BGP session reset"),
     ];
-    for (i, (source, node, kind, resource, severity, ci, description)) in specs.into_iter().enumerate() {
+    for (i, (source, node, kind, resource, severity, ci, closed, description)) in
+        specs.into_iter().enumerate()
+    {
         let at = format!("2026-11-26 09:{:02}:00", 10 + i * 5);
         let number = w
             .alert(&NewAlert {
@@ -359,7 +553,7 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
                 metric_name: "",
                 description,
                 severity,
-                closed: i == 4,
+                closed,
                 ci,
                 event_count: 3,
                 first_event_at: "2026-11-26 09:00:00",

@@ -1,0 +1,291 @@
+//! Create Case and Submit: one transaction, one proactive case per alert, major cases for several accounts.
+
+mod support;
+
+use support::*;
+
+#[tokio::test]
+async fn prefill_takes_the_alert_description_severity_and_single_account() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    let draft = app
+        .call("prefill_case", &[("alert", MAIL_ALERT)])
+        .await
+        .json();
+    assert_eq!(
+        draft["short_description"],
+        "SMTP queue growing on mail-relay-01"
+    );
+    assert_eq!(
+        draft["priority"], "High",
+        "Major severity gives priority 2 - High"
+    );
+    let accounts = draft["affected_accounts"].as_array().expect("accounts");
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0]["name"], "Umbrella Health");
+    let primary = accounts[0]["primary_contact"]
+        .as_i64()
+        .expect("primary contact");
+    let contacts = draft["contacts"].as_array().expect("contacts");
+    assert!(contacts
+        .iter()
+        .any(|c| c["id"] == primary && c["name"] == "Uma Lindqvist"));
+}
+
+#[tokio::test]
+async fn submit_creates_the_case_links_and_notes_in_one_go() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    let reply = app
+        .create_case(
+            MAIL_ALERT,
+            "Mail delays expected",
+            "Queue draining; customer not yet aware.",
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let created = reply.json();
+    assert_eq!(created["number"], "CS0010001");
+    assert_eq!(created["children"].as_array().map(Vec::len), Some(0));
+
+    let alert = app
+        .call("get_alert", &[("number", MAIL_ALERT)])
+        .await
+        .json();
+    assert_eq!(alert["case_number"], "CS0010001");
+
+    let case = app
+        .call("get_case", &[("number", "CS0010001")])
+        .await
+        .json();
+    assert_eq!(case["case"]["proactive"], true);
+    assert_eq!(case["case"]["alert"], MAIL_ALERT);
+    assert_eq!(case["case"]["account"], "Umbrella Health");
+    assert_eq!(case["case"]["priority"], "Critical");
+    assert_eq!(
+        case["contact"], "Uma Lindqvist",
+        "the account's primary contact when none is chosen"
+    );
+    assert_eq!(case["product"], "MailRelay");
+    assert_eq!(case["items"].as_array().map(Vec::len), Some(3));
+    let journal = case["journal"].as_array().expect("journal");
+    assert!(journal.iter().any(
+        |e| e["kind"] == "work_note" && e["body"] == "Queue draining; customer not yet aware."
+    ));
+
+    let activity = app
+        .call("alert_journal", &[("number", MAIL_ALERT)])
+        .await
+        .json();
+    assert!(activity
+        .as_array()
+        .expect("entries")
+        .iter()
+        .any(|e| e["body"] == "Proactive case CS0010001 created."));
+}
+
+#[tokio::test]
+async fn several_accounts_make_a_major_case_with_one_child_per_account() {
+    let app = TestApp::new().await;
+    app.refresh(DB_HOST_ALERT).await;
+    let reply = app
+        .create_case(DB_HOST_ALERT, "Ledger disk filling", "Paging storage team.")
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let created = reply.json();
+    let children: Vec<String> = created["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .map(|c| c.as_str().expect("n").to_owned())
+        .collect();
+    assert_eq!(children.len(), 3);
+
+    let major = app
+        .call(
+            "get_case",
+            &[("number", created["number"].as_str().expect("n"))],
+        )
+        .await
+        .json();
+    assert_eq!(major["case"]["account"], serde_json::Value::Null);
+    assert_eq!(major["items"].as_array().map(Vec::len), Some(6));
+    let mut accounts = Vec::new();
+    for child in &children {
+        let case = app.call("get_case", &[("number", child)]).await.json();
+        assert_eq!(case["case"]["parent"], created["number"]);
+        assert!(
+            case["contact"].is_string(),
+            "each child gets its account's primary contact"
+        );
+        let account = case["case"]["account"]
+            .as_str()
+            .expect("account")
+            .to_owned();
+        let items = case["items"].as_array().expect("items");
+        assert!(
+            items.iter().all(|i| i["account"] == account.as_str()),
+            "{child} holds only {account}'s items"
+        );
+        accounts.push((account, items.len()));
+    }
+    accounts.sort();
+    assert_eq!(
+        accounts,
+        [
+            ("Acme Corporation".into(), 3),
+            ("Forestall IT".into(), 1),
+            ("Globex Industries".into(), 2)
+        ]
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 4);
+}
+
+#[tokio::test]
+async fn a_second_submit_gets_the_existing_case_and_creates_nothing() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    let first = app.create_case(MAIL_ALERT, "First", "").await;
+    assert_eq!(first.status, 200);
+    let second = app
+        .create_case(MAIL_ALERT, "Retry after a timeout", "")
+        .await;
+    assert_eq!(second.status, 409, "{}", second.body);
+    let conflict = second.json();
+    assert_eq!(conflict["Conflict"]["existing"], "CS0010001");
+    assert!(conflict["Conflict"]["message"]
+        .as_str()
+        .expect("message")
+        .contains("CS0010001"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 1);
+    assert_eq!(
+        app.count("SELECT next FROM number_counters WHERE prefix = 'CS'")
+            .await,
+        10002
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_submits_make_exactly_one_case() {
+    let app = TestApp::new().await;
+    app.refresh(DB_HOST_ALERT).await;
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let request = create_case_request(DB_HOST_ALERT, &format!("Agent {n}"));
+            tokio::spawn(send(app.router.clone(), request))
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.expect("task"));
+    }
+    let winners: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    let winner = winners[0].json()["number"].clone();
+    for loser in replies.iter().filter(|r| r.status != 200) {
+        assert_eq!(loser.status, 409, "{}", loser.body);
+        assert_eq!(loser.json()["Conflict"]["existing"], winner);
+    }
+    let top_level = app
+        .count(
+            "SELECT COUNT(*) FROM cases WHERE parent_id IS NULL
+             AND alert_id = (SELECT id FROM alerts WHERE number = 'Alert0010027')",
+        )
+        .await;
+    assert_eq!(top_level, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM cases").await,
+        4,
+        "one major case and its three children"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    let long_notes = "n".repeat(4001);
+    let table: [(&str, &str, &str, &str); 4] = [
+        ("", "1", "", "short_description"),
+        (&"s".repeat(161), "1", "", "short_description"),
+        ("Fine", "7", "", "priority"),
+        ("Fine", "1", &long_notes, "work_notes"),
+    ];
+    for (short_description, priority, work_notes, field) in table {
+        let reply = app
+            .call(
+                "create_case",
+                &[
+                    ("input[alert]", MAIL_ALERT),
+                    ("input[short_description]", short_description),
+                    ("input[priority]", priority),
+                    ("input[work_notes]", work_notes),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{field}: {}", reply.body);
+        assert_eq!(reply.json()["Invalid"]["field"], field);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM journal_entries WHERE case_id IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT next FROM number_counters WHERE prefix = 'CS'")
+            .await,
+        10001
+    );
+}
+
+#[tokio::test]
+async fn a_contact_of_another_account_is_refused() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    let acme_contact: i64 =
+        sqlx::query_scalar("SELECT id FROM contacts WHERE name = 'Alice Moreau'")
+            .fetch_one(&app.db)
+            .await
+            .expect("contact");
+    let reply = app
+        .call(
+            "create_case",
+            &[
+                ("input[alert]", MAIL_ALERT),
+                ("input[short_description]", "Mail"),
+                ("input[priority]", "2"),
+                ("input[contact]", &acme_contact.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(reply.json()["Invalid"]["field"], "contact");
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 0);
+}
+
+#[tokio::test]
+async fn cases_list_and_unknown_cases() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    app.create_case(MAIL_ALERT, "Mail", "").await;
+    let list = app.call("list_cases", &[]).await.json();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["rows"][0]["number"], "CS0010001");
+    assert_eq!(
+        app.call("get_case", &[("number", "CS0099999")])
+            .await
+            .status,
+        404
+    );
+    let page = app.get("/cases/CS0099999").await;
+    assert_eq!(page.status, 404);
+    let page = app.get("/cases/CS0010001").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<h1>CS0010001</h1>"));
+}

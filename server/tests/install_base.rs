@@ -1,0 +1,116 @@
+//! Refresh Install Base Items: the trace over the demo CMDB, stored as the alert's snapshot.
+
+mod support;
+
+use serde_json::Value;
+use support::*;
+
+fn reason_of<'a>(items: &'a [Value], name: &str) -> &'a Value {
+    &items
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not affected: {items:?}"))["reason"]
+}
+
+#[tokio::test]
+async fn refresh_traces_dependents_children_and_stops_at_maintenance() {
+    let app = TestApp::new().await;
+    let outcome = app.refresh(DB_HOST_ALERT).await;
+    assert_eq!(
+        (outcome["items"].as_u64(), outcome["accounts"].as_u64()),
+        (Some(6), Some(3))
+    );
+
+    let snapshot = app
+        .call("affected_items", &[("alert", DB_HOST_ALERT)])
+        .await
+        .json();
+    assert!(snapshot["refreshed_at"].is_string());
+    let items = snapshot["items"].as_array().expect("items");
+    let mut names: Vec<&str> = items
+        .iter()
+        .map(|i| i["name"].as_str().expect("name"))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "Acme gateway EU node",
+            "Acme ledger cluster",
+            "Acme payment gateway",
+            "Forestall IT database host",
+            "Globex billing",
+            "Globex payments portal",
+        ]
+    );
+    assert_eq!(
+        reason_of(items, "Forestall IT database host"),
+        &serde_json::json!("Direct")
+    );
+    assert_eq!(
+        reason_of(items, "Globex payments portal")["CiPath"],
+        serde_json::json!({"path": ["db-host-01", "ledger-db", "payments-app", "payments-service"], "hops": 3})
+    );
+    assert_eq!(
+        reason_of(items, "Acme gateway EU node")["ChildOf"]["parent"],
+        "IB0010002"
+    );
+}
+
+#[tokio::test]
+async fn a_second_refresh_replaces_the_snapshot() {
+    let app = TestApp::new().await;
+    app.refresh(DB_HOST_ALERT).await;
+    // The CMDB changes: Globex's billing item is retired.
+    sqlx::query("UPDATE install_base_items SET active = 0 WHERE name = 'Globex billing'")
+        .execute(&app.db)
+        .await
+        .expect("update");
+    let outcome = app.refresh(DB_HOST_ALERT).await;
+    assert_eq!(outcome["items"], 5);
+    assert_eq!(app.count("SELECT COUNT(*) FROM affected_items").await, 5);
+}
+
+#[tokio::test]
+async fn an_alert_without_a_ci_is_refused_with_a_message_and_nothing_changes() {
+    let app = TestApp::new().await;
+    let reply = app
+        .call("refresh_install_base", &[("alert", NO_CI_ALERT)])
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let message = reply.json()["Invalid"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(message.contains("has no configuration item"), "{message}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM alerts WHERE ib_refreshed_at IS NOT NULL")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_alert_on_a_ci_nothing_depends_on_has_an_empty_snapshot() {
+    let app = TestApp::new().await;
+    let outcome = app.refresh(EDGE_ROUTER_ALERT).await;
+    assert_eq!(outcome["items"], 0);
+    let snapshot = app
+        .call("affected_items", &[("alert", EDGE_ROUTER_ALERT)])
+        .await
+        .json();
+    assert!(
+        snapshot["refreshed_at"].is_string(),
+        "the empty result is still a snapshot with its time"
+    );
+    assert_eq!(snapshot["items"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn refreshing_an_unknown_alert_is_not_found() {
+    let app = TestApp::new().await;
+    let reply = app
+        .call("refresh_install_base", &[("alert", "Alert0099999")])
+        .await;
+    assert_eq!(reply.status, 404);
+}

@@ -1,0 +1,176 @@
+//! Drives Forestall's axum app in-process, each test on its own fresh SQLite file seeded with the demo data.
+
+#![allow(dead_code)] // each test binary uses part of this
+
+use app::store::Store;
+use axum::{body::Body, http::Request, Router};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use serde_json::Value;
+use sqlx::SqlitePool;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tower::ServiceExt;
+
+/// The demo's alert numbers (see `app/src/store/demo.rs`).
+pub const EDGE_ROUTER_ALERT: &str = "Alert0010023";
+pub const NO_CI_ALERT: &str = "Alert0010024";
+pub const CLOSED_ALERT: &str = "Alert0010025";
+pub const MAIL_ALERT: &str = "Alert0010026";
+pub const DB_HOST_ALERT: &str = "Alert0010027";
+
+pub struct TestApp {
+    pub router: Router,
+    /// A second pool on the same file, to check what the database holds.
+    pub db: SqlitePool,
+    path: std::path::PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
+/// A response: status and body text.
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "forestall-test-{}-{}.db",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let url = format!("sqlite://{}", path.display());
+        let store = Store::open(&url).await.expect("open test database");
+        assert!(store.seed_demo().await.expect("seed").written);
+        let options = LeptosOptions::builder()
+            .output_name("forestall")
+            .site_root("target/site")
+            .build();
+        let router = server::router(server::app_state(options, store));
+        let db = SqlitePool::connect(&url).await.expect("second pool");
+        Self { router, db, path }
+    }
+
+    /// Calls a server function with a form body, as a browser's fetch would.
+    pub async fn call(&self, function: &str, form: &[(&str, &str)]) -> Reply {
+        send(self.router.clone(), server_fn_request(function, form)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(
+            Request::get(path)
+                .header("accept", "text/html")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        send(self.router.clone(), request).await
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db)
+            .await
+            .expect("count")
+    }
+
+    pub async fn refresh(&self, alert: &str) -> Value {
+        let reply = self.call("refresh_install_base", &[("alert", alert)]).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    }
+
+    pub async fn create_case(
+        &self,
+        alert: &str,
+        short_description: &str,
+        work_notes: &str,
+    ) -> Reply {
+        send(
+            self.router.clone(),
+            create_case_request_with(alert, short_description, work_notes),
+        )
+        .await
+    }
+}
+
+/// A Submit of the case form with priority 1 and no contact chosen.
+pub fn create_case_request(alert: &str, short_description: &str) -> Request<Body> {
+    create_case_request_with(alert, short_description, "")
+}
+
+fn create_case_request_with(
+    alert: &str,
+    short_description: &str,
+    work_notes: &str,
+) -> Request<Body> {
+    server_fn_request(
+        "create_case",
+        &[
+            ("input[alert]", alert),
+            ("input[short_description]", short_description),
+            ("input[priority]", "1"),
+            ("input[contact]", ""),
+            ("input[work_notes]", work_notes),
+        ],
+    )
+}
+
+pub fn server_fn_request(function: &str, form: &[(&str, &str)]) -> Request<Body> {
+    Request::post(format!("/api/{function}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(Body::from(encode(form)))
+        .expect("request")
+}
+
+/// Sends one request through the app and reads the whole answer.
+pub async fn send(router: Router, request: Request<Body>) -> Reply {
+    let response = router.oneshot(request).await.expect("response");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Reply {
+        status,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn encode(form: &[(&str, &str)]) -> String {
+    let part = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    form.iter()
+        .map(|(k, v)| format!("{}={}", part(k), part(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
