@@ -277,13 +277,7 @@ impl CaseState {
 /// A trimmed text of bounded length, as a form field or an API property takes it.
 ///
 /// `field` names the input for the error message; `min` is 0 for optional texts.
-pub fn bounded_text(
-    field: &str,
-    label: &str,
-    text: &str,
-    min: usize,
-    max: usize,
-) -> Result<String, crate::AppError> {
+pub fn bounded_text(field: &str, label: &str, text: &str, min: usize, max: usize) -> Result<String, crate::AppError> {
     let trimmed = text.trim();
     let length = trimmed.chars().count();
     if length < min {
@@ -349,18 +343,12 @@ mod tests {
     #[test]
     fn codes_round_trip() {
         for severity in Severity::ALL {
-            assert_eq!(
-                Severity::from_code(i64::from(severity.code())),
-                Some(severity)
-            );
+            assert_eq!(Severity::from_code(i64::from(severity.code())), Some(severity));
         }
         assert_eq!(Severity::from_code(6), None);
         assert_eq!(Priority::from_code(0), None);
         assert_eq!(AlertState::parse("closed"), Some(AlertState::Closed));
-        assert_eq!(
-            CaseState::parse("Awaiting Info"),
-            Some(CaseState::AwaitingInfo)
-        );
+        assert_eq!(CaseState::parse("Awaiting Info"), Some(CaseState::AwaitingInfo));
     }
 
     #[test]
@@ -370,19 +358,9 @@ mod tests {
             Ok("db down".to_owned())
         );
         let empty = bounded_text("f", "Short description", "   ", 1, 160).expect_err("empty");
-        assert_eq!(
-            empty.message_for("f").as_deref(),
-            Some("Enter a short description.")
-        );
-        let long =
-            bounded_text("f", "Short description", &"é".repeat(161), 1, 160).expect_err("long");
-        assert!(long
-            .message_for("f")
-            .expect("message")
-            .contains("161 characters"));
-        assert_eq!(
-            bounded_text("f", "Work notes", "", 0, 10),
-            Ok(String::new())
-        );
+        assert_eq!(empty.message_for("f").as_deref(), Some("Enter a short description."));
+        let long = bounded_text("f", "Short description", &"é".repeat(161), 1, 160).expect_err("long");
+        assert!(long.message_for("f").expect("message").contains("161 characters"));
+        assert_eq!(bounded_text("f", "Work notes", "", 0, 10), Ok(String::new()));
     }
 }

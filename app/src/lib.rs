@@ -46,6 +46,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Pages stream in order (lists) or render whole (records, so a missing one can answer 404): either way the HTML
+    // is complete without JavaScript.
     // Tests and scripts wait for this attribute rather than sleeping: once it is set, every control is live.
     Effect::new(move |_| {
         if let Some(root) = document().document_element() {
@@ -68,9 +70,9 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <ui::NotFound what="Page" key=String::new() /> }>
                     <Route path=path!("/") view=|| view! { <Redirect path="/alerts" /> } />
-                    <Route path=path!("/alerts") view=alerts::AlertsPage />
+                    <Route path=path!("/alerts") view=alerts::AlertsPage ssr=SsrMode::InOrder />
                     <Route path=path!("/alerts/:number") view=alerts::AlertPage ssr=SsrMode::Async />
-                    <Route path=path!("/cases") view=cases::CasesPage />
+                    <Route path=path!("/cases") view=cases::CasesPage ssr=SsrMode::InOrder />
                     <Route path=path!("/cases/:number") view=cases::CasePage ssr=SsrMode::Async />
                 </Routes>
             </main>

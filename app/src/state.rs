@@ -37,13 +37,8 @@ pub fn actor() -> String {
 /// A record that changed: the one place every write reports to, so a live push to open pages can subscribe here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecordChange {
-    AlertUpdated {
-        number: String,
-    },
-    CaseCreated {
-        number: String,
-        alert: Option<String>,
-    },
+    AlertUpdated { number: String },
+    CaseCreated { number: String, alert: Option<String> },
 }
 
 /// Fan-out of [`RecordChange`]s to whoever listens (none yet but tests; a push channel later).

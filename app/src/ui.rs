@@ -53,13 +53,7 @@ pub fn LoadError(error: AppError) -> impl IntoView {
 
 /// "Page 2 of 5" with Previous and Next links that keep the rest of the query.
 #[component]
-pub fn Pager(
-    page: u32,
-    pages: u32,
-    total: u64,
-    noun: &'static str,
-    href: impl Fn(u32) -> String,
-) -> impl IntoView {
+pub fn Pager(page: u32, pages: u32, total: u64, noun: &'static str, href: impl Fn(u32) -> String) -> impl IntoView {
     let previous = (page > 1).then(|| href(page - 1));
     let next = (page < pages).then(|| href(page + 1));
     view! {

@@ -10,22 +10,15 @@ use tracing_subscriber::EnvFilter;
 #[command(name = "forestall", version, about)]
 struct Cli {
     /// Database URL: sqlite://PATH (created if missing).
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://forestall.db",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://forestall.db", global = true)]
     database_url: String,
 
     /// Log filter, in tracing's EnvFilter syntax.
-    #[arg(
-        long,
-        env = "FORESTALL_LOG",
-        default_value = "info,sqlx=warn",
-        global = true
-    )]
+    #[arg(long, env = "FORESTALL_LOG", default_value = "info,sqlx=warn", global = true)]
     log: String,
+
+    #[command(flatten)]
+    serve: ServeArgs,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -34,21 +27,22 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the workspace (the default command).
-    Serve(ServeArgs),
+    Serve,
     /// Write the demo data set into an empty database.
     Demo,
     /// Apply pending database migrations and exit.
     Migrate,
 }
 
-#[derive(Debug, Default, clap::Args)]
+/// Settings of `serve`, read with or without the subcommand (it is the default).
+#[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// Address to listen on [default: LEPTOS_SITE_ADDR, or 127.0.0.1:3000].
-    #[arg(long, env = "FORESTALL_ADDR")]
+    #[arg(long, env = "FORESTALL_ADDR", global = true)]
     addr: Option<SocketAddr>,
 
     /// Seed the demo data first when the database is empty.
-    #[arg(long, env = "FORESTALL_DEMO")]
+    #[arg(long, env = "FORESTALL_DEMO", global = true)]
     demo: bool,
 }
 
@@ -69,14 +63,14 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(&cli.database_url).await?;
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => println!("The database at {} is up to date.", cli.database_url),
         Command::Demo => seed(&store).await?,
-        Command::Serve(args) => {
-            if args.demo {
+        Command::Serve => {
+            if cli.serve.demo {
                 seed(&store).await?;
             }
-            serve(store, args).await?;
+            serve(store, cli.serve).await?;
         }
     }
     Ok(())
@@ -97,6 +91,10 @@ async fn seed(store: &Store) -> Result<(), sqlx::Error> {
 
 async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut options = leptos::config::get_configuration(None)?.leptos_options;
+    if options.output_name.is_empty() {
+        // Built by plain cargo rather than cargo-leptos: the site's files are still named forestall.*.
+        options.output_name = "forestall".into();
+    }
     if let Some(addr) = args.addr {
         options.site_addr = addr;
     }

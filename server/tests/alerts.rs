@@ -30,10 +30,7 @@ async fn unknown_and_malformed_alert_numbers_are_not_found() {
 #[tokio::test]
 async fn list_alerts_is_newest_first_filtered_and_paged() {
     let app = TestApp::new().await;
-    let first = app
-        .call("list_alerts", &[("filter[page]", "1")])
-        .await
-        .json();
+    let first = app.call("list_alerts", &[("filter[page]", "1")]).await.json();
     assert_eq!(first["total"], 27);
     assert_eq!(first["pages"], 2);
     let rows = first["rows"].as_array().expect("rows");
@@ -45,10 +42,7 @@ async fn list_alerts_is_newest_first_filtered_and_paged() {
         .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 
-    let second = app
-        .call("list_alerts", &[("filter[page]", "2")])
-        .await
-        .json();
+    let second = app.call("list_alerts", &[("filter[page]", "2")]).await.json();
     assert_eq!(second["rows"].as_array().expect("rows").len(), 7);
 
     let critical = app
@@ -61,14 +55,9 @@ async fn list_alerts_is_newest_first_filtered_and_paged() {
     assert_eq!(critical["total"], 1);
     assert_eq!(critical["rows"][0]["number"], DB_HOST_ALERT);
 
-    let closed_count = app
-        .count("SELECT COUNT(*) FROM alerts WHERE state = 'Closed'")
-        .await;
+    let closed_count = app.count("SELECT COUNT(*) FROM alerts WHERE state = 'Closed'").await;
     let closed = app
-        .call(
-            "list_alerts",
-            &[("filter[page]", "1"), ("filter[state]", "Closed")],
-        )
+        .call("list_alerts", &[("filter[page]", "1"), ("filter[state]", "Closed")])
         .await
         .json();
     assert_eq!(closed["total"], closed_count);
@@ -79,20 +68,14 @@ async fn list_alerts_is_newest_first_filtered_and_paged() {
         .all(|r| r["state"] == "Closed"));
 
     let text = app
-        .call(
-            "list_alerts",
-            &[("filter[page]", "1"), ("filter[text]", "mail-relay")],
-        )
+        .call("list_alerts", &[("filter[page]", "1"), ("filter[text]", "mail-relay")])
         .await
         .json();
     assert_eq!(text["total"], 1);
     assert_eq!(text["rows"][0]["number"], MAIL_ALERT);
 
     let wildcard = app
-        .call(
-            "list_alerts",
-            &[("filter[page]", "1"), ("filter[text]", "%")],
-        )
+        .call("list_alerts", &[("filter[page]", "1"), ("filter[text]", "%")])
         .await
         .json();
     assert_eq!(
@@ -106,10 +89,7 @@ async fn overlong_search_text_is_refused() {
     let app = TestApp::new().await;
     let long = "x".repeat(201);
     let reply = app
-        .call(
-            "list_alerts",
-            &[("filter[page]", "1"), ("filter[text]", &long)],
-        )
+        .call("list_alerts", &[("filter[page]", "1"), ("filter[text]", &long)])
         .await;
     assert_eq!(reply.status, 422);
     assert_eq!(reply.json()["Invalid"]["field"], "text");
@@ -147,8 +127,7 @@ async fn all_alerts_page_lists_alerts_as_links() {
     let page = app.get("/alerts").await;
     assert_eq!(page.status, 200);
     assert!(
-        page.body
-            .contains(&format!("href=\"/alerts/{DB_HOST_ALERT}\"")),
+        page.body.contains(&format!("href=\"/alerts/{DB_HOST_ALERT}\"")),
         "{}",
         page.body
     );

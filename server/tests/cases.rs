@@ -8,24 +8,13 @@ use support::*;
 async fn prefill_takes_the_alert_description_severity_and_single_account() {
     let app = TestApp::new().await;
     app.refresh(MAIL_ALERT).await;
-    let draft = app
-        .call("prefill_case", &[("alert", MAIL_ALERT)])
-        .await
-        .json();
-    assert_eq!(
-        draft["short_description"],
-        "SMTP queue growing on mail-relay-01"
-    );
-    assert_eq!(
-        draft["priority"], "High",
-        "Major severity gives priority 2 - High"
-    );
+    let draft = app.call("prefill_case", &[("alert", MAIL_ALERT)]).await.json();
+    assert_eq!(draft["short_description"], "SMTP queue growing on mail-relay-01");
+    assert_eq!(draft["priority"], "High", "Major severity gives priority 2 - High");
     let accounts = draft["affected_accounts"].as_array().expect("accounts");
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0]["name"], "Umbrella Health");
-    let primary = accounts[0]["primary_contact"]
-        .as_i64()
-        .expect("primary contact");
+    let primary = accounts[0]["primary_contact"].as_i64().expect("primary contact");
     let contacts = draft["contacts"].as_array().expect("contacts");
     assert!(contacts
         .iter()
@@ -48,16 +37,10 @@ async fn submit_creates_the_case_links_and_notes_in_one_go() {
     assert_eq!(created["number"], "CS0010001");
     assert_eq!(created["children"].as_array().map(Vec::len), Some(0));
 
-    let alert = app
-        .call("get_alert", &[("number", MAIL_ALERT)])
-        .await
-        .json();
+    let alert = app.call("get_alert", &[("number", MAIL_ALERT)]).await.json();
     assert_eq!(alert["case_number"], "CS0010001");
 
-    let case = app
-        .call("get_case", &[("number", "CS0010001")])
-        .await
-        .json();
+    let case = app.call("get_case", &[("number", "CS0010001")]).await.json();
     assert_eq!(case["case"]["proactive"], true);
     assert_eq!(case["case"]["alert"], MAIL_ALERT);
     assert_eq!(case["case"]["account"], "Umbrella Health");
@@ -69,14 +52,11 @@ async fn submit_creates_the_case_links_and_notes_in_one_go() {
     assert_eq!(case["product"], "MailRelay");
     assert_eq!(case["items"].as_array().map(Vec::len), Some(3));
     let journal = case["journal"].as_array().expect("journal");
-    assert!(journal.iter().any(
-        |e| e["kind"] == "work_note" && e["body"] == "Queue draining; customer not yet aware."
-    ));
+    assert!(journal
+        .iter()
+        .any(|e| e["kind"] == "work_note" && e["body"] == "Queue draining; customer not yet aware."));
 
-    let activity = app
-        .call("alert_journal", &[("number", MAIL_ALERT)])
-        .await
-        .json();
+    let activity = app.call("alert_journal", &[("number", MAIL_ALERT)]).await.json();
     assert!(activity
         .as_array()
         .expect("entries")
@@ -102,10 +82,7 @@ async fn several_accounts_make_a_major_case_with_one_child_per_account() {
     assert_eq!(children.len(), 3);
 
     let major = app
-        .call(
-            "get_case",
-            &[("number", created["number"].as_str().expect("n"))],
-        )
+        .call("get_case", &[("number", created["number"].as_str().expect("n"))])
         .await
         .json();
     assert_eq!(major["case"]["account"], serde_json::Value::Null);
@@ -118,10 +95,7 @@ async fn several_accounts_make_a_major_case_with_one_child_per_account() {
             case["contact"].is_string(),
             "each child gets its account's primary contact"
         );
-        let account = case["case"]["account"]
-            .as_str()
-            .expect("account")
-            .to_owned();
+        let account = case["case"]["account"].as_str().expect("account").to_owned();
         let items = case["items"].as_array().expect("items");
         assert!(
             items.iter().all(|i| i["account"] == account.as_str()),
@@ -147,9 +121,7 @@ async fn a_second_submit_gets_the_existing_case_and_creates_nothing() {
     app.refresh(MAIL_ALERT).await;
     let first = app.create_case(MAIL_ALERT, "First", "").await;
     assert_eq!(first.status, 200);
-    let second = app
-        .create_case(MAIL_ALERT, "Retry after a timeout", "")
-        .await;
+    let second = app.create_case(MAIL_ALERT, "Retry after a timeout", "").await;
     assert_eq!(second.status, 409, "{}", second.body);
     let conflict = second.json();
     assert_eq!(conflict["Conflict"]["existing"], "CS0010001");
@@ -159,8 +131,7 @@ async fn a_second_submit_gets_the_existing_case_and_creates_nothing() {
         .contains("CS0010001"));
     assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 1);
     assert_eq!(
-        app.count("SELECT next FROM number_counters WHERE prefix = 'CS'")
-            .await,
+        app.count("SELECT next FROM number_counters WHERE prefix = 'CS'").await,
         10002
     );
 }
@@ -238,8 +209,7 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
         0
     );
     assert_eq!(
-        app.count("SELECT next FROM number_counters WHERE prefix = 'CS'")
-            .await,
+        app.count("SELECT next FROM number_counters WHERE prefix = 'CS'").await,
         10001
     );
 }
@@ -248,11 +218,10 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
 async fn a_contact_of_another_account_is_refused() {
     let app = TestApp::new().await;
     app.refresh(MAIL_ALERT).await;
-    let acme_contact: i64 =
-        sqlx::query_scalar("SELECT id FROM contacts WHERE name = 'Alice Moreau'")
-            .fetch_one(&app.db)
-            .await
-            .expect("contact");
+    let acme_contact: i64 = sqlx::query_scalar("SELECT id FROM contacts WHERE name = 'Alice Moreau'")
+        .fetch_one(&app.db)
+        .await
+        .expect("contact");
     let reply = app
         .call(
             "create_case",
@@ -277,12 +246,7 @@ async fn cases_list_and_unknown_cases() {
     let list = app.call("list_cases", &[]).await.json();
     assert_eq!(list["total"], 1);
     assert_eq!(list["rows"][0]["number"], "CS0010001");
-    assert_eq!(
-        app.call("get_case", &[("number", "CS0099999")])
-            .await
-            .status,
-        404
-    );
+    assert_eq!(app.call("get_case", &[("number", "CS0099999")]).await.status, 404);
     let page = app.get("/cases/CS0099999").await;
     assert_eq!(page.status, 404);
     let page = app.get("/cases/CS0010001").await;

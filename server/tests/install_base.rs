@@ -21,16 +21,10 @@ async fn refresh_traces_dependents_children_and_stops_at_maintenance() {
         (Some(6), Some(3))
     );
 
-    let snapshot = app
-        .call("affected_items", &[("alert", DB_HOST_ALERT)])
-        .await
-        .json();
+    let snapshot = app.call("affected_items", &[("alert", DB_HOST_ALERT)]).await.json();
     assert!(snapshot["refreshed_at"].is_string());
     let items = snapshot["items"].as_array().expect("items");
-    let mut names: Vec<&str> = items
-        .iter()
-        .map(|i| i["name"].as_str().expect("name"))
-        .collect();
+    let mut names: Vec<&str> = items.iter().map(|i| i["name"].as_str().expect("name")).collect();
     names.sort_unstable();
     assert_eq!(
         names,
@@ -74,14 +68,9 @@ async fn a_second_refresh_replaces_the_snapshot() {
 #[tokio::test]
 async fn an_alert_without_a_ci_is_refused_with_a_message_and_nothing_changes() {
     let app = TestApp::new().await;
-    let reply = app
-        .call("refresh_install_base", &[("alert", NO_CI_ALERT)])
-        .await;
+    let reply = app.call("refresh_install_base", &[("alert", NO_CI_ALERT)]).await;
     assert_eq!(reply.status, 422, "{}", reply.body);
-    let message = reply.json()["Invalid"]["message"]
-        .as_str()
-        .expect("message")
-        .to_owned();
+    let message = reply.json()["Invalid"]["message"].as_str().expect("message").to_owned();
     assert!(message.contains("has no configuration item"), "{message}");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM alerts WHERE ib_refreshed_at IS NOT NULL")
@@ -95,10 +84,7 @@ async fn an_alert_on_a_ci_nothing_depends_on_has_an_empty_snapshot() {
     let app = TestApp::new().await;
     let outcome = app.refresh(EDGE_ROUTER_ALERT).await;
     assert_eq!(outcome["items"], 0);
-    let snapshot = app
-        .call("affected_items", &[("alert", EDGE_ROUTER_ALERT)])
-        .await
-        .json();
+    let snapshot = app.call("affected_items", &[("alert", EDGE_ROUTER_ALERT)]).await.json();
     assert!(
         snapshot["refreshed_at"].is_string(),
         "the empty result is still a snapshot with its time"
@@ -109,8 +95,6 @@ async fn an_alert_on_a_ci_nothing_depends_on_has_an_empty_snapshot() {
 #[tokio::test]
 async fn refreshing_an_unknown_alert_is_not_found() {
     let app = TestApp::new().await;
-    let reply = app
-        .call("refresh_install_base", &[("alert", "Alert0099999")])
-        .await;
+    let reply = app.call("refresh_install_base", &[("alert", "Alert0099999")]).await;
     assert_eq!(reply.status, 404);
 }

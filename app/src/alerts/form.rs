@@ -12,8 +12,8 @@ use crate::{
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::{
-    components::Form,
-    hooks::{use_params_map, use_query_map},
+    hooks::{use_navigate, use_params_map, use_query_map},
+    NavigateOptions,
 };
 
 #[component]
@@ -49,17 +49,13 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
     });
     let journal_alert = alert.number.clone();
     let journal = Resource::new(
-        move || {
-            (
-                journal_alert.clone(),
-                create.version().get(),
-                refresh.version().get(),
-            )
-        },
+        move || (journal_alert.clone(), create.version().get(), refresh.version().get()),
         |(number, _, _)| alert_journal(number),
     );
     let self_href = format!("/alerts/{}", alert.number);
     let compose_href = format!("{self_href}?compose=case");
+    let compose_target = compose_href.clone();
+    let navigate = use_navigate();
     let number = alert.number;
     let (title, heading, hidden_number, composer_alert, region_alert) = (
         number.clone(),
@@ -95,10 +91,19 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
                             "Refresh Install Base Items"
                         </button>
                     </ActionForm>
-                    <Form method="GET" action=self_href.clone() attr:class="inline">
+                    // A plain GET form, so the button works without JavaScript; with it, the router navigates in place.
+                    <form
+                        method="get"
+                        action=self_href.clone()
+                        class="inline"
+                        on:submit=move |event| {
+                            event.prevent_default();
+                            navigate(&compose_target, NavigateOptions::default());
+                        }
+                    >
                         <input type="hidden" name="compose" value="case" />
                         <button type="submit">"Create Case"</button>
-                    </Form>
+                    </form>
                     <MoreActions compose_href />
                 </div>
             </header>

@@ -34,9 +34,7 @@ fn href(filter: &AlertFilter, page: u32) -> String {
         let encoded: String = text
             .bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    (b as char).to_string()
-                }
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
                 _ => format!("%{b:02X}"),
             })
             .collect();
@@ -181,10 +179,7 @@ mod tests {
             text: Some("db host&1".into()),
             page: 1,
         };
-        assert_eq!(
-            href(&filter, 2),
-            "/alerts?state=Open&severity=1&q=db%20host%261&page=2"
-        );
+        assert_eq!(href(&filter, 2), "/alerts?state=Open&severity=1&q=db%20host%261&page=2");
         assert_eq!(href(&AlertFilter::default(), 3), "/alerts?page=3");
     }
 }

@@ -66,10 +66,7 @@ pub(crate) fn parse_alert_number(number: &str) -> Result<AlertNumber, AppError> 
 }
 
 /// The row id of the alert with this number.
-pub(crate) async fn alert_id(
-    conn: &mut SqliteConnection,
-    number: &AlertNumber,
-) -> Result<i64, AppError> {
+pub(crate) async fn alert_id(conn: &mut SqliteConnection, number: &AlertNumber) -> Result<i64, AppError> {
     sqlx::query_scalar("SELECT id FROM alerts WHERE number = ?1")
         .bind(number.to_string())
         .fetch_optional(conn)
@@ -79,10 +76,7 @@ pub(crate) async fn alert_id(
 
 /// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
 fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -96,31 +90,23 @@ const FILTER_SQL: &str = "
            OR a.source LIKE ?3 ESCAPE '\\' OR a.description LIKE ?3 ESCAPE '\\' OR ci.name LIKE ?3 ESCAPE '\\')";
 
 impl Store {
-    #[tracing::instrument(skip(self), err(Debug))]
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn list_alerts(&self, filter: &AlertFilter) -> Result<AlertListPage, AppError> {
-        let text = filter
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
+        let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
         if text.is_some_and(|t| t.chars().count() > 200) {
-            return Err(AppError::invalid(
-                "text",
-                "Search text is limited to 200 characters.",
-            ));
+            return Err(AppError::invalid("text", "Search text is limited to 200 characters."));
         }
         let state = filter.state.map(AlertState::as_str);
         let severity = filter.severity.map(|s| i64::from(s.code()));
         let pattern = text.map(like_pattern);
 
         let mut conn = self.pool().acquire().await?;
-        let total: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FILTER_SQL}")))
-                .bind(state)
-                .bind(severity)
-                .bind(pattern.as_deref())
-                .fetch_one(&mut *conn)
-                .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FILTER_SQL}")))
+            .bind(state)
+            .bind(severity)
+            .bind(pattern.as_deref())
+            .fetch_one(&mut *conn)
+            .await?;
         let total = u64::try_from(total).unwrap_or(0);
         let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE)))
             .unwrap_or(u32::MAX)
@@ -165,7 +151,7 @@ impl Store {
         })
     }
 
-    #[tracing::instrument(skip(self), err(Debug))]
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn alert_detail(&self, number: &str) -> Result<AlertDetail, AppError> {
         let number = parse_alert_number(number)?;
         let record: AlertDetailRecord = sqlx::query_as(
@@ -205,7 +191,7 @@ impl Store {
         })
     }
 
-    #[tracing::instrument(skip(self), err(Debug))]
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn alert_journal(&self, number: &str) -> Result<Vec<JournalEntry>, AppError> {
         let number = parse_alert_number(number)?;
         let mut conn = self.pool().acquire().await?;

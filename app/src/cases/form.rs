@@ -30,14 +30,20 @@ pub fn CaseComposer(
 }
 
 /// The message `create` returned for `field`, if its last answer was about that field.
-fn field_error(create: ServerAction<CreateCase>, field: &'static str) -> Signal<Option<String>> {
-    Signal::derive(move || {
+///
+/// A plain closure over the action rather than a derived signal: the form is dropped in the same update that
+/// delivers a created case, and a closure owns nothing that could be disposed under it.
+fn field_error(
+    create: ServerAction<CreateCase>,
+    field: &'static str,
+) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    move || {
         create
             .value()
             .get()
             .and_then(Result::err)
             .and_then(|e| e.message_for(field))
-    })
+    }
 }
 
 #[component]
@@ -80,7 +86,7 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
                 field="short_description"
                 label="Short description"
                 value=draft.short_description.clone()
-                error=field_error(create, "short_description")
+                create
             />
             <div class="field">
                 <label for="case-priority">"Priority"</label>
@@ -96,8 +102,8 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
                         .collect_view()}
                 </select>
             </div>
-            <AccountField draft=draft.clone() error=field_error(create, "account") />
-            <ContactField draft=draft.clone() error=field_error(create, "contact") />
+            <AccountField draft=draft.clone() create />
+            <ContactField draft=draft.clone() create />
             <Show when=move || major>
                 <ul class="account-summary" aria-label="Accounts affected">
                     {account_names.iter().map(|name| view! { <li>{name.clone()}</li> }).collect_view()}
@@ -109,10 +115,10 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
                     id="case-work_notes"
                     name="input[work_notes]"
                     rows="4"
-                    aria-invalid=move || field_error(create, "work_notes").get().map(|_| "true")
-                    aria-describedby=move || field_error(create, "work_notes").get().map(|_| "case-work_notes-error")
+                    aria-invalid=move || field_error(create, "work_notes")().map(|_| "true")
+                    aria-describedby=move || field_error(create, "work_notes")().map(|_| "case-work_notes-error")
                 ></textarea>
-                <FieldMessage field="work_notes" error=field_error(create, "work_notes") />
+                <FieldMessage field="work_notes" create />
             </div>
             <div class="form-actions">
                 <button type="submit" class="primary" disabled=move || create.pending().get()>
@@ -129,9 +135,10 @@ fn TextField(
     field: &'static str,
     label: &'static str,
     value: String,
-    error: Signal<Option<String>>,
+    create: ServerAction<CreateCase>,
 ) -> impl IntoView {
     let id = format!("case-{field}");
+    let error = field_error(create, field);
     view! {
         <div class="field wide">
             <label for=id.clone()>{label}</label>
@@ -140,33 +147,35 @@ fn TextField(
                 type="text"
                 name=format!("input[{field}]")
                 value=value
-                aria-invalid=move || error.get().map(|_| "true")
-                aria-describedby=move || error.get().map(|_| format!("case-{field}-error"))
+                aria-invalid=move || error().map(|_| "true")
+                aria-describedby=move || error().map(|_| format!("case-{field}-error"))
             />
-            <FieldMessage field error />
+            <FieldMessage field create />
         </div>
     }
 }
 
 /// A field's error, tied to it by id and announced when it appears.
 #[component]
-fn FieldMessage(field: &'static str, error: Signal<Option<String>>) -> impl IntoView {
+fn FieldMessage(field: &'static str, create: ServerAction<CreateCase>) -> impl IntoView {
+    let error = field_error(create, field);
     view! {
         <p id=format!("case-{field}-error") class="field-error" role="alert">
-            {move || error.get()}
+            {error}
         </p>
     }
 }
 
 #[component]
-fn AccountField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoView {
+fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
+    let error = field_error(create, "account");
     let control = match draft.affected_accounts.as_slice() {
         [] => Either::Left(view! {
             <select
                 id="case-account"
                 name="input[account]"
-                aria-invalid=move || error.get().map(|_| "true")
-                aria-describedby=move || error.get().map(|_| "case-account-error")
+                aria-invalid=move || error().map(|_| "true")
+                aria-describedby=move || error().map(|_| "case-account-error")
             >
                 <option value="">"None"</option>
                 {draft
@@ -176,9 +185,7 @@ fn AccountField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoVie
                     .collect_view()}
             </select>
         }),
-        [only] => Either::Right(
-            view! { <input id="case-account" type="text" readonly value=only.name.clone() /> },
-        ),
+        [only] => Either::Right(view! { <input id="case-account" type="text" readonly value=only.name.clone() /> }),
         many => {
             let text = format!("Major case: {} accounts, one child case each", many.len());
             Either::Right(view! { <input id="case-account" type="text" readonly value=text /> })
@@ -188,13 +195,14 @@ fn AccountField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoVie
         <div class="field">
             <label for="case-account">"Account"</label>
             {control}
-            <FieldMessage field="account" error />
+            <FieldMessage field="account" create />
         </div>
     }
 }
 
 #[component]
-fn ContactField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoView {
+fn ContactField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
+    let error = field_error(create, "contact");
     let control = if draft.affected_accounts.len() > 1 {
         Either::Left(view! {
             <input
@@ -205,17 +213,14 @@ fn ContactField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoVie
             />
         })
     } else {
-        let primary = draft
-            .affected_accounts
-            .first()
-            .and_then(|a| a.primary_contact);
+        let primary = draft.affected_accounts.first().and_then(|a| a.primary_contact);
         let labelled_by_account = draft.affected_accounts.is_empty();
         Either::Right(view! {
             <select
                 id="case-contact"
                 name="input[contact]"
-                aria-invalid=move || error.get().map(|_| "true")
-                aria-describedby=move || error.get().map(|_| "case-contact-error")
+                aria-invalid=move || error().map(|_| "true")
+                aria-describedby=move || error().map(|_| "case-contact-error")
             >
                 <option value="">"None"</option>
                 {draft
@@ -241,7 +246,7 @@ fn ContactField(draft: CaseDraft, error: Signal<Option<String>>) -> impl IntoVie
         <div class="field">
             <label for="case-contact">"Contact"</label>
             {control}
-            <FieldMessage field="contact" error />
+            <FieldMessage field="contact" create />
         </div>
     }
 }

@@ -26,11 +26,7 @@ pub fn CasePage() -> impl IntoView {
 #[component]
 fn CaseView(detail: CaseDetail) -> impl IntoView {
     let case = detail.case;
-    let kind = match (
-        case.proactive,
-        detail.children.is_empty(),
-        case.parent.is_some(),
-    ) {
+    let kind = match (case.proactive, detail.children.is_empty(), case.parent.is_some()) {
         (_, false, _) => "Major proactive case",
         (true, true, true) => "Child case",
         (true, true, false) => "Proactive case",

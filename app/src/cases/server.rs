@@ -1,8 +1,8 @@
 //! Case queries, and the one transaction that creates a proactive case.
 
 use super::{
-    AccountChoice, CaseCreated, CaseDetail, CaseDraft, CaseItem, CaseListPage, CaseRow,
-    ContactChoice, NewCase, PAGE_SIZE, SHORT_DESCRIPTION_MAX, WORK_NOTES_MAX,
+    AccountChoice, CaseCreated, CaseDetail, CaseDraft, CaseItem, CaseListPage, CaseRow, ContactChoice, NewCase,
+    PAGE_SIZE, SHORT_DESCRIPTION_MAX, WORK_NOTES_MAX,
 };
 use crate::{
     alerts::server::{decode_severity, parse_alert_number},
@@ -59,10 +59,7 @@ const CASE_ROW_SQL: &str = "
     LEFT JOIN alerts a ON a.id = c.alert_id
     LEFT JOIN cases p ON p.id = c.parent_id";
 
-async fn alert_for_case(
-    conn: &mut SqliteConnection,
-    alert: &str,
-) -> Result<AlertForCase, AppError> {
+async fn alert_for_case(conn: &mut SqliteConnection, alert: &str) -> Result<AlertForCase, AppError> {
     let number = parse_alert_number(alert)?;
     sqlx::query_as(
         "SELECT a.id, a.number, a.description, a.node, a.severity, c.number AS case_number
@@ -75,10 +72,7 @@ async fn alert_for_case(
 }
 
 /// Accounts with items in the alert's snapshot, with how many each, by name.
-async fn affected_accounts(
-    conn: &mut SqliteConnection,
-    alert_id: i64,
-) -> Result<Vec<AccountChoice>, sqlx::Error> {
+async fn affected_accounts(conn: &mut SqliteConnection, alert_id: i64) -> Result<Vec<AccountChoice>, sqlx::Error> {
     sqlx::query_as::<_, (i64, String, String, Option<i64>, i64)>(
         "SELECT acc.id, acc.name, acc.kind, acc.primary_contact_id, COUNT(*)
          FROM affected_items ai
@@ -93,9 +87,7 @@ async fn affected_accounts(
     .map(|rows| rows.into_iter().map(account_choice).collect())
 }
 
-fn account_choice(
-    (id, name, kind, primary_contact, items): (i64, String, String, Option<i64>, i64),
-) -> AccountChoice {
+fn account_choice((id, name, kind, primary_contact, items): (i64, String, String, Option<i64>, i64)) -> AccountChoice {
     AccountChoice {
         id,
         name,
@@ -149,19 +141,8 @@ fn check(input: &NewCase) -> Result<CheckedCase, AppError> {
         .parse::<i64>()
         .ok()
         .and_then(Priority::from_code)
-        .ok_or_else(|| {
-            AppError::invalid(
-                "priority",
-                "Choose a priority from 1 - Critical to 4 - Low.",
-            )
-        })?;
-    let work_notes = bounded_text(
-        "work_notes",
-        "Work notes",
-        &input.work_notes,
-        0,
-        WORK_NOTES_MAX,
-    )?;
+        .ok_or_else(|| AppError::invalid("priority", "Choose a priority from 1 - Critical to 4 - Low."))?;
+    let work_notes = bounded_text("work_notes", "Work notes", &input.work_notes, 0, WORK_NOTES_MAX)?;
     Ok(CheckedCase {
         short_description,
         priority,
@@ -265,23 +246,20 @@ async fn common_product(
 
 fn conflict(alert: &str, existing: String) -> AppError {
     AppError::Conflict {
-        message: format!(
-            "{alert} already has proactive case {existing}. No second case was created."
-        ),
+        message: format!("{alert} already has proactive case {existing}. No second case was created."),
         existing,
     }
 }
 
 impl Store {
-    #[tracing::instrument(skip(self), err(Debug))]
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn case_draft(&self, alert: &str) -> Result<CaseDraft, AppError> {
         let mut conn = self.pool().acquire().await?;
         let record = alert_for_case(&mut conn, alert).await?;
-        let snapshot_taken: Option<String> =
-            sqlx::query_scalar("SELECT ib_refreshed_at FROM alerts WHERE id = ?1")
-                .bind(record.id)
-                .fetch_one(&mut *conn)
-                .await?;
+        let snapshot_taken: Option<String> = sqlx::query_scalar("SELECT ib_refreshed_at FROM alerts WHERE id = ?1")
+            .bind(record.id)
+            .fetch_one(&mut *conn)
+            .await?;
         let affected = affected_accounts(&mut conn, record.id).await?;
         let items = affected.iter().map(|a| a.items).sum();
         let other_accounts = if affected.is_empty() {
@@ -302,10 +280,11 @@ impl Store {
             [only] => Some(only.id),
             _ => None,
         };
-        let contacts: Vec<ContactChoice> = if affected.len() > 1 {
-            Vec::new()
-        } else {
-            sqlx::query_as::<_, (i64, String, i64, String)>(
+        let contacts: Vec<ContactChoice> =
+            if affected.len() > 1 {
+                Vec::new()
+            } else {
+                sqlx::query_as::<_, (i64, String, i64, String)>(
                 "SELECT co.id, co.name, acc.id, acc.name FROM contacts co JOIN accounts acc ON acc.id = co.account_id
                  WHERE ?1 IS NULL OR acc.id = ?1 ORDER BY acc.name, co.name",
             )
@@ -315,7 +294,7 @@ impl Store {
             .into_iter()
             .map(|(id, name, account_id, account)| ContactChoice { id, name, account_id, account })
             .collect()
-        };
+            };
         Ok(CaseDraft {
             alert: record.number.clone(),
             short_description: default_short_description(&record),
@@ -331,12 +310,8 @@ impl Store {
 
     /// Creates the alert's proactive case in one transaction: the case (and one child case per account when the
     /// snapshot spans several), its item links, the work note, the alert's Case field and the alert's activity.
-    #[tracing::instrument(skip(self, input), fields(alert = %input.alert), err(Debug))]
-    pub async fn create_proactive_case(
-        &self,
-        input: &NewCase,
-        actor: &str,
-    ) -> Result<CaseCreated, AppError> {
+    #[tracing::instrument(skip(self, input), fields(alert = %input.alert), err(Debug, level = "debug"))]
+    pub async fn create_proactive_case(&self, input: &NewCase, actor: &str) -> Result<CaseCreated, AppError> {
         let alert_number = parse_alert_number(&input.alert)?;
         let case = check(input)?;
         let mut tx = self.begin_write().await?;
@@ -354,17 +329,13 @@ impl Store {
             _ => (None, None),
         };
         if let Some(contact) = contact {
-            let belongs: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM contacts WHERE id = ?1 AND account_id IS ?2")
-                    .bind(contact)
-                    .bind(account)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let belongs: Option<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE id = ?1 AND account_id IS ?2")
+                .bind(contact)
+                .bind(account)
+                .fetch_optional(&mut *tx)
+                .await?;
             if belongs.is_none() {
-                return Err(AppError::invalid(
-                    "contact",
-                    "Choose a contact of the case's account.",
-                ));
+                return Err(AppError::invalid("contact", "Choose a contact of the case's account."));
             }
         }
         if let Some(account) = account.filter(|_| accounts.is_empty()) {
@@ -373,44 +344,26 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if exists.is_none() {
-                return Err(AppError::invalid(
-                    "account",
-                    "Choose an account from the list.",
-                ));
+                return Err(AppError::invalid("account", "Choose an account from the list."));
             }
         }
 
         let product = common_product(&mut tx, alert.id, account).await?;
-        let (case_id, number) = match insert_case(
-            &mut tx, alert.id, None, account, contact, product, &case, actor,
-        )
-        .await
-        {
-            Ok(inserted) => inserted,
-            // Only a concurrent writer that bypassed the write lock (another database client) gets here: the
-            // index that keeps one proactive case per alert refused this one.
-            Err(error) if is_unique_violation(&error) => {
-                drop(tx);
-                let existing =
-                    alert_for_case(&mut *self.pool().acquire().await?, &alert.number).await?;
-                return Err(conflict(
-                    &alert.number,
-                    existing.case_number.unwrap_or_default(),
-                ));
-            }
-            Err(error) => return Err(error.into()),
-        };
+        let (case_id, number) =
+            match insert_case(&mut tx, alert.id, None, account, contact, product, &case, actor).await {
+                Ok(inserted) => inserted,
+                // Only a concurrent writer that bypassed the write lock (another database client) gets here: the
+                // index that keeps one proactive case per alert refused this one.
+                Err(error) if is_unique_violation(&error) => {
+                    drop(tx);
+                    let existing = alert_for_case(&mut *self.pool().acquire().await?, &alert.number).await?;
+                    return Err(conflict(&alert.number, existing.case_number.unwrap_or_default()));
+                }
+                Err(error) => return Err(error.into()),
+            };
         let linked = link_items(&mut tx, case_id, alert.id, None).await?;
         if !case.work_notes.is_empty() {
-            journal(
-                &mut tx,
-                Some(case_id),
-                None,
-                "work_note",
-                actor,
-                &case.work_notes,
-            )
-            .await?;
+            journal(&mut tx, Some(case_id), None, "work_note", actor, &case.work_notes).await?;
         }
 
         let mut children = Vec::new();
@@ -448,12 +401,11 @@ impl Store {
         );
         journal(&mut tx, Some(case_id), None, "activity", actor, &body).await?;
 
-        let updated =
-            sqlx::query("UPDATE alerts SET case_id = ?1 WHERE id = ?2 AND case_id IS NULL")
-                .bind(case_id)
-                .bind(alert.id)
-                .execute(&mut *tx)
-                .await?;
+        let updated = sqlx::query("UPDATE alerts SET case_id = ?1 WHERE id = ?2 AND case_id IS NULL")
+            .bind(case_id)
+            .bind(alert.id)
+            .execute(&mut *tx)
+            .await?;
         if updated.rows_affected() != 1 {
             tracing::error!(alert = %alert.number, "alert gained a case inside the write lock");
             return Err(AppError::Internal);
@@ -475,7 +427,7 @@ impl Store {
         })
     }
 
-    #[tracing::instrument(skip(self), err(Debug))]
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn list_cases(&self, page: u32) -> Result<CaseListPage, AppError> {
         let mut conn = self.pool().acquire().await?;
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
@@ -505,19 +457,17 @@ impl Store {
         })
     }
 
-    #[tracing::instrument(skip(self), err(Debug))]
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn case_detail(&self, number: &str) -> Result<CaseDetail, AppError> {
-        let number = number.parse::<CaseNumber>().map_err(|_| {
-            AppError::not_found("Case", number.chars().take(40).collect::<String>())
-        })?;
+        let number = number
+            .parse::<CaseNumber>()
+            .map_err(|_| AppError::not_found("Case", number.chars().take(40).collect::<String>()))?;
         let mut conn = self.pool().acquire().await?;
-        let record: CaseRowRecord = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{CASE_ROW_SQL} WHERE c.number = ?1"
-        )))
-        .bind(number.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
+        let record: CaseRowRecord = sqlx::query_as(sqlx::AssertSqlSafe(format!("{CASE_ROW_SQL} WHERE c.number = ?1")))
+            .bind(number.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
         let (id, contact, product, opened_by): (i64, Option<String>, Option<String>, String) = sqlx::query_as(
             "SELECT c.id, co.name, p.name, c.opened_by FROM cases c
              LEFT JOIN contacts co ON co.id = c.contact_id LEFT JOIN products p ON p.id = c.product_id
@@ -609,11 +559,7 @@ mod tests {
         })
         .expect("valid");
         assert_eq!(
-            (
-                ok.short_description.as_str(),
-                ok.priority,
-                ok.work_notes.as_str()
-            ),
+            (ok.short_description.as_str(), ok.priority, ok.work_notes.as_str()),
             ("Disk full", Priority::High, "note")
         );
         assert_eq!(ok.contact, None);

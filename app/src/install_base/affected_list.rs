@@ -5,10 +5,7 @@ use crate::ui::LoadError;
 use leptos::{either::Either, prelude::*};
 
 #[component]
-pub fn AffectedItemsRegion(
-    alert: String,
-    refresh: ServerAction<RefreshInstallBase>,
-) -> impl IntoView {
+pub fn AffectedItemsRegion(alert: String, refresh: ServerAction<RefreshInstallBase>) -> impl IntoView {
     let snapshot = Resource::new(
         move || (alert.clone(), refresh.version().get()),
         |(alert, _)| affected_items(alert),

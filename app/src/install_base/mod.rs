@@ -82,10 +82,7 @@ pub struct RefreshOutcome {
 #[server(endpoint = "refresh_install_base")]
 pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppError> {
     let state = crate::state::app_state()?;
-    let outcome = state
-        .store
-        .refresh_install_base(&alert, server::DEFAULT_MAX_HOPS)
-        .await;
+    let outcome = state.store.refresh_install_base(&alert, server::DEFAULT_MAX_HOPS).await;
     if outcome.is_ok() {
         state
             .changes

@@ -191,20 +191,15 @@ impl SnapshotRecord {
 
 impl Store {
     /// Traces the alert's CI and replaces its snapshot, all in one transaction.
-    #[tracing::instrument(skip(self), err(Debug))]
-    pub async fn refresh_install_base(
-        &self,
-        alert: &str,
-        max_hops: u32,
-    ) -> Result<RefreshOutcome, AppError> {
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn refresh_install_base(&self, alert: &str, max_hops: u32) -> Result<RefreshOutcome, AppError> {
         let number = parse_alert_number(alert)?;
         let mut tx = self.begin_write().await?;
-        let (id, ci_id): (i64, Option<i64>) =
-            sqlx::query_as("SELECT id, ci_id FROM alerts WHERE number = ?1")
-                .bind(number.to_string())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| AppError::not_found("Alert", number.to_string()))?;
+        let (id, ci_id): (i64, Option<i64>) = sqlx::query_as("SELECT id, ci_id FROM alerts WHERE number = ?1")
+            .bind(number.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| AppError::not_found("Alert", number.to_string()))?;
         let Some(ci_id) = ci_id else {
             return Err(AppError::invalid(
                 "configuration_item",
@@ -256,16 +251,15 @@ impl Store {
     }
 
     /// The alert's stored snapshot, ordered by account and item number.
-    #[tracing::instrument(skip(self), err(Debug))]
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn affected_snapshot(&self, alert: &str) -> Result<AffectedSnapshot, AppError> {
         let number = parse_alert_number(alert)?;
         let mut conn = self.pool().acquire().await?;
         let id = alert_id(&mut conn, &number).await?;
-        let refreshed_at: Option<String> =
-            sqlx::query_scalar("SELECT ib_refreshed_at FROM alerts WHERE id = ?1")
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?;
+        let refreshed_at: Option<String> = sqlx::query_scalar("SELECT ib_refreshed_at FROM alerts WHERE id = ?1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
         let records: Vec<SnapshotRecord> = sqlx::query_as(
             "SELECT ib.number, ib.name, acc.name AS account, acc.kind AS account_kind, co.name AS contact,
                     p.name AS product, ci.name AS ci, ai.reason, ai.hops, ai.ci_path, via.number AS via_number
@@ -319,15 +313,7 @@ mod tests {
     fn summary(items: &[TracedItem]) -> Vec<(i64, &'static str, u32, Option<&str>, Option<i64>)> {
         items
             .iter()
-            .map(|i| {
-                (
-                    i.item_id,
-                    i.reason,
-                    i.hops,
-                    i.ci_path.as_deref(),
-                    i.via_item_id,
-                )
-            })
+            .map(|i| (i.item_id, i.reason, i.hops, i.ci_path.as_deref(), i.via_item_id))
             .collect()
     }
 
@@ -340,17 +326,9 @@ mod tests {
         let db = w.ci("db", "database", false).await.expect("write");
         let app = w.ci("app", "application", false).await.expect("write");
         w.relate(db, "Runs on::Runs", host).await.expect("write");
-        w.relate(app, "Depends on::Used by", db)
-            .await
-            .expect("write");
-        let on_host = w
-            .item("on host", acme, Some(host), None, true)
-            .await
-            .expect("write");
-        let on_app = w
-            .item("on app", acme, Some(app), None, true)
-            .await
-            .expect("write");
+        w.relate(app, "Depends on::Used by", db).await.expect("write");
+        let on_host = w.item("on host", acme, Some(host), None, true).await.expect("write");
+        let on_app = w.item("on app", acme, Some(app), None, true).await.expect("write");
         let child = w
             .item("child of app item", acme, None, Some(on_app), true)
             .await
@@ -389,24 +367,14 @@ mod tests {
         let app = w.ci("app", "application", false).await.expect("write");
         let db = w.ci("db", "database", false).await.expect("write");
         let backup = w.ci("backup", "server", false).await.expect("write");
-        w.relate(app, "Depends on::Used by", db)
-            .await
-            .expect("write");
-        w.relate(backup, "Connected by::Connects", app)
-            .await
-            .expect("write");
-        let on_db = w
-            .item("on db", acme, Some(db), None, true)
-            .await
-            .expect("write");
+        w.relate(app, "Depends on::Used by", db).await.expect("write");
+        w.relate(backup, "Connected by::Connects", app).await.expect("write");
+        let on_db = w.item("on db", acme, Some(db), None, true).await.expect("write");
         let _on_backup = w
             .item("on backup", acme, Some(backup), None, true)
             .await
             .expect("write");
-        let on_app = w
-            .item("on app", acme, Some(app), None, true)
-            .await
-            .expect("write");
+        let on_app = w.item("on app", acme, Some(app), None, true).await.expect("write");
         drop(w);
 
         // An alert on the app impacts the app only: the db it depends on is fine, and "Connected by" carries no impact.
@@ -427,17 +395,9 @@ mod tests {
         let mut chain = vec![w.ci("c0", "server", false).await.expect("write")];
         let mut items = Vec::new();
         for n in 1..=4 {
-            let ci = w
-                .ci(&format!("c{n}"), "application", false)
-                .await
-                .expect("write");
-            w.relate(ci, "Depends on::Used by", chain[n - 1])
-                .await
-                .expect("write");
-            items.push(
-                w.item(&format!("item {n}"), acme, Some(ci), None, true)
-                    .await,
-            );
+            let ci = w.ci(&format!("c{n}"), "application", false).await.expect("write");
+            w.relate(ci, "Depends on::Used by", chain[n - 1]).await.expect("write");
+            items.push(w.item(&format!("item {n}"), acme, Some(ci), None, true).await);
             chain.push(ci);
         }
         drop(w);
@@ -460,14 +420,8 @@ mod tests {
         w.relate(c, "Depends on::Used by", b).await.expect("write");
         w.relate(a, "Depends on::Used by", c).await.expect("write");
         // Items whose parent links form a cycle too.
-        let on_c = w
-            .item("on c", acme, Some(c), None, true)
-            .await
-            .expect("write");
-        let looped = w
-            .item("looped", acme, None, Some(on_c), true)
-            .await
-            .expect("write");
+        let on_c = w.item("on c", acme, Some(c), None, true).await.expect("write");
+        let looped = w.item("looped", acme, None, Some(on_c), true).await.expect("write");
         w.set_parent(on_c, looped).await.expect("write");
         drop(w);
 
@@ -490,15 +444,9 @@ mod tests {
         let paused = w.ci("paused", "database", true).await.expect("write");
         let beyond = w.ci("beyond", "application", false).await.expect("write");
         let other = w.ci("other", "application", false).await.expect("write");
-        w.relate(paused, "Runs on::Runs", host)
-            .await
-            .expect("write");
-        w.relate(beyond, "Depends on::Used by", paused)
-            .await
-            .expect("write");
-        w.relate(other, "Hosted on::Hosts", host)
-            .await
-            .expect("write");
+        w.relate(paused, "Runs on::Runs", host).await.expect("write");
+        w.relate(beyond, "Depends on::Used by", paused).await.expect("write");
+        w.relate(other, "Hosted on::Hosts", host).await.expect("write");
         let _on_paused = w
             .item("on paused", acme, Some(paused), None, true)
             .await
@@ -507,30 +455,14 @@ mod tests {
             .item("on beyond", acme, Some(beyond), None, true)
             .await
             .expect("write");
-        let on_other = w
-            .item("on other", acme, Some(other), None, true)
-            .await
-            .expect("write");
-        let on_host = w
-            .item("on host", acme, Some(host), None, true)
-            .await
-            .expect("write");
+        let on_other = w.item("on other", acme, Some(other), None, true).await.expect("write");
+        let on_host = w.item("on host", acme, Some(host), None, true).await.expect("write");
         drop(w);
 
-        let traced: Vec<i64> = fx
-            .traced(host, 10)
-            .await
-            .iter()
-            .map(|i| i.item_id)
-            .collect();
+        let traced: Vec<i64> = fx.traced(host, 10).await.iter().map(|i| i.item_id).collect();
         assert_eq!(traced, vec![on_other, on_host]);
         // An alert on a CI in maintenance affects that CI's items but goes no further.
-        let from_paused: Vec<&str> = fx
-            .traced(paused, 10)
-            .await
-            .iter()
-            .map(|i| i.reason)
-            .collect();
+        let from_paused: Vec<&str> = fx.traced(paused, 10).await.iter().map(|i| i.reason).collect();
         assert_eq!(from_paused, vec!["direct"]);
     }
 }

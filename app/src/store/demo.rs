@@ -44,21 +44,13 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
     }
 
     /// Adds a contact to `account`, as its primary contact when `primary`.
-    pub async fn contact(
-        &mut self,
-        account: i64,
-        name: &str,
-        email: &str,
-        primary: bool,
-    ) -> Result<i64, sqlx::Error> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO contacts (account_id, name, email) VALUES (?1, ?2, ?3) RETURNING id",
-        )
-        .bind(account)
-        .bind(name)
-        .bind(email)
-        .fetch_one(&mut *self.conn)
-        .await?;
+    pub async fn contact(&mut self, account: i64, name: &str, email: &str, primary: bool) -> Result<i64, sqlx::Error> {
+        let id = sqlx::query_scalar("INSERT INTO contacts (account_id, name, email) VALUES (?1, ?2, ?3) RETURNING id")
+            .bind(account)
+            .bind(name)
+            .bind(email)
+            .fetch_one(&mut *self.conn)
+            .await?;
         if primary {
             sqlx::query("UPDATE accounts SET primary_contact_id = ?1 WHERE id = ?2")
                 .bind(id)
@@ -76,12 +68,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
             .await
     }
 
-    pub async fn ci(
-        &mut self,
-        name: &str,
-        class: &str,
-        in_maintenance: bool,
-    ) -> Result<i64, sqlx::Error> {
+    pub async fn ci(&mut self, name: &str, class: &str, in_maintenance: bool) -> Result<i64, sqlx::Error> {
         let fqdn = format!("{name}.example.net");
         sqlx::query_scalar(
             "INSERT INTO configuration_items (name, class, fqdn, in_maintenance) VALUES (?1, ?2, ?3, ?4) RETURNING id",
@@ -95,12 +82,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
     }
 
     /// Records "`parent` <type> `child`", e.g. `relate(app, "Runs on::Runs", host)`.
-    pub async fn relate(
-        &mut self,
-        parent: i64,
-        relationship_type: &str,
-        child: i64,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn relate(&mut self, parent: i64, relationship_type: &str, child: i64) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO ci_relationships (parent_id, child_id, type_id)
              SELECT ?1, ?2, id FROM relationship_types WHERE name = ?3",
@@ -123,8 +105,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
         parent: Option<i64>,
         active: bool,
     ) -> Result<i64, sqlx::Error> {
-        self.item_with(name, account, None, None, ci, parent, active)
-            .await
+        self.item_with(name, account, None, None, ci, parent, active).await
     }
 
     #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
@@ -168,9 +149,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
 
     /// Raises an alert; returns its number.
     pub async fn alert(&mut self, alert: &NewAlert<'_>) -> Result<String, sqlx::Error> {
-        let number = next_number::<AlertPrefix>(&mut self.conn)
-            .await?
-            .to_string();
+        let number = next_number::<AlertPrefix>(&mut self.conn).await?.to_string();
         let message_key = format!(
             "{}|{}|{}|{}|{}",
             alert.source, alert.node, alert.kind, alert.resource, alert.metric_name
@@ -222,11 +201,10 @@ impl Store {
     /// accounts is left as it is.
     pub async fn seed_demo(&self) -> Result<DemoSummary, sqlx::Error> {
         let mut tx = self.begin_write().await?;
-        let existing: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM alerts) + (SELECT COUNT(*) FROM accounts)",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let existing: i64 =
+            sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM alerts) + (SELECT COUNT(*) FROM accounts)")
+                .fetch_one(&mut *tx)
+                .await?;
         if existing > 0 {
             return Ok(DemoSummary {
                 written: false,
@@ -237,21 +215,11 @@ impl Store {
         let alerts = write_demo(&mut w).await?;
         drop(w);
         tx.commit().await?;
-        Ok(DemoSummary {
-            written: true,
-            alerts,
-        })
+        Ok(DemoSummary { written: true, alerts })
     }
 }
 
-const FILLER_NODES: [&str; 6] = [
-    "web-01",
-    "web-02",
-    "cache-01",
-    "queue-01",
-    "dns-01",
-    "vpn-gw-01",
-];
+const FILLER_NODES: [&str; 6] = ["web-01", "web-02", "cache-01", "queue-01", "dns-01", "vpn-gw-01"];
 
 async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
     w: &mut CmdbWriter<C>,
@@ -273,21 +241,11 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
         .await?;
     let umbrella = w.account("Umbrella Health", true).await?;
     let umbrella_ops = w
-        .contact(
-            umbrella,
-            "Uma Lindqvist",
-            "uma.lindqvist@umbrella.example",
-            true,
-        )
+        .contact(umbrella, "Uma Lindqvist", "uma.lindqvist@umbrella.example", true)
         .await?;
     let internal = w.account("Forestall IT", false).await?;
     let it_ops = w
-        .contact(
-            internal,
-            "Ines Duarte",
-            "ines.duarte@forestall.example",
-            true,
-        )
+        .contact(internal, "Ines Duarte", "ines.duarte@forestall.example", true)
         .await?;
 
     let gateway = w.product("PayFlow Gateway").await?;
@@ -307,20 +265,13 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
     let analytics_app = w.ci("analytics-app", "application", false).await?;
     let backup_agent = w.ci("backup-agent-01", "server", false).await?;
     w.relate(ledger_db, "Runs on::Runs", db_host).await?;
-    w.relate(payments_app, "Depends on::Used by", ledger_db)
-        .await?;
-    w.relate(billing_app, "Depends on::Used by", ledger_db)
-        .await?;
-    w.relate(payments_svc, "Depends on::Used by", payments_app)
-        .await?;
-    w.relate(payments_app, "Depends on::Used by", payments_svc)
-        .await?;
-    w.relate(reporting_app, "Depends on::Used by", ledger_db)
-        .await?;
-    w.relate(analytics_app, "Depends on::Used by", reporting_app)
-        .await?;
-    w.relate(backup_agent, "Connected by::Connects", db_host)
-        .await?;
+    w.relate(payments_app, "Depends on::Used by", ledger_db).await?;
+    w.relate(billing_app, "Depends on::Used by", ledger_db).await?;
+    w.relate(payments_svc, "Depends on::Used by", payments_app).await?;
+    w.relate(payments_app, "Depends on::Used by", payments_svc).await?;
+    w.relate(reporting_app, "Depends on::Used by", ledger_db).await?;
+    w.relate(analytics_app, "Depends on::Used by", reporting_app).await?;
+    w.relate(backup_agent, "Connected by::Connects", db_host).await?;
 
     // The mail stack, one customer only.
     let mail_host = w.ci("mail-relay-01", "server", false).await?;
@@ -466,11 +417,7 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
             minute % 60
         );
         let closed = n % 3 != 0;
-        let severity = if n % 2 == 0 {
-            Severity::Warning
-        } else {
-            Severity::Info
-        };
+        let severity = if n % 2 == 0 { Severity::Warning } else { Severity::Info };
         w.alert(&NewAlert {
             source: "Prometheus",
             node,
@@ -540,9 +487,7 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
             "Disk /var/lib/ledger 97% full on db-host-01",
         ),
     ];
-    for (i, (source, node, kind, resource, severity, ci, closed, description)) in
-        specs.into_iter().enumerate()
-    {
+    for (i, (source, node, kind, resource, severity, ci, closed, description)) in specs.into_iter().enumerate() {
         let at = format!("2026-11-26 09:{:02}:00", 10 + i * 5);
         let number = w
             .alert(&NewAlert {

@@ -14,8 +14,7 @@ use std::{str::FromStr, time::Duration};
 pub use demo::DemoSummary;
 
 /// Names the database kind in URLs that Forestall accepts, for messages.
-pub const SUPPORTED_URLS: &str =
-    "sqlite://PATH (SQLite file, created if missing) or sqlite::memory:";
+pub const SUPPORTED_URLS: &str = "sqlite://PATH (SQLite file, created if missing) or sqlite::memory:";
 
 /// Timestamps are stored as UTC text that sorts as it reads: `2026-11-26 21:30:05`.
 pub(crate) const NOW_SQL: &str = "strftime('%Y-%m-%d %H:%M:%S', 'now')";
@@ -67,9 +66,7 @@ impl Store {
 
     /// Starts a transaction that writes. It takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so two writers
     /// queue instead of both reading the same state and one failing when it upgrades to a write.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
@@ -86,15 +83,12 @@ impl Store {
 
 /// Allocates the next number for `P` inside the caller's transaction: if the transaction rolls back, so does the
 /// allocation; once it commits, the number is never handed out again.
-pub(crate) async fn next_number<P: Prefix>(
-    tx: &mut SqliteConnection,
-) -> Result<Number<P>, sqlx::Error> {
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE number_counters SET next = next + 1 WHERE prefix = ?1 RETURNING next - 1",
-    )
-    .bind(P::PREFIX)
-    .fetch_one(tx)
-    .await?;
+pub(crate) async fn next_number<P: Prefix>(tx: &mut SqliteConnection) -> Result<Number<P>, sqlx::Error> {
+    let seq: i64 =
+        sqlx::query_scalar("UPDATE number_counters SET next = next + 1 WHERE prefix = ?1 RETURNING next - 1")
+            .bind(P::PREFIX)
+            .fetch_one(tx)
+            .await?;
     let seq = u32::try_from(seq).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(Number::from_seq(seq))
 }
@@ -110,9 +104,7 @@ pub(crate) mod tests {
     use crate::domain::{AlertPrefix, CasePrefix};
 
     pub async fn memory_store() -> Store {
-        Store::open("sqlite::memory:")
-            .await
-            .expect("in-memory store")
+        Store::open("sqlite::memory:").await.expect("in-memory store")
     }
 
     #[tokio::test]

@@ -85,10 +85,7 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(&self.db)
-            .await
-            .expect("count")
+        sqlx::query_scalar(sql).fetch_one(&self.db).await.expect("count")
     }
 
     pub async fn refresh(&self, alert: &str) -> Value {
@@ -97,12 +94,7 @@ impl TestApp {
         reply.json()
     }
 
-    pub async fn create_case(
-        &self,
-        alert: &str,
-        short_description: &str,
-        work_notes: &str,
-    ) -> Reply {
+    pub async fn create_case(&self, alert: &str, short_description: &str, work_notes: &str) -> Reply {
         send(
             self.router.clone(),
             create_case_request_with(alert, short_description, work_notes),
@@ -116,11 +108,7 @@ pub fn create_case_request(alert: &str, short_description: &str) -> Request<Body
     create_case_request_with(alert, short_description, "")
 }
 
-fn create_case_request_with(
-    alert: &str,
-    short_description: &str,
-    work_notes: &str,
-) -> Request<Body> {
+fn create_case_request_with(alert: &str, short_description: &str, work_notes: &str) -> Request<Body> {
     server_fn_request(
         "create_case",
         &[
@@ -145,12 +133,7 @@ pub fn server_fn_request(function: &str, form: &[(&str, &str)]) -> Request<Body>
 pub async fn send(router: Router, request: Request<Body>) -> Reply {
     let response = router.oneshot(request).await.expect("response");
     let status = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
     Reply {
         status,
         body: String::from_utf8_lossy(&bytes).into_owned(),
@@ -161,9 +144,7 @@ fn encode(form: &[(&str, &str)]) -> String {
     let part = |text: &str| -> String {
         text.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
                 b' ' => "+".to_owned(),
                 _ => format!("%{b:02X}"),
             })
