@@ -31,6 +31,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
+                // No favicon to fetch: an empty one keeps the browser from asking for /favicon.ico.
+                <link rel="icon" href="data:," />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />

@@ -78,7 +78,7 @@ test('several affected accounts make a major case with a child case per account'
   await expect(item).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(caseForm.form).toBeVisible();
-  await expect(caseForm.account).toHaveValue('Major case: 3 accounts, one child case each');
+  await expect(caseForm.account).toHaveValue('3 accounts (major case)');
   await expect(caseForm.priority).toHaveValue('1');
   await caseForm.workNotes.fill('Storage team paged.');
   await caseForm.submit();

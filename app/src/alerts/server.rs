@@ -4,7 +4,7 @@ use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, PAGE_SIZE};
 use crate::{
     domain::{AlertNumber, AlertState, Severity},
     journal::JournalEntry,
-    store::Store,
+    store::{Store, Window},
     AppError,
 };
 use sqlx::{FromRow, SqliteConnection};
@@ -107,11 +107,7 @@ impl Store {
             .bind(pattern.as_deref())
             .fetch_one(&mut *conn)
             .await?;
-        let total = u64::try_from(total).unwrap_or(0);
-        let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE)))
-            .unwrap_or(u32::MAX)
-            .max(1);
-        let page = filter.page.clamp(1, pages);
+        let window = Window::new(total, filter.page, PAGE_SIZE);
         let records: Vec<AlertRowRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT a.number, a.severity, a.state, a.source, a.node, ci.name AS ci, a.description,
                     c.number AS case_number, a.last_event_at
@@ -122,8 +118,8 @@ impl Store {
         .bind(state)
         .bind(severity)
         .bind(pattern.as_deref())
-        .bind(i64::from(PAGE_SIZE))
-        .bind(i64::from((page - 1) * PAGE_SIZE))
+        .bind(window.limit)
+        .bind(window.offset)
         .fetch_all(&mut *conn)
         .await?;
 
@@ -145,9 +141,9 @@ impl Store {
             .collect::<Result<_, AppError>>()?;
         Ok(AlertListPage {
             rows,
-            total,
-            page,
-            pages,
+            total: window.total,
+            page: window.page,
+            pages: window.pages,
         })
     }
 

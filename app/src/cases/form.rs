@@ -187,7 +187,7 @@ fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl Into
         }),
         [only] => Either::Right(view! { <input id="case-account" type="text" readonly value=only.name.clone() /> }),
         many => {
-            let text = format!("Major case: {} accounts, one child case each", many.len());
+            let text = format!("{} accounts (major case)", many.len());
             Either::Right(view! { <input id="case-account" type="text" readonly value=text /> })
         }
     };
@@ -209,7 +209,7 @@ fn ContactField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl Into
                 id="case-contact"
                 type="text"
                 readonly
-                value="Each child case gets its account's primary contact"
+                value="Each account's primary contact"
             />
         })
     } else {

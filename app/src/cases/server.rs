@@ -7,7 +7,7 @@ use super::{
 use crate::{
     alerts::server::{decode_severity, parse_alert_number},
     domain::{bounded_text, CaseNumber, CasePrefix, CaseState, Priority},
-    store::{is_unique_violation, next_number, Store, NOW_SQL},
+    store::{is_unique_violation, next_number, Store, Window, NOW_SQL},
     AppError,
 };
 use sqlx::{FromRow, SqliteConnection};
@@ -433,16 +433,12 @@ impl Store {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
             .fetch_one(&mut *conn)
             .await?;
-        let total = u64::try_from(total).unwrap_or(0);
-        let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE)))
-            .unwrap_or(u32::MAX)
-            .max(1);
-        let page = page.clamp(1, pages);
+        let window = Window::new(total, page, PAGE_SIZE);
         let records: Vec<CaseRowRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{CASE_ROW_SQL} ORDER BY c.opened_at DESC, c.id DESC LIMIT ?1 OFFSET ?2"
         )))
-        .bind(i64::from(PAGE_SIZE))
-        .bind(i64::from((page - 1) * PAGE_SIZE))
+        .bind(window.limit)
+        .bind(window.offset)
         .fetch_all(&mut *conn)
         .await?;
         let rows = records
@@ -451,9 +447,9 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(CaseListPage {
             rows,
-            total,
-            page,
-            pages,
+            total: window.total,
+            page: window.page,
+            pages: window.pages,
         })
     }
 

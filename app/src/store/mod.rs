@@ -93,6 +93,33 @@ pub(crate) async fn next_number<P: Prefix>(tx: &mut SqliteConnection) -> Result<
     Ok(Number::from_seq(seq))
 }
 
+/// Which rows a page of a list shows, from the list's total and the page asked for (clamped to what exists).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub total: u64,
+    pub page: u32,
+    pub pages: u32,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Window {
+    pub fn new(total: i64, page: u32, page_size: u32) -> Self {
+        let total = u64::try_from(total).unwrap_or(0);
+        let pages = u32::try_from(total.div_ceil(u64::from(page_size)))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let page = page.clamp(1, pages);
+        Self {
+            total,
+            page,
+            pages,
+            limit: i64::from(page_size),
+            offset: i64::from(page - 1) * i64::from(page_size),
+        }
+    }
+}
+
 /// Whether `error` is a violation of a unique constraint or index.
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
@@ -128,6 +155,31 @@ pub(crate) mod tests {
         tx.commit().await.expect("commit");
         assert_eq!(rolled_back, third);
         assert_eq!(third.to_string(), "CS0010003");
+    }
+
+    #[test]
+    fn windows_clamp_the_page_to_what_exists() {
+        assert_eq!(
+            Window::new(27, 2, 20),
+            Window {
+                total: 27,
+                page: 2,
+                pages: 2,
+                limit: 20,
+                offset: 20
+            }
+        );
+        assert_eq!(Window::new(27, 9, 20).page, 2);
+        assert_eq!(
+            Window::new(0, 0, 20),
+            Window {
+                total: 0,
+                page: 1,
+                pages: 1,
+                limit: 20,
+                offset: 0
+            }
+        );
     }
 
     #[tokio::test]
