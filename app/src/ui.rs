@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 /// The page for a record or route that does not exist. Rendered on the server, it answers HTTP 404.
 #[component]
+#[allow(clippy::needless_pass_by_value)] // component props are owned
 pub fn NotFound(what: &'static str, key: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

@@ -94,7 +94,7 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
                     // A plain GET form, so the button works without JavaScript; with it, the router navigates in place.
                     <form
                         method="get"
-                        action=self_href.clone()
+                        action=self_href
                         class="inline"
                         on:submit=move |event| {
                             event.prevent_default();
@@ -142,7 +142,7 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
                 <div class="field wide">
                     <label for="alert-description">"Description"</label>
                     <textarea id="alert-description" readonly rows="2">
-                        {alert.description.clone()}
+                        {alert.description}
                     </textarea>
                 </div>
             </div>

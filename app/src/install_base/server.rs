@@ -310,7 +310,10 @@ mod tests {
         }
     }
 
-    fn summary(items: &[TracedItem]) -> Vec<(i64, &'static str, u32, Option<&str>, Option<i64>)> {
+    /// (item, reason, hops, CI path, via item) of each traced row.
+    type Row<'a> = (i64, &'static str, u32, Option<&'a str>, Option<i64>);
+
+    fn summary(items: &[TracedItem]) -> Vec<Row<'_>> {
         items
             .iter()
             .map(|i| (i.item_id, i.reason, i.hops, i.ci_path.as_deref(), i.via_item_id))

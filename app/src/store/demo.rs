@@ -211,13 +211,14 @@ impl Store {
                 alerts: Vec::new(),
             });
         }
-        let mut w = CmdbWriter::new(&mut *tx);
-        let alerts = write_demo(&mut w).await?;
-        drop(w);
+        let alerts = write_demo(&mut CmdbWriter::new(&mut *tx)).await?;
         tx.commit().await?;
         Ok(DemoSummary { written: true, alerts })
     }
 }
+
+/// source, node, type, resource, severity, CI, closed, description
+type DemoAlert<'a> = (&'a str, &'a str, &'a str, &'a str, Severity, Option<i64>, bool, &'a str);
 
 const FILLER_NODES: [&str; 6] = ["web-01", "web-02", "cache-01", "queue-01", "dns-01", "vpn-gw-01"];
 
@@ -435,7 +436,7 @@ async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
         .await?;
     }
     // The alerts the flow works on, newest last. (source, node, type, resource, severity, CI, closed, description)
-    let specs: [(&str, &str, &str, &str, Severity, Option<i64>, bool, &str); 5] = [
+    let specs: [DemoAlert; 5] = [
         (
             "Grafana",
             "edge-router-07",
