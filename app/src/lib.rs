@@ -22,6 +22,13 @@ use leptos_router::{
     path, SsrMode,
 };
 
+/// Hydrates the page's islands. Called from `frontend` so that the linker takes in `app`'s code, and with it the
+/// hydrate functions its islands export to the page's JS (nothing in the wasm calls those itself).
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    leptos::mount::hydrate_islands();
+}
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -34,7 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // No favicon to fetch: an empty one keeps the browser from asking for /favicon.ico.
                 <link rel="icon" href="data:," />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -50,18 +57,13 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     // Pages stream in order (lists) or render whole (records, so a missing one can answer 404): either way the HTML
     // is complete without JavaScript.
-    // Tests and scripts wait for this attribute rather than sleeping: once it is set, every control is live.
-    Effect::new(move |_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/forestall.css" />
         <Title formatter=|title: String| format!("{title} · Forestall") />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
+            <ui::HydrationMarker />
             <header class="topbar">
                 <span class="brand">"Forestall"</span>
                 <nav aria-label="Workspace">

@@ -4,6 +4,17 @@ use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+/// Sets `data-hydrated` on `<html>` once the page's islands are live. Tests and scripts wait for it rather than
+/// sleeping; without JavaScript it never appears, and nothing needs it.
+#[island]
+pub fn HydrationMarker() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
 /// The page for a record or route that does not exist. Rendered on the server, it answers HTTP 404.
 #[component]
 #[allow(clippy::needless_pass_by_value)] // component props are owned

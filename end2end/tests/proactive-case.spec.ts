@@ -27,11 +27,10 @@ test('an agent walks the seed flow: refresh, create case, and the Case field fil
   await expect(affected.row('Umbrella mail filtering')).toContainText('Via mail-relay-01 → mailrelay (1 hop)');
   await expect(affected.lastRefreshed).toBeVisible();
 
-  // A marker that a full page load would wipe out.
-  await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
-
   // Step 4: the case form, prefilled.
   await alertForm.createCase();
+  // A marker that a full page load would wipe out: Submit must not reload the page.
+  await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
   await expect(caseForm.shortDescription).toHaveValue('SMTP queue growing on mail-relay-01');
   await expect(caseForm.priority).toHaveValue('2');
   await expect(caseForm.account).toHaveValue('Umbrella Health');
@@ -78,6 +77,7 @@ test('several affected accounts make a major case with a child case per account'
   await expect(item).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(caseForm.form).toBeVisible();
+  await alertForm.hydrated();
   await expect(caseForm.account).toHaveValue('3 accounts (major case)');
   await expect(caseForm.priority).toHaveValue('1');
   await caseForm.workNotes.fill('Storage team paged.');

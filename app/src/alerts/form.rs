@@ -3,29 +3,45 @@
 
 use super::{alert_journal, get_alert, AlertDetail};
 use crate::{
-    cases::{CaseComposer, CreateCase},
-    install_base::{AffectedItemsRegion, RefreshInstallBase},
-    journal::Journal,
+    cases::{prefill_case, CaseComposer, CaseDraft, CreateCase},
+    install_base::{affected_items, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
+    journal::{Journal, JournalEntry},
     ui::LoadError,
     AppError,
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
-use leptos_router::{
-    hooks::{use_navigate, use_params_map, use_query_map},
-    NavigateOptions,
-};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn AlertPage() -> impl IntoView {
     let params = use_params_map();
     let number = Memo::new(move |_| params.read().get("number").unwrap_or_default());
-    let alert = Resource::new(move || number.get(), get_alert);
+    let query = use_query_map();
+    let composing = Memo::new(move |_| query.read().get("compose").as_deref() == Some("case"));
+    // Everything the form starts with is loaded here, on the server, and handed to the island as props: the island
+    // then hydrates at once, with no loading of its own before its controls are live.
+    let page = Resource::new(
+        move || (number.get(), composing.get()),
+        |(number, composing)| async move {
+            let alert = get_alert(number.clone()).await?;
+            let snapshot = affected_items(number.clone()).await?;
+            let journal = alert_journal(number.clone()).await?;
+            let draft = match composing && alert.case_number.is_none() {
+                true => Some(prefill_case(number).await?),
+                false => None,
+            };
+            Ok::<_, AppError>((alert, snapshot, journal, draft))
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p role="status">"Loading alert…"</p> }>
             {move || Suspend::new(async move {
-                match alert.await {
-                    Ok(alert) => Either::Left(view! { <AlertForm alert /> }),
+                match page.await {
+                    Ok((alert, snapshot, journal, draft)) => Either::Left(view! {
+                        <Title text=alert.number.clone() />
+                        <AlertForm alert snapshot journal draft />
+                    }),
                     Err(error) => Either::Right(view! { <LoadError error /> }),
                 }
             })}
@@ -33,12 +49,22 @@ pub fn AlertPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn AlertForm(alert: AlertDetail) -> impl IntoView {
+/// The interactive part of the alert page, hydrated in the browser: its actions, the Case field, the case form,
+/// the affected items and the activity all follow the same two actions.
+#[island]
+fn AlertForm(
+    alert: AlertDetail,
+    snapshot: AffectedSnapshot,
+    journal: Vec<JournalEntry>,
+    /// The prefilled case form, when the agent asked for it (`?compose=case`).
+    draft: Option<CaseDraft>,
+) -> impl IntoView {
     let refresh = ServerAction::<RefreshInstallBase>::new();
     let create = ServerAction::<CreateCase>::new();
-    let query = use_query_map();
-    let composing = move || query.read().get("compose").as_deref() == Some("case");
+    let snapshot = RwSignal::new(snapshot);
+    let journal = RwSignal::new(journal);
+    let draft = RwSignal::new(draft);
+    reload_after_actions(alert.number.clone(), refresh, create, snapshot, journal, draft);
 
     // The Case field follows the submit at once: the new case's number, or the existing one a conflict names.
     let stored_case = alert.case_number.clone();
@@ -47,23 +73,10 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
         Some(Err(AppError::Conflict { existing, .. })) => Some(existing),
         _ => stored_case.clone(),
     });
-    let journal_alert = alert.number.clone();
-    let journal = Resource::new(
-        move || (journal_alert.clone(), create.version().get(), refresh.version().get()),
-        |(number, _, _)| alert_journal(number),
-    );
     let self_href = format!("/alerts/{}", alert.number);
     let compose_href = format!("{self_href}?compose=case");
-    let compose_target = compose_href.clone();
-    let navigate = use_navigate();
     let number = alert.number;
-    let (title, heading, hidden_number, composer_alert, region_alert) = (
-        number.clone(),
-        number.clone(),
-        number.clone(),
-        number.clone(),
-        number.clone(),
-    );
+    let (heading, hidden_number) = (number.clone(), number.clone());
     let ci_text = match (&alert.ci, &alert.ci_class) {
         (Some(name), Some(class)) => format!("{name} ({class})"),
         (Some(name), None) => name.clone(),
@@ -71,7 +84,6 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
     };
 
     view! {
-        <Title text=title />
         <article class="record">
             <header class="record-header">
                 <p class="breadcrumb">
@@ -91,16 +103,8 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
                             "Refresh Install Base Items"
                         </button>
                     </ActionForm>
-                    // A plain GET form, so the button works without JavaScript; with it, the router navigates in place.
-                    <form
-                        method="get"
-                        action=self_href
-                        class="inline"
-                        on:submit=move |event| {
-                            event.prevent_default();
-                            navigate(&compose_target, NavigateOptions::default());
-                        }
-                    >
+                    // A plain GET form: it opens the case form with or without JavaScript.
+                    <form method="get" action=self_href class="inline">
                         <input type="hidden" name="compose" value="case" />
                         <button type="submit">"Create Case"</button>
                     </form>
@@ -146,20 +150,49 @@ fn AlertForm(alert: AlertDetail) -> impl IntoView {
                     </textarea>
                 </div>
             </div>
-            <Show when=move || composing() && case_number.get().is_none()>
-                <CaseComposer alert=composer_alert.clone() create refresh />
-            </Show>
-            <AffectedItemsRegion alert=region_alert refresh />
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match journal.await {
-                        Ok(entries) => Either::Left(view! { <Journal title="Activity" entries /> }),
-                        Err(error) => Either::Right(view! { <LoadError error /> }),
-                    }
-                })}
-            </Transition>
+            {move || {
+                draft
+                    .get()
+                    .filter(|_| case_number.get().is_none())
+                    .map(|draft| view! { <CaseComposer draft create /> })
+            }}
+            <AffectedItemsRegion refresh snapshot />
+            {move || view! { <Journal title="Activity" entries=journal.get() /> }}
         </article>
     }
+}
+
+/// Reloads what an action changed once it is done: the snapshot and the case form's prefill after a refresh, the
+/// activity after either.
+fn reload_after_actions(
+    number: String,
+    refresh: ServerAction<RefreshInstallBase>,
+    create: ServerAction<CreateCase>,
+    snapshot: RwSignal<AffectedSnapshot>,
+    journal: RwSignal<Vec<JournalEntry>>,
+    draft: RwSignal<Option<CaseDraft>>,
+) {
+    Effect::new(move |_| {
+        let refreshed = refresh.version().get();
+        let created = create.version().get();
+        if refreshed + created == 0 {
+            return; // the first run, at hydration: the props are current
+        }
+        let number = number.clone();
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = affected_items(number.clone()).await {
+                snapshot.set(fresh);
+            }
+            if draft.get_untracked().is_some() {
+                if let Ok(fresh) = prefill_case(number.clone()).await {
+                    draft.set(Some(fresh));
+                }
+            }
+            if let Ok(fresh) = alert_journal(number).await {
+                journal.set(fresh);
+            }
+        });
+    });
 }
 
 /// A read-only alert field, labelled so `getByLabel` finds it.

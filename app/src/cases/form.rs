@@ -1,30 +1,16 @@
 //! The case form the agent opens with Create Case, prefilled from the alert and its snapshot.
 
-use super::{prefill_case, CaseDraft, CreateCase};
-use crate::{domain::Priority, install_base::RefreshInstallBase, ui::LoadError, AppError};
+use super::{CaseDraft, CreateCase};
+use crate::{domain::Priority, AppError};
 use leptos::{either::Either, prelude::*};
 
+/// The case form for `draft`; Submit runs `create`.
 #[component]
-pub fn CaseComposer(
-    alert: String,
-    create: ServerAction<CreateCase>,
-    refresh: ServerAction<RefreshInstallBase>,
-) -> impl IntoView {
-    let draft = Resource::new(
-        move || (alert.clone(), refresh.version().get()),
-        |(alert, _)| prefill_case(alert),
-    );
+pub fn CaseComposer(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
     view! {
         <section class="case-form" aria-labelledby="case-form-heading">
             <h2 id="case-form-heading">"New proactive case"</h2>
-            <Transition fallback=|| view! { <p role="status">"Preparing the case form…"</p> }>
-                {move || Suspend::new(async move {
-                    match draft.await {
-                        Ok(draft) => Either::Left(view! { <CaseFields draft create /> }),
-                        Err(error) => Either::Right(view! { <LoadError error /> }),
-                    }
-                })}
-            </Transition>
+            <CaseFields draft create />
         </section>
     }
 }

@@ -1,15 +1,14 @@
 //! The Affected Install Base Items related list on the alert form.
 
-use super::{affected_items, AffectedSnapshot, RefreshInstallBase};
-use crate::ui::LoadError;
+use super::{AffectedSnapshot, RefreshInstallBase};
 use leptos::{either::Either, prelude::*};
 
+/// The related list, showing `snapshot` (kept current by the alert form after each refresh).
 #[component]
-pub fn AffectedItemsRegion(alert: String, refresh: ServerAction<RefreshInstallBase>) -> impl IntoView {
-    let snapshot = Resource::new(
-        move || (alert.clone(), refresh.version().get()),
-        |(alert, _)| affected_items(alert),
-    );
+pub fn AffectedItemsRegion(
+    refresh: ServerAction<RefreshInstallBase>,
+    snapshot: RwSignal<AffectedSnapshot>,
+) -> impl IntoView {
     let progress = move || {
         if refresh.pending().get() {
             return "Tracing install base items…".to_owned();
@@ -38,14 +37,7 @@ pub fn AffectedItemsRegion(alert: String, refresh: ServerAction<RefreshInstallBa
             <p role="alert" class="error">
                 {refused}
             </p>
-            <Transition fallback=|| view! { <p>"Loading affected items…"</p> }>
-                {move || Suspend::new(async move {
-                    match snapshot.await {
-                        Ok(snapshot) => Either::Left(view! { <SnapshotTable snapshot /> }),
-                        Err(error) => Either::Right(view! { <LoadError error /> }),
-                    }
-                })}
-            </Transition>
+            {move || view! { <SnapshotTable snapshot=snapshot.get() /> }}
         </section>
     }
 }

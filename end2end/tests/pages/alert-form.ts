@@ -4,7 +4,7 @@ import { expect, type Locator, type Page } from '@playwright/test';
 export class AlertForm {
   constructor(readonly page: Page) {}
 
-  /** Waits until the page is hydrated: from then on every control is live. */
+  /** Waits until the page's islands are hydrated: from then on every control is live. */
   async hydrated(): Promise<void> {
     await this.page.locator('html[data-hydrated]').waitFor();
   }
@@ -20,6 +20,7 @@ export class AlertForm {
     const number = (await link.textContent())!.trim();
     await link.click();
     await expect(this.heading).toHaveText(number);
+    await this.hydrated();
     return number;
   }
 
@@ -61,5 +62,6 @@ export class AlertForm {
   async createCase(): Promise<void> {
     await this.createCaseButton.click();
     await expect(this.page.getByRole('heading', { name: 'New proactive case' })).toBeVisible();
+    await this.hydrated();
   }
 }
