@@ -63,6 +63,21 @@ pub fn LoadError(error: AppError) -> impl IntoView {
     }
 }
 
+/// A table named by the element `labelled_by`, with a header row of `columns`; `children` are its body rows.
+#[component]
+pub fn DataTable(labelled_by: &'static str, columns: &'static [&'static str], children: Children) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table aria-labelledby=labelled_by>
+                <thead>
+                    <tr>{columns.iter().map(|column| view! { <th scope="col">{*column}</th> }).collect_view()}</tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
 /// "Page 2 of 5" with Previous and Next links that keep the rest of the query.
 #[component]
 pub fn Pager(page: u32, pages: u32, total: u64, noun: &'static str, href: impl Fn(u32) -> String) -> impl IntoView {

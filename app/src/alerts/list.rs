@@ -3,7 +3,7 @@
 use super::{list_alerts, AlertFilter, AlertListPage};
 use crate::{
     domain::{AlertState, Severity},
-    ui::{LoadError, Pager},
+    ui::{DataTable, LoadError, Pager},
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -112,22 +112,7 @@ pub fn AlertsPage() -> impl IntoView {
 fn AlertTable(page: AlertListPage, filter: AlertFilter) -> impl IntoView {
     let empty = page.rows.is_empty();
     view! {
-        <div class="table-wrap">
-            <table aria-labelledby="alerts-heading">
-                <thead>
-                    <tr>
-                        <th scope="col">"Number"</th>
-                        <th scope="col">"Severity"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Source"</th>
-                        <th scope="col">"Node"</th>
-                        <th scope="col">"Configuration item"</th>
-                        <th scope="col">"Description"</th>
-                        <th scope="col">"Case"</th>
-                        <th scope="col">"Last event (UTC)"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable labelled_by="alerts-heading" columns=&["Number", "Severity", "State", "Source", "Node", "Configuration item", "Description", "Case", "Last event (UTC)"]>
                     {page
                         .rows
                         .into_iter()
@@ -157,9 +142,7 @@ fn AlertTable(page: AlertListPage, filter: AlertFilter) -> impl IntoView {
                             }
                         })
                         .collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
         <Show when=move || empty>
             <p role="status">"No alerts match these filters."</p>
         </Show>

@@ -1,7 +1,7 @@
 //! The Cases list, newest first.
 
 use super::{list_cases, CaseRow};
-use crate::ui::{LoadError, Pager};
+use crate::ui::{DataTable, LoadError, Pager};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -44,21 +44,7 @@ pub fn CasesPage() -> impl IntoView {
 #[component]
 pub fn CaseTable(rows: Vec<CaseRow>, labelled_by: &'static str) -> impl IntoView {
     view! {
-        <div class="table-wrap">
-            <table aria-labelledby=labelled_by>
-                <thead>
-                    <tr>
-                        <th scope="col">"Number"</th>
-                        <th scope="col">"Short description"</th>
-                        <th scope="col">"Account"</th>
-                        <th scope="col">"Priority"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Alert"</th>
-                        <th scope="col">"Parent case"</th>
-                        <th scope="col">"Opened (UTC)"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable labelled_by=labelled_by columns=&["Number", "Short description", "Account", "Priority", "State", "Alert", "Parent case", "Opened (UTC)"]>
                     {rows
                         .into_iter()
                         .map(|row| {
@@ -82,8 +68,6 @@ pub fn CaseTable(rows: Vec<CaseRow>, labelled_by: &'static str) -> impl IntoView
                             }
                         })
                         .collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
 }

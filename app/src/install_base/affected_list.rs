@@ -1,6 +1,7 @@
 //! The Affected Install Base Items related list on the alert form.
 
 use super::{AffectedSnapshot, RefreshInstallBase};
+use crate::ui::DataTable;
 use leptos::{either::Either, prelude::*};
 
 /// The related list, showing `snapshot` (kept current by the alert form after each refresh).
@@ -59,20 +60,7 @@ fn SnapshotTable(snapshot: AffectedSnapshot) -> impl IntoView {
     let empty = snapshot.items.is_empty() && snapshot.refreshed_at.is_some();
     view! {
         {summary}
-        <div class="table-wrap">
-            <table aria-labelledby="affected-heading">
-                <thead>
-                    <tr>
-                        <th scope="col">"Number"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Account"</th>
-                        <th scope="col">"Contact"</th>
-                        <th scope="col">"Product"</th>
-                        <th scope="col">"Configuration item"</th>
-                        <th scope="col">"Reason"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable labelled_by="affected-heading" columns=&["Number", "Name", "Account", "Contact", "Product", "Configuration item", "Reason"]>
                     {snapshot
                         .items
                         .into_iter()
@@ -95,9 +83,7 @@ fn SnapshotTable(snapshot: AffectedSnapshot) -> impl IntoView {
                             }
                         })
                         .collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
         <Show when=move || empty>
             <p>"No active install base items are affected."</p>
         </Show>
