@@ -439,6 +439,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unknown_relationship_type_is_refused() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let a = w.ci("a", "server", false).await.expect("write");
+        let b = w.ci("b", "server", false).await.expect("write");
+        assert!(w.relate(a, "Likes::Liked by", b).await.is_err());
+    }
+
+    #[tokio::test]
     async fn maintenance_stops_propagation() {
         let fx = Fixture::new().await;
         let mut w = fx.write().await;

@@ -81,9 +81,10 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
         .await
     }
 
-    /// Records "`parent` <type> `child`", e.g. `relate(app, "Runs on::Runs", host)`.
+    /// Records "`parent` <type> `child`", e.g. `relate(app, "Runs on::Runs", host)`. An unknown type is an error,
+    /// not a silently missing relationship.
     pub async fn relate(&mut self, parent: i64, relationship_type: &str, child: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO ci_relationships (parent_id, child_id, type_id)
              SELECT ?1, ?2, id FROM relationship_types WHERE name = ?3",
         )
@@ -91,8 +92,11 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
         .bind(child)
         .bind(relationship_type)
         .execute(&mut *self.conn)
-        .await
-        .map(drop)
+        .await?;
+        match inserted.rows_affected() {
+            1 => Ok(()),
+            _ => Err(sqlx::Error::RowNotFound),
+        }
     }
 
     /// Adds an install base item without contact or product.
