@@ -20,6 +20,7 @@ struct AlertForCase {
     node: String,
     severity: i64,
     case_number: Option<String>,
+    ib_refreshed_at: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -62,7 +63,7 @@ const CASE_ROW_SQL: &str = "
 async fn alert_for_case(conn: &mut SqliteConnection, alert: &str) -> Result<AlertForCase, AppError> {
     let number = parse_alert_number(alert)?;
     sqlx::query_as(
-        "SELECT a.id, a.number, a.description, a.node, a.severity, c.number AS case_number
+        "SELECT a.id, a.number, a.description, a.node, a.severity, c.number AS case_number, a.ib_refreshed_at
          FROM alerts a LEFT JOIN cases c ON c.id = a.case_id WHERE a.number = ?1",
     )
     .bind(number.to_string())
@@ -256,10 +257,6 @@ impl Store {
     pub async fn case_draft(&self, alert: &str) -> Result<CaseDraft, AppError> {
         let mut conn = self.pool().acquire().await?;
         let record = alert_for_case(&mut conn, alert).await?;
-        let snapshot_taken: Option<String> = sqlx::query_scalar("SELECT ib_refreshed_at FROM alerts WHERE id = ?1")
-            .bind(record.id)
-            .fetch_one(&mut *conn)
-            .await?;
         let affected = affected_accounts(&mut conn, record.id).await?;
         let items = affected.iter().map(|a| a.items).sum();
         let other_accounts = if affected.is_empty() {
@@ -304,7 +301,7 @@ impl Store {
             other_accounts,
             contacts,
             items,
-            snapshot_taken: snapshot_taken.is_some(),
+            snapshot_taken: record.ib_refreshed_at.is_some(),
         })
     }
 

@@ -3,7 +3,7 @@
 
 use super::{AffectedItem, AffectedSnapshot, Reason, RefreshOutcome};
 use crate::{
-    alerts::server::{alert_id, parse_alert_number},
+    alerts::server::parse_alert_number,
     store::{Store, NOW_SQL},
     AppError,
 };
@@ -255,11 +255,12 @@ impl Store {
     pub async fn affected_snapshot(&self, alert: &str) -> Result<AffectedSnapshot, AppError> {
         let number = parse_alert_number(alert)?;
         let mut conn = self.pool().acquire().await?;
-        let id = alert_id(&mut conn, &number).await?;
-        let refreshed_at: Option<String> = sqlx::query_scalar("SELECT ib_refreshed_at FROM alerts WHERE id = ?1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
+        let (id, refreshed_at): (i64, Option<String>) =
+            sqlx::query_as("SELECT id, ib_refreshed_at FROM alerts WHERE number = ?1")
+                .bind(number.to_string())
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| AppError::not_found("Alert", number.to_string()))?;
         let records: Vec<SnapshotRecord> = sqlx::query_as(
             "SELECT ib.number, ib.name, acc.name AS account, acc.kind AS account_kind, co.name AS contact,
                     p.name AS product, ci.name AS ci, ai.reason, ai.hops, ai.ci_path, via.number AS via_number
