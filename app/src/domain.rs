@@ -272,6 +272,28 @@ impl CaseState {
             .into_iter()
             .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
     }
+
+    /// The states a case in this state may move to. Closed and canceled cases are read-only; a resolved case can
+    /// be reopened or closed.
+    pub fn next_states(self) -> &'static [CaseState] {
+        use CaseState::*;
+        match self {
+            New => &[Open, AwaitingInfo, Resolved, Canceled],
+            Open => &[AwaitingInfo, Resolved, Canceled],
+            AwaitingInfo => &[Open, Resolved, Canceled],
+            Resolved => &[Open, Closed],
+            Closed | Canceled => &[],
+        }
+    }
+
+    pub fn is_read_only(self) -> bool {
+        self.next_states().is_empty()
+    }
+
+    /// Whether a case in this state must carry resolution notes.
+    pub fn needs_resolution_notes(self) -> bool {
+        matches!(self, CaseState::Resolved | CaseState::Closed)
+    }
 }
 
 /// A trimmed text of bounded length, as a form field or an API property takes it.
@@ -349,6 +371,18 @@ mod tests {
         assert_eq!(Priority::from_code(0), None);
         assert_eq!(AlertState::parse("closed"), Some(AlertState::Closed));
         assert_eq!(CaseState::parse("Awaiting Info"), Some(CaseState::AwaitingInfo));
+    }
+
+    #[test]
+    fn the_case_lifecycle_ends_in_closed_or_canceled() {
+        use CaseState::*;
+        assert!(New.next_states().contains(&Resolved));
+        assert!(!New.next_states().contains(&Closed), "a case is resolved before it is closed");
+        assert_eq!(Resolved.next_states(), &[Open, Closed]);
+        assert!(Closed.is_read_only() && Canceled.is_read_only() && !Resolved.is_read_only());
+        for state in CaseState::ALL {
+            assert!(!state.next_states().contains(&state), "{state:?} to itself");
+        }
     }
 
     #[test]

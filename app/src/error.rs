@@ -15,8 +15,11 @@ pub enum AppError {
     /// The record does not exist. `what` is a user-facing noun ("Alert"), `key` what was asked for.
     #[error("{what} {key} was not found.")]
     NotFound { what: String, key: String },
-    /// The caller may not do this.
-    #[error("You are not allowed to do this.")]
+    /// Nobody is signed in, or the session has ended.
+    #[error("You are not signed in, or your session has ended. Sign in to continue.")]
+    Unauthorized,
+    /// The caller's role may not do this.
+    #[error("Your role does not allow this.")]
     Forbidden,
     /// The request would contradict a record that already exists; `existing` names it (a case number, say).
     #[error("{message}")]
@@ -62,6 +65,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             Self::NotFound { .. } => 404,
+            Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,

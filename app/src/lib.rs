@@ -2,6 +2,8 @@
 //! (`hydrate`).
 
 pub mod alerts;
+pub mod audit;
+pub mod auth;
 pub mod cases;
 pub mod domain;
 pub mod error;
@@ -31,6 +33,14 @@ pub fn hydrate_islands() {
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The Content-Security-Policy allows inline scripts only with this request's nonce (see the server's security
+    // headers): Leptos puts it on the hydration scripts it writes.
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned())
+    {
+        provide_context(nonce);
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -66,14 +76,13 @@ pub fn App() -> impl IntoView {
             <ui::HydrationMarker />
             <header class="topbar">
                 <span class="brand">"Forestall"</span>
-                <nav aria-label="Workspace">
-                    <A href="/alerts">"All Alerts"</A>
-                    <A href="/cases">"Cases"</A>
-                </nav>
+                <Navigation />
             </header>
             <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <ui::NotFound what="Page" key=String::new() /> }>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/alerts" /> } />
+                    <Route path=path!("/") view=Home />
+                    <Route path=path!("/login") view=auth::LoginPage />
+                    <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::InOrder />
                     <Route path=path!("/alerts") view=alerts::AlertsPage ssr=SsrMode::InOrder />
                     <Route path=path!("/alerts/:number") view=alerts::AlertPage ssr=SsrMode::Async />
                     <Route path=path!("/cases") view=cases::CasesPage ssr=SsrMode::InOrder />
@@ -82,4 +91,44 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// The workspace links the signed-in user's role may open, who they are, and Log out.
+#[component]
+fn Navigation() -> impl IntoView {
+    use auth::Permission;
+    let viewer = auth::viewer();
+    let may = |permission| viewer.as_ref().is_some_and(|v| v.may(permission));
+    let links = [
+        (Permission::ViewAlerts, "/alerts", "All Alerts"),
+        (Permission::ViewCases, "/cases", "Cases"),
+        (Permission::ViewAuditLog, "/audit", "Audit log"),
+    ];
+    view! {
+        <nav aria-label="Workspace">
+            {links
+                .into_iter()
+                .filter(|(permission, ..)| may(*permission))
+                .map(|(_, href, label)| view! { <A href=href>{label}</A> })
+                .collect_view()}
+        </nav>
+        {viewer
+            .map(|viewer| {
+                view! {
+                    <div class="session">
+                        <span class="who">{viewer.name} " · " {viewer.role.as_str()}</span>
+                        <form method="post" action="/logout" class="inline">
+                            <button type="submit">"Log out"</button>
+                        </form>
+                    </div>
+                }
+            })}
+    }
+}
+
+/// `/`: the signed-in user's start page.
+#[component]
+fn Home() -> impl IntoView {
+    let home = auth::viewer().map_or("/login", |viewer| viewer.role.home());
+    view! { <Redirect path=home /> }
 }

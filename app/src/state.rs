@@ -12,6 +12,17 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub changes: Changes,
+    pub settings: Settings,
+}
+
+/// Deployment settings the request handlers read.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets it), for sign-in throttling
+    /// and the audit log.
+    pub trust_forwarded_for: bool,
+    /// Mark the session cookie Secure and send HSTS: for deployments served over https.
+    pub secure_cookies: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -28,17 +39,12 @@ pub fn app_state() -> Result<AppState, AppError> {
     })
 }
 
-/// The name written as author, opener and actor of what a request does. Until sign-in exists, every request acts
-/// as the shared service-desk agent.
-pub fn actor() -> String {
-    "Service Desk Agent".to_owned()
-}
-
 /// A record that changed: the one place every write reports to, so a live push to open pages can subscribe here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecordChange {
     AlertUpdated { number: String },
     CaseCreated { number: String, alert: Option<String> },
+    CaseUpdated { number: String },
 }
 
 /// Fan-out of [`RecordChange`]s to whoever listens (none yet but tests; a push channel later).

@@ -1,32 +1,63 @@
 //! Wires Forestall's app into axum. The binary (`main.rs`) adds configuration and the CLI; tests drive [`router`]
 //! in-process.
 
+mod security;
+
 use app::{
-    state::{AppState, Changes},
+    auth::server as auth,
+    state::{AppState, Changes, Settings},
     store::Store,
     App,
 };
-use axum::{extract::State, http::StatusCode, routing::get, Router};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    middleware::{from_fn, from_fn_with_state},
+    routing::{get, post},
+    Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::{cookie::SameSite, cookie::time::Duration, Expiry, SessionManagerLayer};
 
-/// The whole HTTP surface: pages, server functions under `/api`, static files from the site root, `/healthz`.
+/// How long a session lasts without being used.
+pub const SESSION_IDLE: Duration = Duration::hours(8);
+
+/// The whole HTTP surface: pages, server functions under `/api`, sign-in, static files from the site root, `/healthz`.
+///
+/// Every route passes the guard (`auth::enforce`), which looks up the route's access rule; static files and the
+/// not-found page are outside it and show nothing that needs a session.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let secure = state.settings.secure_cookies;
+    let sessions = SessionManagerLayer::new(state.store.clone())
+        .with_name("forestall_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
+        .route_layer(from_fn(auth::enforce))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(from_fn_with_state(state.clone(), auth::identify))
+        .layer(sessions)
+        .layer(from_fn(security::same_origin_writes))
+        .layer(from_fn(move |request, next| security::security_headers(secure, request, next)))
         .with_state(state)
 }
 
-/// The state for `store` with the given Leptos options.
-pub fn app_state(leptos_options: LeptosOptions, store: Store) -> AppState {
+/// The state for `store` with the given Leptos options and settings.
+pub fn app_state(leptos_options: LeptosOptions, store: Store, settings: Settings) -> AppState {
     AppState {
         leptos_options,
         store,
         changes: Changes::default(),
+        settings,
     }
 }
 

@@ -1,8 +1,15 @@
 //! `forestall`: serves the workspace, seeds demo data, applies migrations.
 
-use app::store::Store;
+use app::{
+    auth::{
+        server::{check_password_rules, generate_password},
+        Role,
+    },
+    state::Settings,
+    store::Store,
+};
 use clap::{Parser, Subcommand};
-use std::{net::SocketAddr, process::ExitCode};
+use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
 /// Forestall: proactive customer service from monitoring alerts.
@@ -32,6 +39,39 @@ enum Command {
     Demo,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage the users who may sign in.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `forestall user …`. Passwords are read from standard input with `--password-stdin`, else generated and printed
+/// once. Every change is in the audit log, by "command line".
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user with a role.
+    Add {
+        name: String,
+        /// One of admin, evt_mgmt_admin, evt_mgmt_operator, sn_customerservice_agent, evt_mgmt_user.
+        #[arg(long)]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (ending the user's sessions).
+    ResetPassword {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Give a user another role.
+    Role { name: String, role: Role },
+    /// Stop a user from signing in (ending their sessions).
+    Disable { name: String },
+    /// Let a disabled user sign in again.
+    Enable { name: String },
+    /// List the users.
+    List,
 }
 
 /// Settings of `serve`, read with or without the subcommand (it is the default).
@@ -44,6 +84,15 @@ struct ServeArgs {
     /// Seed the demo data first when the database is empty.
     #[arg(long, env = "FORESTALL_DEMO", global = true)]
     demo: bool,
+
+    /// Mark the session cookie Secure and send HSTS. Set it when users reach Forestall over https.
+    #[arg(long, env = "FORESTALL_SECURE_COOKIES", global = true)]
+    secure_cookies: bool,
+
+    /// Take the client address from X-Forwarded-For (for sign-in throttling and the audit log). Set it only behind
+    /// a proxy that sets that header.
+    #[arg(long, env = "FORESTALL_TRUST_FORWARDED_FOR", global = true)]
+    trust_forwarded_for: bool,
 }
 
 #[tokio::main]
@@ -66,6 +115,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => println!("The database at {} is up to date.", cli.database_url),
         Command::Demo => seed(&store).await?,
+        Command::User(command) => user(&store, command).await?,
         Command::Serve => {
             if cli.serve.demo {
                 seed(&store).await?;
@@ -99,14 +149,78 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
         options.site_addr = addr;
     }
     let addr = options.site_addr;
-    let app = server::router(server::app_state(options, store.clone()));
+    let settings = Settings {
+        trust_forwarded_for: args.trust_forwarded_for,
+        secure_cookies: args.secure_cookies,
+    };
+    let app = server::router(server::app_state(options, store.clone(), settings));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Forestall listening on http://{addr}");
-    axum::serve(listener, app)
+    // The peer address is what sign-in throttling counts failures by.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
     store.close().await;
     Ok(())
+}
+
+/// The actor the audit log names for changes made with `forestall user`.
+const CLI_ACTOR: &str = "command line";
+
+async fn user(store: &Store, command: UserCommand) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+        } => {
+            let (password, generated) = password(password_stdin)?;
+            store.add_user(&name, role, &password, CLI_ACTOR).await?;
+            println!("Added {name} with role {role}.");
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+        }
+        UserCommand::ResetPassword { name, password_stdin } => {
+            let (password, generated) = password(password_stdin)?;
+            store.reset_password(&name, &password, CLI_ACTOR).await?;
+            println!("New password set for {name}; their sessions have ended.");
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+        }
+        UserCommand::Role { name, role } => {
+            store.set_user_role(&name, role, CLI_ACTOR).await?;
+            println!("{name} now has role {role}.");
+        }
+        UserCommand::Disable { name } => {
+            store.set_user_disabled(&name, true, CLI_ACTOR).await?;
+            println!("{name} is disabled; their sessions have ended.");
+        }
+        UserCommand::Enable { name } => {
+            store.set_user_disabled(&name, false, CLI_ACTOR).await?;
+            println!("{name} is enabled.");
+        }
+        UserCommand::List => {
+            for user in store.list_users().await? {
+                let disabled = if user.disabled { "  (disabled)" } else { "" };
+                println!("{:<24} {:<26} added {}{disabled}", user.name, user.role, user.created_at);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The password from standard input's first line, or a generated one (and whether it was generated).
+fn password(from_stdin: bool) -> Result<(String, bool), Box<dyn std::error::Error>> {
+    if !from_stdin {
+        return Ok((generate_password(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    check_password_rules(&password)?;
+    Ok((password, false))
 }

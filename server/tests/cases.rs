@@ -142,7 +142,7 @@ async fn concurrent_submits_make_exactly_one_case() {
     app.refresh(DB_HOST_ALERT).await;
     let tasks: Vec<_> = (0..6)
         .map(|n| {
-            let request = create_case_request(DB_HOST_ALERT, &format!("Agent {n}"));
+            let request = app.authorize(create_case_request(DB_HOST_ALERT, &format!("Agent {n}")));
             tokio::spawn(send(app.router.clone(), request))
         })
         .collect();

@@ -3,6 +3,7 @@
 
 use super::{alert_journal, get_alert, AlertDetail};
 use crate::{
+    auth::{viewer, Permission},
     cases::{prefill_case, CaseComposer, CaseDraft, CreateCase},
     install_base::{affected_items, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
     journal::{Journal, JournalEntry},
@@ -18,7 +19,9 @@ pub fn AlertPage() -> impl IntoView {
     let params = use_params_map();
     let number = Memo::new(move |_| params.read().get("number").unwrap_or_default());
     let query = use_query_map();
-    let composing = Memo::new(move |_| query.read().get("compose").as_deref() == Some("case"));
+    let rights = viewer().map(|v| AlertRights::of(&v)).unwrap_or_default();
+    let may_create = rights.may_create_case;
+    let composing = Memo::new(move |_| may_create && query.read().get("compose").as_deref() == Some("case"));
     // Everything the form starts with is loaded here, on the server, and handed to the island as props: the island
     // then hydrates at once, with no loading of its own before its controls are live.
     let page = Resource::new(
@@ -36,16 +39,53 @@ pub fn AlertPage() -> impl IntoView {
     );
     view! {
         <Suspense fallback=|| view! { <p role="status">"Loading alert…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let rights = rights.clone();
+                Suspend::new(async move {
                 match page.await {
-                    Ok((alert, snapshot, journal, draft)) => Either::Left(view! {
-                        <Title text=alert.number.clone() />
-                        <AlertForm alert snapshot journal draft />
-                    }),
+                    Ok((alert, snapshot, journal, draft)) => {
+                        Either::Left(view! {
+                            <Title text=alert.number.clone() />
+                            <AlertForm alert snapshot journal draft rights />
+                        })
+                    }
                     Err(error) => Either::Right(view! { <LoadError error /> }),
                 }
-            })}
+            })
+            }}
         </Suspense>
+    }
+}
+
+/// What the signed-in user may do on the alert form, decided on the server from their role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AlertRights {
+    pub may_refresh: bool,
+    pub may_create_case: bool,
+    /// Said on the form when an action is missing.
+    pub why_not: Option<String>,
+}
+
+impl AlertRights {
+    fn of(viewer: &crate::auth::Viewer) -> Self {
+        let may_refresh = viewer.may(Permission::RefreshInstallBase);
+        let may_create_case = viewer.may(Permission::CreateCases);
+        let why_not = (!may_refresh || !may_create_case).then(|| {
+            format!(
+                "Your role, {}, may view this alert but not {}.",
+                viewer.role,
+                match (may_refresh, may_create_case) {
+                    (false, false) => "refresh its install base items or create a case",
+                    (false, true) => "refresh its install base items",
+                    _ => "create a case",
+                }
+            )
+        });
+        Self {
+            may_refresh,
+            may_create_case,
+            why_not,
+        }
     }
 }
 
@@ -58,6 +98,7 @@ fn AlertForm(
     journal: Vec<JournalEntry>,
     /// The prefilled case form, when the agent asked for it (`?compose=case`).
     draft: Option<CaseDraft>,
+    rights: AlertRights,
 ) -> impl IntoView {
     let refresh = ServerAction::<RefreshInstallBase>::new();
     let create = ServerAction::<CreateCase>::new();
@@ -76,7 +117,9 @@ fn AlertForm(
     let self_href = format!("/alerts/{}", alert.number);
     let compose_href = format!("{self_href}?compose=case");
     let number = alert.number;
-    let (heading, hidden_number) = (number.clone(), number.clone());
+    // Copy handles to the texts the conditional actions render, since they may render more than once.
+    let (heading, hidden_number) = (number.clone(), StoredValue::new(number.clone()));
+    let (self_href, compose_href) = (StoredValue::new(self_href), StoredValue::new(compose_href));
     let ci_text = match (&alert.ci, &alert.ci_class) {
         (Some(name), Some(class)) => format!("{name} ({class})"),
         (Some(name), None) => name.clone(),
@@ -91,9 +134,11 @@ fn AlertForm(
                     " / Alert"
                 </p>
                 <h1>{heading}</h1>
+                {rights.why_not.map(|why| view! { <p class="muted" id="alert-rights">{why}</p> })}
                 <div class="actions">
+                    <Show when=move || rights.may_refresh>
                     <ActionForm action=refresh attr:class="inline">
-                        <input type="hidden" name="alert" value=hidden_number />
+                        <input type="hidden" name="alert" value=hidden_number.get_value() />
                         <button
                             type="submit"
                             class="primary"
@@ -103,12 +148,15 @@ fn AlertForm(
                             "Refresh Install Base Items"
                         </button>
                     </ActionForm>
+                    </Show>
+                    <Show when=move || rights.may_create_case>
                     // A plain GET form: it opens the case form with or without JavaScript.
-                    <form method="get" action=self_href class="inline">
+                    <form method="get" action=self_href.get_value() class="inline">
                         <input type="hidden" name="compose" value="case" />
                         <button type="submit">"Create Case"</button>
                     </form>
-                    <MoreActions compose_href />
+                    <MoreActions compose_href=compose_href.get_value() />
+                    </Show>
                 </div>
             </header>
             <CaseOutcome create />

@@ -8,10 +8,14 @@ use leptos::prelude::*;
 /// accounts), links it to the alert, and answers `Conflict` naming the existing case if the alert has one already.
 #[server(endpoint = "create_case")]
 pub async fn create_case(input: NewCase) -> Result<CaseCreated, AppError> {
-    use crate::state::{actor, app_state, RecordChange};
+    use crate::{
+        auth::{require, Permission},
+        state::{app_state, RecordChange},
+    };
 
+    let viewer = require(Permission::CreateCases)?;
     let state = app_state()?;
-    let result = state.store.create_proactive_case(&input, &actor()).await;
+    let result = state.store.create_proactive_case(&input, &viewer.name).await;
     if let Ok(created) = &result {
         state.changes.publish(RecordChange::CaseCreated {
             number: created.number.clone(),

@@ -43,6 +43,8 @@ pub fn CasesPage() -> impl IntoView {
 /// A table of cases, named by the heading `labelled_by`.
 #[component]
 pub fn CaseTable(rows: Vec<CaseRow>, labelled_by: &'static str) -> impl IntoView {
+    // Agents may not open alerts: their alert numbers are text, not links that would answer 403.
+    let link_alerts = crate::auth::viewer().is_some_and(|v| v.may(crate::auth::Permission::ViewAlerts));
     view! {
         <DataTable labelled_by=labelled_by columns=&["Number", "Short description", "Account", "Priority", "State", "Alert", "Parent case", "Opened (UTC)"]>
                     {rows
@@ -58,7 +60,12 @@ pub fn CaseTable(rows: Vec<CaseRow>, labelled_by: &'static str) -> impl IntoView
                                     <td>{row.priority.to_string()}</td>
                                     <td>{row.state.as_str()}</td>
                                     <td>
-                                        {row.alert.map(|a| view! { <a href=format!("/alerts/{a}")>{a.clone()}</a> })}
+                                        {row
+                                            .alert
+                                            .map(|a| match link_alerts {
+                                                true => view! { <a href=format!("/alerts/{a}")>{a.clone()}</a> }.into_any(),
+                                                false => a.into_any(),
+                                            })}
                                     </td>
                                     <td>
                                         {row.parent.map(|p| view! { <a href=format!("/cases/{p}")>{p.clone()}</a> })}

@@ -1,18 +1,24 @@
 //! Proactive cases: the prefilled case form, case creation, the Cases list and the case page.
 
+mod add_case_note;
 mod create_case;
 mod form;
 mod list;
 mod page;
 #[cfg(feature = "ssr")]
 mod server;
+mod update_case;
+mod work;
 
+pub use add_case_note::{add_case_note, AddCaseNote};
 pub use create_case::{create_case, CreateCase};
 pub use form::CaseComposer;
 pub use list::CasesPage;
 pub use page::CasePage;
+pub use update_case::{update_case, UpdateCase};
 
 use crate::{
+    auth::{require, NoteKind, Permission},
     domain::{CaseState, Priority},
     journal::JournalEntry,
     AppError,
@@ -25,6 +31,7 @@ pub const PAGE_SIZE: u32 = 20;
 /// Limits of the case form's texts, in characters.
 pub const SHORT_DESCRIPTION_MAX: usize = 160;
 pub const WORK_NOTES_MAX: usize = 4000;
+pub const RESOLUTION_NOTES_MAX: usize = 4000;
 
 /// An account the case form can name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,14 +133,36 @@ pub struct CaseDetail {
     pub contact: Option<String>,
     pub product: Option<String>,
     pub opened_by: String,
+    pub resolution_notes: Option<String>,
     pub children: Vec<CaseRow>,
     pub items: Vec<CaseItem>,
     pub journal: Vec<JournalEntry>,
 }
 
+/// A change of a case's state, as the agent submits it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseUpdate {
+    pub number: String,
+    /// A state's name, as listed in [`CaseState`].
+    pub state: String,
+    /// Required to resolve or close, unless the case has them already.
+    #[serde(default)]
+    pub resolution_notes: String,
+}
+
+/// A work note or an additional comment for a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewNote {
+    pub number: String,
+    pub kind: NoteKind,
+    #[serde(default)]
+    pub text: String,
+}
+
 /// The case form for this alert, prefilled.
 #[server(endpoint = "prefill_case")]
 pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
+    require(Permission::CreateCases)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.case_draft(&alert).await)
 }
@@ -141,6 +170,7 @@ pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
 /// One page of cases, newest first.
 #[server(endpoint = "list_cases")]
 pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
+    require(Permission::ViewCases)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.list_cases(page.unwrap_or(1)).await)
 }
@@ -148,6 +178,7 @@ pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
 /// The case with this number.
 #[server(endpoint = "get_case")]
 pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
+    require(Permission::ViewCases)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.case_detail(&number).await)
 }

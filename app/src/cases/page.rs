@@ -1,7 +1,15 @@
 //! The case page: its fields, the items it covers, its child cases and its journal.
 
-use super::{get_case, list::CaseTable, CaseDetail};
-use crate::{journal::Journal, ui::LoadError};
+use super::{
+    get_case,
+    list::CaseTable,
+    work::{CaseRights, CaseWork, CaseWorkView},
+    CaseDetail,
+};
+use crate::{
+    auth::{viewer, Permission},
+    ui::LoadError,
+};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -33,6 +41,15 @@ fn CaseView(detail: CaseDetail) -> impl IntoView {
         (false, ..) => "Case",
     };
     let has_children = !detail.children.is_empty();
+    let viewer = viewer();
+    let rights = viewer.as_ref().map(|v| CaseRights::of(v, case.proactive));
+    let link_alerts = viewer.is_some_and(|v| v.may(Permission::ViewAlerts));
+    let work = CaseWorkView {
+        number: case.number.clone(),
+        state: case.state,
+        resolution_notes: detail.resolution_notes,
+        journal: detail.journal,
+    };
     let children = detail.children;
     view! {
         <Title text=case.number.clone() />
@@ -50,13 +67,19 @@ fn CaseView(detail: CaseDetail) -> impl IntoView {
                 <Item term="Contact" value=detail.contact.unwrap_or_default() />
                 <Item term="Product" value=detail.product.unwrap_or_default() />
                 <Item term="Priority" value=case.priority.to_string() />
-                <Item term="State" value=case.state.as_str().to_owned() />
                 <Item term="Proactive" value=(if case.proactive { "Yes" } else { "No" }).to_owned() />
                 <Item term="Opened by" value=detail.opened_by />
                 <Item term="Opened (UTC)" value=case.opened_at.clone() />
                 <div class="field">
                     <dt>"Alert"</dt>
-                    <dd>{case.alert.map(|a| view! { <a href=format!("/alerts/{a}")>{a.clone()}</a> })}</dd>
+                    <dd>
+                        {case
+                            .alert
+                            .map(|a| match link_alerts {
+                                true => view! { <a href=format!("/alerts/{a}")>{a.clone()}</a> }.into_any(),
+                                false => a.into_any(),
+                            })}
+                    </dd>
                 </div>
                 <div class="field">
                     <dt>"Parent case"</dt>
@@ -79,7 +102,7 @@ fn CaseView(detail: CaseDetail) -> impl IntoView {
                         .collect_view()}
                 </ul>
             </section>
-            <Journal title="Work notes" entries=detail.journal />
+            {rights.map(|rights| view! { <CaseWork work rights /> })}
         </article>
     }
 }

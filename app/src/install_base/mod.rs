@@ -8,7 +8,10 @@ pub use affected_list::AffectedItemsRegion;
 #[cfg(feature = "ssr")]
 pub use server::DEFAULT_MAX_HOPS;
 
-use crate::AppError;
+use crate::{
+    auth::{require, Permission},
+    AppError,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -81,8 +84,12 @@ pub struct RefreshOutcome {
 /// Traces the alert's CI through the CMDB and stores the affected items as the alert's new snapshot.
 #[server(endpoint = "refresh_install_base")]
 pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppError> {
+    let viewer = require(Permission::RefreshInstallBase)?;
     let state = crate::state::app_state()?;
-    let outcome = state.store.refresh_install_base(&alert, server::DEFAULT_MAX_HOPS).await;
+    let outcome = state
+        .store
+        .refresh_install_base(&alert, server::DEFAULT_MAX_HOPS, &viewer.name)
+        .await;
     if outcome.is_ok() {
         state
             .changes
@@ -94,6 +101,7 @@ pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppEr
 /// The alert's stored snapshot of affected install base items.
 #[server(endpoint = "affected_items")]
 pub async fn affected_items(alert: String) -> Result<AffectedSnapshot, AppError> {
+    require(Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.affected_snapshot(&alert).await)
 }

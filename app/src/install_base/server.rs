@@ -4,6 +4,7 @@
 use super::{AffectedItem, AffectedSnapshot, Reason, RefreshOutcome};
 use crate::{
     alerts::server::parse_alert_number,
+    audit::{server::Audit, AuditAction},
     store::{Store, NOW_SQL},
     AppError,
 };
@@ -192,7 +193,12 @@ impl SnapshotRecord {
 impl Store {
     /// Traces the alert's CI and replaces its snapshot, all in one transaction.
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
-    pub async fn refresh_install_base(&self, alert: &str, max_hops: u32) -> Result<RefreshOutcome, AppError> {
+    pub async fn refresh_install_base(
+        &self,
+        alert: &str,
+        max_hops: u32,
+        actor: &str,
+    ) -> Result<RefreshOutcome, AppError> {
         let number = parse_alert_number(alert)?;
         let mut tx = self.begin_write().await?;
         let (id, ci_id): (i64, Option<i64>) = sqlx::query_as("SELECT id, ci_id FROM alerts WHERE number = ?1")
@@ -241,6 +247,15 @@ impl Store {
         )
         .bind(id)
         .fetch_one(&mut *tx)
+        .await?;
+        Audit {
+            actor,
+            action: AuditAction::InstallBaseRefreshed,
+            record: Some(&number.to_string()),
+            detail: &format!("{} items, {accounts} accounts", items.len()),
+            address: None,
+        }
+        .write(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(RefreshOutcome {

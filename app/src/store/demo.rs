@@ -4,7 +4,16 @@
 //! them.
 
 use super::{next_number, Store};
-use crate::domain::{AlertPrefix, ItemPrefix, Severity};
+use crate::{
+    auth::{
+        server::{
+            passwords,
+            users::{insert_user, UserError},
+        },
+        Role,
+    },
+    domain::{AlertPrefix, ItemPrefix, Severity},
+};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 use std::ops::DerefMut;
@@ -215,11 +224,30 @@ impl Store {
                 alerts: Vec::new(),
             });
         }
+        let mut hashes = Vec::with_capacity(DEMO_USERS.len());
+        for (_, _, password) in DEMO_USERS {
+            hashes.push(passwords::hash(password.to_owned()).await?);
+        }
         let alerts = write_demo(&mut CmdbWriter::new(&mut *tx)).await?;
+        for ((name, role, _), hash) in DEMO_USERS.iter().zip(&hashes) {
+            insert_user(&mut tx, name, *role, hash, "demo data").await.map_err(|error| match error {
+                UserError::Database(error) => error,
+                other => sqlx::Error::Protocol(other.to_string()),
+            })?;
+        }
         tx.commit().await?;
         Ok(DemoSummary { written: true, alerts })
     }
 }
+
+/// The demo's users, one per role: name, role, password. For the demo only: anyone who reads the README knows them.
+pub const DEMO_USERS: [(&str, Role, &str); 5] = [
+    ("admin", Role::Admin, "demo-admin-pass"),
+    ("evt.admin", Role::EvtMgmtAdmin, "demo-evt-admin-pass"),
+    ("operator", Role::EvtMgmtOperator, "demo-operator-pass"),
+    ("agent", Role::SnCustomerserviceAgent, "demo-agent-pass"),
+    ("viewer", Role::EvtMgmtUser, "demo-viewer-pass"),
+];
 
 /// source, node, type, resource, severity, CI, closed, description
 type DemoAlert<'a> = (&'a str, &'a str, &'a str, &'a str, Severity, Option<i64>, bool, &'a str);

@@ -11,7 +11,7 @@ use sqlx::{
 };
 use std::{str::FromStr, time::Duration};
 
-pub use demo::DemoSummary;
+pub use demo::{DemoSummary, DEMO_USERS};
 
 /// Names the database kind in URLs that Forestall accepts, for messages.
 pub const SUPPORTED_URLS: &str = "sqlite://PATH (SQLite file, created if missing) or sqlite::memory:";

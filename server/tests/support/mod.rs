@@ -1,8 +1,13 @@
-//! Drives Forestall's axum app in-process, each test on its own fresh SQLite file seeded with the demo data.
+//! Drives Forestall's axum app in-process, each test on its own fresh SQLite file seeded with the demo data, signed
+//! in as the demo operator unless a test says otherwise.
 
 #![allow(dead_code)] // each test binary uses part of this
 
-use app::store::Store;
+use app::{
+    auth::Role,
+    state::Settings,
+    store::{Store, DEMO_USERS},
+};
 use axum::{body::Body, http::Request, Router};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
@@ -22,6 +27,8 @@ pub struct TestApp {
     pub router: Router,
     /// A second pool on the same file, to check what the database holds.
     pub db: SqlitePool,
+    /// The session cookie sent with every request (`name=value`), if any.
+    pub cookie: Option<String>,
     path: std::path::PathBuf,
 }
 
@@ -33,9 +40,12 @@ impl Drop for TestApp {
     }
 }
 
-/// A response: status and body text.
+/// A response: status, the headers a test looks at, and body text.
 pub struct Reply {
     pub status: u16,
+    pub location: Option<String>,
+    pub set_cookie: Option<String>,
+    pub headers: axum::http::HeaderMap,
     pub body: String,
 }
 
@@ -60,14 +70,41 @@ impl TestApp {
             .output_name("forestall")
             .site_root("target/site")
             .build();
-        let router = server::router(server::app_state(options, store));
+        let router = server::router(server::app_state(options, store, Settings::default()));
         let db = SqlitePool::connect(&url).await.expect("second pool");
-        Self { router, db, path }
+        let mut app = Self {
+            router,
+            db,
+            cookie: None,
+            path,
+        };
+        app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);
+        app
+    }
+
+    /// Signs in as the demo user with `role` and answers the session cookie.
+    pub async fn sign_in_as(&self, role: Role) -> String {
+        let (name, _, password) = DEMO_USERS.iter().find(|(_, r, _)| *r == role).expect("a demo user per role");
+        let reply = self.sign_in(name, password).await;
+        assert_eq!(reply.status, 303, "sign-in as {name}: {}", reply.body);
+        reply.set_cookie.expect("a session cookie")
+    }
+
+    /// Posts the login form.
+    pub async fn sign_in(&self, name: &str, password: &str) -> Reply {
+        send(
+            self.router.clone(),
+            Request::post("/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(encode(&[("user_name", name), ("password", password)])))
+                .expect("request"),
+        )
+        .await
     }
 
     /// Calls a server function with a form body, as a browser's fetch would.
     pub async fn call(&self, function: &str, form: &[(&str, &str)]) -> Reply {
-        send(self.router.clone(), server_fn_request(function, form)).await
+        self.send(server_fn_request(function, form)).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -80,8 +117,19 @@ impl TestApp {
         .await
     }
 
+    /// Sends the request with this app's session cookie.
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        send(self.router.clone(), request).await
+        send(self.router.clone(), self.authorize(request)).await
+    }
+
+    /// Adds this app's session cookie to a request.
+    pub fn authorize(&self, mut request: Request<Body>) -> Request<Body> {
+        if let Some(cookie) = &self.cookie {
+            request
+                .headers_mut()
+                .insert("cookie", cookie.parse().expect("cookie header"));
+        }
+        request
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
@@ -95,11 +143,7 @@ impl TestApp {
     }
 
     pub async fn create_case(&self, alert: &str, short_description: &str, work_notes: &str) -> Reply {
-        send(
-            self.router.clone(),
-            create_case_request_with(alert, short_description, work_notes),
-        )
-        .await
+        self.send(create_case_request_with(alert, short_description, work_notes)).await
     }
 }
 
@@ -133,14 +177,22 @@ pub fn server_fn_request(function: &str, form: &[(&str, &str)]) -> Request<Body>
 pub async fn send(router: Router, request: Request<Body>) -> Reply {
     let response = router.oneshot(request).await.expect("response");
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let location = header("location");
+    // Only the `name=value` part: what a browser sends back.
+    let set_cookie = header("set-cookie").and_then(|c| c.split(';').next().map(str::to_owned));
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
     Reply {
         status,
+        location,
+        set_cookie,
+        headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 
-fn encode(form: &[(&str, &str)]) -> String {
+pub fn encode(form: &[(&str, &str)]) -> String {
     let part = |text: &str| -> String {
         text.bytes()
             .map(|b| match b {

@@ -6,11 +6,14 @@ use super::{
 };
 use crate::{
     alerts::server::{decode_severity, parse_alert_number},
+    audit::{server::Audit, AuditAction},
     domain::{bounded_text, CaseNumber, CasePrefix, CaseState, Priority},
     store::{is_unique_violation, next_number, Store, Window, NOW_SQL},
     AppError,
 };
 use sqlx::{FromRow, SqliteConnection};
+
+mod work;
 
 #[derive(FromRow)]
 struct AlertForCase {
@@ -185,7 +188,7 @@ async fn insert_case(
     Ok((id, number))
 }
 
-async fn journal(
+pub(super) async fn journal(
     conn: &mut SqliteConnection,
     case_id: Option<i64>,
     alert_id: Option<i64>,
@@ -416,6 +419,15 @@ impl Store {
             )
         };
         journal(&mut tx, None, Some(alert.id), "activity", actor, &activity).await?;
+        Audit {
+            actor,
+            action: AuditAction::CaseCreated,
+            record: Some(&number.to_string()),
+            detail: &activity,
+            address: None,
+        }
+        .write(&mut tx)
+        .await?;
         tx.commit().await?;
         tracing::info!(alert = %alert.number, case = %number, children = children.len(), "proactive case created");
         Ok(CaseCreated {
@@ -461,8 +473,15 @@ impl Store {
             .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
-        let (id, contact, product, opened_by): (i64, Option<String>, Option<String>, String) = sqlx::query_as(
-            "SELECT c.id, co.name, p.name, c.opened_by FROM cases c
+        #[allow(clippy::type_complexity)] // the columns of one row
+        let (id, contact, product, opened_by, resolution_notes): (
+            i64,
+            Option<String>,
+            Option<String>,
+            String,
+            Option<String>,
+        ) = sqlx::query_as(
+            "SELECT c.id, co.name, p.name, c.opened_by, c.resolution_notes FROM cases c
              LEFT JOIN contacts co ON co.id = c.contact_id LEFT JOIN products p ON p.id = c.product_id
              WHERE c.number = ?1",
         )
@@ -497,6 +516,7 @@ impl Store {
             contact,
             product,
             opened_by,
+            resolution_notes,
             children: children
                 .into_iter()
                 .map(CaseRowRecord::into_row)

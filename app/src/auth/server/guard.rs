@@ -1,0 +1,160 @@
+//! The two middlewares every request passes: [`identify`] finds the session's user, [`enforce`] applies the route's
+//! access rule. A route without a rule is refused to everyone, so a new page cannot be open by omission.
+
+use super::USER_ID_KEY;
+use crate::{
+    auth::{Permission, Viewer},
+    state::AppState,
+    AppError,
+};
+use axum::{
+    extract::{ConnectInfo, MatchedPath, Request, State},
+    http::{header, request::Parts, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Anyone signed in. Server functions are here: each checks its own permission (see `auth::require`).
+    SignedIn,
+    /// Signed-in users whose role has the permission.
+    Needs(Permission),
+}
+
+/// The access rule of a route, by the pattern the router matched (`/alerts/{number}`); `None` for a route nobody
+/// gave a rule, which is then refused.
+pub fn route_access(pattern: &str) -> Option<Access> {
+    use Permission::*;
+    Some(match pattern {
+        "/login" | "/healthz" => Access::Public,
+        "/" | "/logout" => Access::SignedIn,
+        "/alerts" | "/alerts/{number}" => Access::Needs(ViewAlerts),
+        "/cases" | "/cases/{number}" => Access::Needs(ViewCases),
+        "/audit" => Access::Needs(ViewAuditLog),
+        api if api.starts_with("/api/") => Access::SignedIn,
+        _ => return None,
+    })
+}
+
+/// Puts the session's user, if any and still enabled, into the request's extensions as a [`Viewer`].
+pub async fn identify(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    // Static files need nobody: no database read for each of them.
+    if !request.uri().path().starts_with("/pkg/") {
+        match session.get::<i64>(USER_ID_KEY).await {
+            Ok(Some(id)) => match state.store.session_user(id).await {
+                Ok(Some(viewer)) => {
+                    request.extensions_mut().insert(viewer);
+                }
+                // Disabled or removed since signing in: the session ends here.
+                Ok(None) => {
+                    if let Err(error) = session.flush().await {
+                        tracing::warn!(%error, "could not end a stale session");
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "could not read the session's user");
+                    return error_response(&AppError::Internal);
+                }
+            },
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "unreadable session ignored"),
+        }
+    }
+    next.run(request).await
+}
+
+/// Applies [`route_access`]: anonymous page requests go to the login page, anonymous API calls get 401, a role
+/// without the permission gets 403.
+pub async fn enforce(request: Request, next: Next) -> Response {
+    let pattern = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_default();
+    let viewer = request.extensions().get::<Viewer>().cloned();
+    let api = pattern.starts_with("/api/");
+    match (route_access(&pattern), viewer) {
+        (Some(Access::Public), _) => next.run(request).await,
+        (None, _) => {
+            tracing::error!(pattern, "route has no access rule: refused");
+            error_response(&AppError::Forbidden)
+        }
+        (Some(_), None) if api || request.method() != Method::GET => error_response(&AppError::Unauthorized),
+        (Some(_), None) => to_login(&request),
+        (Some(Access::SignedIn), Some(_)) => next.run(request).await,
+        (Some(Access::Needs(permission)), Some(viewer)) if viewer.may(permission) => next.run(request).await,
+        (Some(Access::Needs(permission)), Some(viewer)) => forbidden_page(&viewer, permission),
+    }
+}
+
+/// A 303 to the login page that comes back here after signing in.
+fn to_login(request: &Request) -> Response {
+    let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let query = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
+    see_other(&format!("/login?{query}"))
+}
+
+pub(crate) fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
+        Err(_) => error_response(&AppError::Internal),
+    }
+}
+
+/// The error as server functions answer it: its status and its JSON.
+pub(crate) fn error_response(error: &AppError) -> Response {
+    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_string(error).unwrap_or_else(|_| "\"Internal\"".into());
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A page that says the role may not open this page, and where to go instead.
+fn forbidden_page(viewer: &Viewer, permission: Permission) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not allowed · Forestall</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/forestall.css\"></head><body><main id=\"main\" class=\"not-found\">\
+         <h1>Not allowed</h1><p>{}</p><p><a href=\"{}\">Go to your start page</a></p></main></body></html>",
+        viewer.why_not(permission),
+        viewer.role.home()
+    );
+    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// The address a request came from: the first `X-Forwarded-For` hop when Forestall is told to trust its proxy,
+/// else the connection's peer.
+pub(crate) fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
+    let forwarded = trust_forwarded_for
+        .then(|| parts.headers.get("x-forwarded-for"))
+        .flatten()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .map(|first| first.trim().chars().take(100).collect::<String>())
+        .filter(|first| !first.is_empty());
+    forwarded
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_routes_have_no_rule_and_pages_need_their_permission() {
+        assert_eq!(route_access("/reports"), None);
+        assert_eq!(route_access("/alerts/{number}"), Some(Access::Needs(Permission::ViewAlerts)));
+        assert_eq!(route_access("/api/create_case"), Some(Access::SignedIn));
+        assert_eq!(route_access("/login"), Some(Access::Public));
+    }
+}

@@ -1,0 +1,111 @@
+//! `POST /login` and `POST /logout`: plain form posts answered with a redirect, so they work without JavaScript.
+
+use super::{
+    guard::{client_address, see_other},
+    users::SignInError,
+    USER_ID_KEY,
+};
+use crate::{
+    auth::{SignInRefusal, Viewer},
+    state::AppState,
+};
+use axum::{
+    extract::{FromRequest, Request, State},
+    response::Response,
+    Form,
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    user_name: String,
+    #[serde(default)]
+    password: String,
+    /// Where to go once signed in: a path on this site.
+    #[serde(default)]
+    next: String,
+}
+
+/// Signs in and goes to `next` (or the role's start page); a refusal goes back to the login page, which says why.
+pub async fn login(State(state): State<AppState>, session: Session, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let address = client_address(&parts, state.settings.trust_forwarded_for);
+    let form = match Form::<LoginForm>::from_request(Request::from_parts(parts, body), &state).await {
+        Ok(Form(form)) => form,
+        Err(_) => LoginForm::default(),
+    };
+    let next = safe_next(&form.next);
+    let viewer = match state.store.sign_in(&form.user_name, &form.password, &address).await {
+        Ok(viewer) => viewer,
+        Err(SignInError::Refused(refusal)) => return back_to_login(refusal, &form.user_name, next),
+        Err(SignInError::Internal(error)) => {
+            tracing::error!(%error, "sign-in failed");
+            return back_to_login(SignInRefusal::Unavailable, &form.user_name, next);
+        }
+    };
+    // A new session id on sign-in, so an id planted before it (session fixation) is worth nothing.
+    let stored = match session.cycle_id().await {
+        Ok(()) => session.insert(USER_ID_KEY, viewer.id).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = stored {
+        tracing::error!(%error, "could not store the session");
+        return back_to_login(SignInRefusal::Unavailable, &form.user_name, next);
+    }
+    tracing::info!(user = %viewer.name, role = %viewer.role, "signed in");
+    see_other(next.unwrap_or(viewer.role.home()))
+}
+
+/// Ends the session and goes to the login page.
+pub async fn logout(State(state): State<AppState>, session: Session, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    if let Some(viewer) = parts.extensions.get::<Viewer>() {
+        let address = client_address(&parts, state.settings.trust_forwarded_for);
+        if let Err(error) = state.store.sign_out(&viewer.name, &address).await {
+            tracing::error!(%error, "could not record a sign-out");
+        }
+    }
+    if let Err(error) = session.flush().await {
+        tracing::error!(%error, "could not end the session");
+    }
+    see_other("/login?signed_out=1")
+}
+
+fn back_to_login(refusal: SignInRefusal, user_name: &str, next: Option<&str>) -> Response {
+    let mut query = refusal.query();
+    let user_name: String = user_name.trim().chars().take(64).collect();
+    if !user_name.is_empty() {
+        query.push(("user", user_name));
+    }
+    if let Some(next) = next {
+        query.push(("next", next.to_owned()));
+    }
+    see_other(&format!("/login?{}", serde_urlencoded::to_string(query).unwrap_or_default()))
+}
+
+/// `next` if it is a path on this site; anything else (another host, `//host`, a scheme) is dropped, so the login
+/// page cannot be used to send someone elsewhere.
+fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.starts_with("/login")
+        && next.len() <= 2000
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    ok.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        assert_eq!(safe_next("/alerts/Alert0010026?compose=case"), Some("/alerts/Alert0010026?compose=case"));
+        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "", "alerts", "/login?next=/x"] {
+            assert_eq!(safe_next(bad), None, "{bad}");
+        }
+    }
+}

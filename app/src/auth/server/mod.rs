@@ -1,0 +1,16 @@
+//! The server side of signing in: users and passwords, the session store, throttling, the login and logout
+//! handlers, and the guard every request passes.
+
+mod guard;
+mod handlers;
+pub(crate) mod passwords;
+mod session_store;
+pub(crate) mod users;
+
+pub use guard::{enforce, identify, route_access, Access};
+pub use handlers::{login, logout};
+pub use passwords::{generate_password, check_password_rules};
+pub use users::{SignInError, UserError, UserRow};
+
+/// The session key under which the signed-in user's id is kept.
+pub(crate) const USER_ID_KEY: &str = "user_id";

@@ -1,0 +1,87 @@
+//! tower-sessions' [`SessionStore`] on Forestall's own database, so sessions live beside the data they guard (and,
+//! later, are shared by every instance on one PostgreSQL).
+
+use crate::store::Store;
+use async_trait::async_trait;
+use tower_sessions::{
+    cookie::time::OffsetDateTime,
+    session::{Id, Record},
+    session_store::{Error, Result, SessionStore},
+};
+
+fn backend(error: sqlx::Error) -> Error {
+    tracing::error!(%error, "session store");
+    Error::Backend("session store unavailable".into())
+}
+
+#[async_trait]
+impl SessionStore for Store {
+    /// Inserts a new session, choosing another id if this one is taken (ids are 128 random bits: it never is).
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(backend)?;
+        loop {
+            let inserted = sqlx::query(
+                "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(record.id.to_string())
+            .bind(&data)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(self.pool())
+            .await
+            .map_err(backend)?;
+            if inserted.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(record.id.to_string())
+        .bind(data)
+        .bind(record.expiry_date.unix_timestamp())
+        .execute(self.pool())
+        .await
+        .map_err(backend)
+        .map(drop)
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = ?1 AND expires_at > ?2")
+                .bind(id.to_string())
+                .bind(now)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(backend)?;
+        row.map(|(data, expires_at)| {
+            Ok(Record {
+                id: *id,
+                data: serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?,
+                expiry_date: OffsetDateTime::from_unix_timestamp(expires_at).map_err(|e| Error::Decode(e.to_string()))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = ?1")
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(backend)
+            .map(drop)
+    }
+}

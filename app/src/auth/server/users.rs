@@ -1,0 +1,367 @@
+//! Users: adding and changing them (the CLI), finding a session's user, and signing in with throttling.
+
+use super::passwords::{self, check_password_rules};
+use crate::{
+    audit::{server::Audit, AuditAction},
+    auth::{Role, SignInRefusal, Viewer},
+    store::{Store, NOW_SQL},
+};
+use sqlx::SqliteConnection;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Failed sign-ins are counted over this window, in seconds.
+pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+/// Failures for one user name within the window before its sign-ins are refused.
+pub const USER_FAILURE_LIMIT: i64 = 5;
+/// Failures from one address within the window before its sign-ins are refused.
+pub const ADDRESS_FAILURE_LIMIT: i64 = 20;
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Why a user could not be added or changed (the CLI prints it).
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("a user name needs 1 to {MAX_NAME_CHARS} characters with no spaces at either end")]
+    InvalidName,
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("a user named “{0}” exists already")]
+    Exists(String),
+    #[error("there is no user named “{0}”")]
+    NoSuchUser(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A sign-in that did not succeed: refused (the page says why) or failed on the server.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("{0}")]
+    Refused(SignInRefusal),
+    #[error("sign-in failed: {0}")]
+    Internal(#[from] sqlx::Error),
+}
+
+impl From<SignInRefusal> for SignInError {
+    fn from(refusal: SignInRefusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+/// A user as `forestall user list` shows them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    pub name: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn check_name(name: &str) -> Result<(), UserError> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS || name.trim() != name {
+        return Err(UserError::InvalidName);
+    }
+    Ok(())
+}
+
+/// The id of the user with this name, inside the caller's transaction.
+async fn user_id(conn: &mut SqliteConnection, name: &str) -> Result<i64, UserError> {
+    sqlx::query_scalar("SELECT id FROM users WHERE name = ?1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| UserError::NoSuchUser(name.to_owned()))
+}
+
+/// Who changed a user: a signed-in admin, or the operator at the command line.
+fn audit<'a>(actor: &'a str, action: AuditAction, name: &'a str, detail: &'a str) -> Audit<'a> {
+    Audit {
+        actor,
+        action,
+        record: Some(name),
+        detail,
+        address: None,
+    }
+}
+
+impl Store {
+    /// Adds a user; `actor` is recorded in the audit log.
+    #[tracing::instrument(skip(self, password), err(Debug, level = "debug"))]
+    pub async fn add_user(&self, name: &str, role: Role, password: &str, actor: &str) -> Result<(), UserError> {
+        check_name(name)?;
+        check_password_rules(password).map_err(UserError::WeakPassword)?;
+        let hash = passwords::hash(password.to_owned()).await?;
+        let mut tx = self.begin_write().await?;
+        insert_user(&mut tx, name, role, &hash, actor).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a new password and ends the user's sessions.
+    #[tracing::instrument(skip(self, password), err(Debug, level = "debug"))]
+    pub async fn reset_password(&self, name: &str, password: &str, actor: &str) -> Result<(), UserError> {
+        check_password_rules(password).map_err(UserError::WeakPassword)?;
+        let hash = passwords::hash(password.to_owned()).await?;
+        let mut tx = self.begin_write().await?;
+        let id = user_id(&mut tx, name).await?;
+        sqlx::query("UPDATE users SET password_hash = ?1 WHERE id = ?2")
+            .bind(hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        end_sessions(&mut tx, id).await?;
+        audit(actor, AuditAction::UserPasswordReset, name, "")
+            .write(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Disables (ending their sessions) or enables a user.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn set_user_disabled(&self, name: &str, disabled: bool, actor: &str) -> Result<(), UserError> {
+        let mut tx = self.begin_write().await?;
+        let id = user_id(&mut tx, name).await?;
+        sqlx::query("UPDATE users SET disabled = ?1 WHERE id = ?2")
+            .bind(disabled)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let action = if disabled {
+            end_sessions(&mut tx, id).await?;
+            AuditAction::UserDisabled
+        } else {
+            AuditAction::UserEnabled
+        };
+        audit(actor, action, name, "").write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives a user another role; it applies to their next request, as every request reads the role afresh.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn set_user_role(&self, name: &str, role: Role, actor: &str) -> Result<(), UserError> {
+        let mut tx = self.begin_write().await?;
+        let id = user_id(&mut tx, name).await?;
+        let old: String = sqlx::query_scalar("SELECT role FROM users WHERE id = ?1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET role = ?1 WHERE id = ?2")
+            .bind(role.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(actor, AuditAction::UserRoleChanged, name, &format!("{old} → {role}"))
+            .write(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserRow>, sqlx::Error> {
+        sqlx::query_as("SELECT name, role, disabled, created_at FROM users ORDER BY name")
+            .fetch_all(self.pool())
+            .await
+    }
+
+    /// The enabled user with this id, as a session names them.
+    pub async fn session_user(&self, id: i64) -> Result<Option<Viewer>, sqlx::Error> {
+        let row: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT id, name, role FROM users WHERE id = ?1 AND disabled = 0")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.and_then(|(id, name, role)| {
+            let role = role.parse::<Role>().ok()?;
+            Some(Viewer { id, name, role })
+        }))
+    }
+
+    /// Checks a sign-in. Failures are counted per user name typed and per address; past the limits, sign-ins are
+    /// refused until the window has passed. Every outcome is in the audit log.
+    #[tracing::instrument(skip(self, password), err(Debug, level = "debug"))]
+    pub async fn sign_in(&self, name: &str, password: &str, address: &str) -> Result<Viewer, SignInError> {
+        let name = name.trim();
+        if name.is_empty() || password.is_empty() {
+            return Err(SignInRefusal::Missing.into());
+        }
+        let name: String = name.chars().take(MAX_NAME_CHARS).collect();
+        let now = now_secs();
+        if let Some(minutes) = self.throttled(&name, address, now).await? {
+            let mut tx = self.begin_write().await?;
+            sign_in_audit(&name, AuditAction::LoginThrottled, address).write(&mut tx).await?;
+            tx.commit().await?;
+            return Err(SignInRefusal::Throttled { minutes }.into());
+        }
+        let user: Option<(i64, String, String, bool)> =
+            sqlx::query_as("SELECT id, role, password_hash, disabled FROM users WHERE name = ?1")
+                .bind(&name)
+                .fetch_optional(self.pool())
+                .await?;
+        let stored = user.as_ref().map(|(_, _, hash, _)| hash.clone());
+        let matches = passwords::verify(password.to_owned(), stored).await?;
+
+        let mut tx = self.begin_write().await?;
+        match user {
+            Some((id, role, _, disabled)) if matches => {
+                let role = role.parse::<Role>().map_err(|e| sqlx::Error::Decode(e.into()))?;
+                sqlx::query("DELETE FROM login_failures WHERE user_name = ?1")
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await?;
+                let action = if disabled { AuditAction::LoginFailed } else { AuditAction::Login };
+                sign_in_audit(&name, action, address).write(&mut tx).await?;
+                tx.commit().await?;
+                if disabled {
+                    return Err(SignInRefusal::Disabled.into());
+                }
+                Ok(Viewer { id, name, role })
+            }
+            _ => {
+                sqlx::query("DELETE FROM login_failures WHERE at <= ?1")
+                    .bind(now - THROTTLE_WINDOW_SECS)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO login_failures (user_name, address, at) VALUES (?1, ?2, ?3)")
+                    .bind(&name)
+                    .bind(address)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sign_in_audit(&name, AuditAction::LoginFailed, address).write(&mut tx).await?;
+                tx.commit().await?;
+                Err(SignInRefusal::Wrong.into())
+            }
+        }
+    }
+
+    /// Minutes until sign-ins for this name or from this address are accepted again, if they are refused now.
+    async fn throttled(&self, name: &str, address: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+        let since = now - THROTTLE_WINDOW_SECS;
+        let mut wait = 0;
+        for (column, limit, key) in [("user_name", USER_FAILURE_LIMIT, name), ("address", ADDRESS_FAILURE_LIMIT, address)] {
+            // The limit-th newest failure in the window: once it leaves the window, a sign-in may be tried again.
+            let oldest_counted: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT at FROM login_failures WHERE {column} = ?1 AND at > ?2 ORDER BY at DESC LIMIT 1 OFFSET ?3"
+            )))
+            .bind(key)
+            .bind(since)
+            .bind(limit - 1)
+            .fetch_optional(self.pool())
+            .await?;
+            if let Some(at) = oldest_counted {
+                wait = wait.max(at + THROTTLE_WINDOW_SECS - now);
+            }
+        }
+        Ok((wait > 0).then(|| (wait + 59) / 60))
+    }
+
+    /// Records a sign-out.
+    pub async fn sign_out(&self, name: &str, address: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        sign_in_audit(name, AuditAction::Logout, address).write(&mut tx).await?;
+        tx.commit().await
+    }
+}
+
+/// Inserts a user whose password is already hashed, inside the caller's transaction.
+pub(crate) async fn insert_user(
+    conn: &mut SqliteConnection,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+    actor: &str,
+) -> Result<(), UserError> {
+    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, {NOW_SQL})
+         ON CONFLICT (name) DO NOTHING"
+    )))
+    .bind(name)
+    .bind(role.as_str())
+    .bind(password_hash)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(UserError::Exists(name.to_owned()));
+    }
+    audit(actor, AuditAction::UserAdded, name, &format!("role {role}"))
+        .write(conn)
+        .await?;
+    Ok(())
+}
+
+fn sign_in_audit<'a>(name: &'a str, action: AuditAction, address: &'a str) -> Audit<'a> {
+    Audit {
+        actor: name,
+        action,
+        record: None,
+        detail: "",
+        address: Some(address),
+    }
+}
+
+/// Deletes every session of the user: their data holds the user's id.
+async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE json_extract(data, '$.user_id') = ?1")
+        .bind(user_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::memory_store;
+
+    #[tokio::test]
+    async fn sign_in_accepts_the_password_and_refuses_others_alike() {
+        let store = memory_store().await;
+        store
+            .add_user("Operator", Role::EvtMgmtOperator, "a long password", "cli")
+            .await
+            .expect("add");
+        let viewer = store.sign_in("operator", "a long password", "10.0.0.1").await.expect("sign in");
+        assert_eq!((viewer.name.as_str(), viewer.role), ("operator", Role::EvtMgmtOperator));
+        let wrong = store.sign_in("operator", "not the password", "10.0.0.1").await.expect_err("wrong");
+        let unknown = store.sign_in("nobody", "not the password", "10.0.0.1").await.expect_err("unknown");
+        // The same words whether or not the user exists.
+        assert_eq!(wrong.to_string(), unknown.to_string());
+        assert!(matches!(
+            store.add_user("operator", Role::Admin, "another password", "cli").await,
+            Err(UserError::Exists(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn repeated_failures_lock_the_user_name_for_a_while() {
+        let store = memory_store().await;
+        store
+            .add_user("agent", Role::SnCustomerserviceAgent, "a long password", "cli")
+            .await
+            .expect("add");
+        for _ in 0..USER_FAILURE_LIMIT {
+            assert!(matches!(
+                store.sign_in("agent", "wrong password", "10.0.0.2").await,
+                Err(SignInError::Refused(SignInRefusal::Wrong))
+            ));
+        }
+        // Even the right password is refused now, from any address, with a time to wait.
+        match store.sign_in("agent", "a long password", "10.0.0.3").await {
+            Err(SignInError::Refused(SignInRefusal::Throttled { minutes })) => assert!((1..=15).contains(&minutes), "{minutes}"),
+            other => panic!("expected throttling, got {other:?}"),
+        }
+        let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(failures, USER_FAILURE_LIMIT);
+    }
+}

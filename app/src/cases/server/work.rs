@@ -1,0 +1,138 @@
+//! Working a case: state changes along the lifecycle and the two journals, each change one transaction with its
+//! journal and audit lines.
+
+use super::journal;
+use crate::{
+    audit::{server::Audit, AuditAction},
+    auth::{NoteKind, Viewer},
+    cases::{CaseUpdate, NewNote, RESOLUTION_NOTES_MAX, WORK_NOTES_MAX},
+    domain::{bounded_text, CaseNumber, CaseState},
+    store::{Store, NOW_SQL},
+    AppError,
+};
+use sqlx::{FromRow, SqliteConnection};
+
+#[derive(FromRow)]
+struct CaseForWork {
+    id: i64,
+    state: String,
+    proactive: bool,
+    resolution_notes: Option<String>,
+}
+
+/// The case as a change sees it, read inside the change's transaction; refused if it is read-only.
+async fn writable_case(conn: &mut SqliteConnection, number: &str) -> Result<(CaseNumber, i64, CaseState, CaseForWork), AppError> {
+    let number = number
+        .parse::<CaseNumber>()
+        .map_err(|_| AppError::not_found("Case", number.chars().take(40).collect::<String>()))?;
+    let case: CaseForWork =
+        sqlx::query_as("SELECT id, state, proactive, resolution_notes FROM cases WHERE number = ?1")
+            .bind(number.to_string())
+            .fetch_optional(conn)
+            .await?
+            .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
+    let state = CaseState::parse(&case.state).ok_or_else(|| {
+        tracing::error!(state = case.state, "stored case state unknown");
+        AppError::Internal
+    })?;
+    Ok((number, case.id, state, case))
+}
+
+fn read_only(number: &CaseNumber, state: CaseState) -> AppError {
+    AppError::Conflict {
+        existing: number.to_string(),
+        message: format!("{number} is {}: closed and canceled cases are read-only.", state.as_str()),
+    }
+}
+
+impl Store {
+    /// Moves a case to another state; resolving or closing needs resolution notes (given now or kept from before).
+    #[tracing::instrument(skip(self, input), fields(case = %input.number, state = %input.state), err(Debug, level = "debug"))]
+    pub async fn update_case_state(&self, input: &CaseUpdate, actor: &str) -> Result<CaseState, AppError> {
+        let target = CaseState::parse(&input.state)
+            .ok_or_else(|| AppError::invalid("state", "Choose a state from the list."))?;
+        let notes = bounded_text(
+            "resolution_notes",
+            "Resolution notes",
+            &input.resolution_notes,
+            0,
+            RESOLUTION_NOTES_MAX,
+        )?;
+        let mut tx = self.begin_write().await?;
+        let (number, id, current, case) = writable_case(&mut tx, &input.number).await?;
+        if current.is_read_only() {
+            return Err(read_only(&number, current));
+        }
+        if !current.next_states().contains(&target) {
+            let allowed: Vec<_> = current.next_states().iter().map(|s| s.as_str()).collect();
+            return Err(AppError::invalid(
+                "state",
+                format!(
+                    "A case in state {} cannot move to {}. It can move to: {}.",
+                    current.as_str(),
+                    target.as_str(),
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        let notes = Some(notes).filter(|n| !n.is_empty()).or(case.resolution_notes);
+        if target.needs_resolution_notes() && notes.is_none() {
+            return Err(AppError::invalid(
+                "resolution_notes",
+                format!("Enter resolution notes: a case cannot be {} without them.", target.as_str().to_lowercase()),
+            ));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE cases SET state = ?1, resolution_notes = ?2, updated_at = {NOW_SQL} WHERE id = ?3"
+        )))
+        .bind(target.as_str())
+        .bind(notes.as_deref())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let change = format!("State changed from {} to {}.", current.as_str(), target.as_str());
+        journal(&mut tx, Some(id), None, "activity", actor, &change).await?;
+        Audit {
+            actor,
+            action: AuditAction::CaseStateChanged,
+            record: Some(&number.to_string()),
+            detail: &change,
+            address: None,
+        }
+        .write(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(target)
+    }
+
+    /// Adds a work note or a comment, if `viewer` may add that kind to this case.
+    #[tracing::instrument(skip(self, input, viewer), fields(case = %input.number, kind = ?input.kind), err(Debug, level = "debug"))]
+    pub async fn add_case_note(&self, input: &NewNote, viewer: &Viewer) -> Result<(), AppError> {
+        let mut tx = self.begin_write().await?;
+        let (number, id, state, case) = writable_case(&mut tx, &input.number).await?;
+        if !viewer.may_note(input.kind, case.proactive) {
+            tracing::info!(user = %viewer.name, role = %viewer.role, "refused: may not add this note");
+            return Err(AppError::Forbidden);
+        }
+        if state.is_read_only() {
+            return Err(read_only(&number, state));
+        }
+        let (field, label, action) = match input.kind {
+            NoteKind::WorkNote => ("work_notes", "Work note", AuditAction::CaseWorkNote),
+            NoteKind::Comment => ("comments", "Comment", AuditAction::CaseComment),
+        };
+        let text = bounded_text(field, label, &input.text, 1, WORK_NOTES_MAX)?;
+        journal(&mut tx, Some(id), None, input.kind.as_str(), &viewer.name, &text).await?;
+        Audit {
+            actor: &viewer.name,
+            action,
+            record: Some(&number.to_string()),
+            detail: "",
+            address: None,
+        }
+        .write(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

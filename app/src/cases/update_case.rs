@@ -1,0 +1,23 @@
+//! `Update case` on the case page: a state change along the lifecycle.
+
+use super::CaseUpdate;
+use crate::{domain::CaseState, AppError};
+use leptos::prelude::*;
+
+/// Moves the case to another state (resolving or closing needs resolution notes) and answers its new state.
+/// Closed and canceled cases refuse with `Conflict`.
+#[server(endpoint = "update_case")]
+pub async fn update_case(input: CaseUpdate) -> Result<CaseState, AppError> {
+    use crate::{
+        auth::{require, Permission},
+        state::{app_state, RecordChange},
+    };
+
+    let viewer = require(Permission::WorkCases)?;
+    let state = app_state()?;
+    let result = state.store.update_case_state(&input, &viewer.name).await;
+    if result.is_ok() {
+        state.changes.publish(RecordChange::CaseUpdated { number: input.number });
+    }
+    crate::error::with_status(result)
+}

@@ -1,0 +1,255 @@
+//! The working part of the case page, hydrated in the browser: the case's state and resolution notes, the forms
+//! that change them, and the two journals (work notes, internal; additional comments, customer-visible).
+
+use super::{get_case, AddCaseNote, CaseDetail, UpdateCase};
+use crate::{
+    auth::{NoteKind, Permission, Viewer},
+    domain::CaseState,
+    journal::{Journal, JournalEntry},
+    AppError,
+};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the island shows and refreshes after each change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseWorkView {
+    pub number: String,
+    pub state: CaseState,
+    pub resolution_notes: Option<String>,
+    pub journal: Vec<JournalEntry>,
+}
+
+impl From<CaseDetail> for CaseWorkView {
+    fn from(detail: CaseDetail) -> Self {
+        Self {
+            number: detail.case.number,
+            state: detail.case.state,
+            resolution_notes: detail.resolution_notes,
+            journal: detail.journal,
+        }
+    }
+}
+
+/// What the signed-in user may do to this case, decided on the server from their role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRights {
+    pub may_update: bool,
+    pub may_work_note: bool,
+    pub may_comment: bool,
+    /// Said on the page when some of the forms are missing.
+    pub why_not: Option<String>,
+}
+
+impl CaseRights {
+    pub fn of(viewer: &Viewer, proactive: bool) -> Self {
+        let may_update = viewer.may(Permission::WorkCases);
+        let may_work_note = viewer.may_note(NoteKind::WorkNote, proactive);
+        let why_not = match (may_update, may_work_note) {
+            (true, _) => None,
+            (false, true) => Some(format!(
+                "Your role, {}, may add work notes to this proactive case but not otherwise change it.",
+                viewer.role
+            )),
+            (false, false) => Some(viewer.why_not(Permission::WorkCases)),
+        };
+        Self {
+            may_update,
+            may_work_note,
+            may_comment: viewer.may_note(NoteKind::Comment, proactive),
+            why_not,
+        }
+    }
+}
+
+/// The message of the last outcome's error if it is about `field`.
+fn field_error<T>(
+    outcome: impl Fn() -> Option<Result<T, AppError>> + Copy + 'static,
+    field: &'static str,
+) -> impl Fn() -> Option<String> + Copy + 'static {
+    move || match outcome() {
+        Some(Err(error)) => error.message_for(field),
+        _ => None,
+    }
+}
+
+#[island]
+pub fn CaseWork(work: CaseWorkView, rights: CaseRights) -> impl IntoView {
+    let update = ServerAction::<UpdateCase>::new();
+    let work_note = ServerAction::<AddCaseNote>::new();
+    let comment = ServerAction::<AddCaseNote>::new();
+    let number = work.number.clone();
+    let work = RwSignal::new(work);
+    let note_text = RwSignal::new(String::new());
+    let comment_text = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        let changes = update.version().get() + work_note.version().get() + comment.version().get();
+        if changes == 0 {
+            return; // hydration: the props are current
+        }
+        if matches!(work_note.value().get_untracked(), Some(Ok(()))) {
+            note_text.set(String::new());
+        }
+        if matches!(comment.value().get_untracked(), Some(Ok(()))) {
+            comment_text.set(String::new());
+        }
+        let number = number.clone();
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = get_case(number).await {
+                work.set(fresh.into());
+            }
+        });
+    });
+
+    let state = move || work.with(|w| w.state);
+    let read_only = move || state().is_read_only();
+    let hidden_number = move || work.with(|w| w.number.clone());
+    let refused = move || {
+        [
+            update.value().get().and_then(Result::err),
+            work_note.value().get().and_then(Result::err),
+            comment.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|error| !matches!(error, AppError::Invalid { .. }))
+        .map(|error| error.to_string())
+    };
+    let state_error = field_error(move || update.value().get(), "state");
+    let notes_error = field_error(move || update.value().get(), "resolution_notes");
+    let work_note_error = field_error(move || work_note.value().get(), "work_notes");
+    let comment_error = field_error(move || comment.value().get(), "comments");
+    let CaseRights {
+        may_update,
+        may_work_note,
+        may_comment,
+        why_not,
+    } = rights;
+
+    view! {
+        <section class="case-work" aria-labelledby="case-work-heading">
+            <h2 id="case-work-heading">"Work"</h2>
+            <dl class="fields">
+                <div class="field">
+                    <dt>"State"</dt>
+                    <dd id="case-state">{move || state().as_str()}</dd>
+                </div>
+                <div class="field wide">
+                    <dt>"Resolution notes"</dt>
+                    <dd class="journal-body">{move || work.with(|w| w.resolution_notes.clone())}</dd>
+                </div>
+            </dl>
+            {why_not.map(|why| view! { <p class="muted" id="case-rights">{why}</p> })}
+            <p role="status" class="status-message">
+                {move || match update.value().get() {
+                    Some(Ok(state)) => format!("Case updated: {}.", state.as_str()),
+                    _ => String::new(),
+                }}
+                {move || match (work_note.value().get(), comment.value().get()) {
+                    (Some(Ok(())), _) => "Work note posted.",
+                    (_, Some(Ok(()))) => "Comment posted.",
+                    _ => "",
+                }}
+            </p>
+            <p role="alert" class="error">
+                {refused}
+            </p>
+            <Show when=read_only>
+                <p class="muted">{move || format!("This case is {}: it is read-only.", state().as_str())}</p>
+            </Show>
+            <Show when=move || may_update && !read_only()>
+                <ActionForm action=update attr:class="case-update">
+                    <input type="hidden" name="input[number]" value=hidden_number />
+                    <div class="field">
+                        <label for="case-next-state">"Move to state"</label>
+                        <select
+                            id="case-next-state"
+                            name="input[state]"
+                            aria-invalid=move || state_error().is_some().to_string()
+                            aria-describedby="case-next-state-error"
+                        >
+                            {move || {
+                                state()
+                                    .next_states()
+                                    .iter()
+                                    .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                                    .collect_view()
+                            }}
+                        </select>
+                        <p id="case-next-state-error" class="field-error">{state_error}</p>
+                    </div>
+                    <div class="field wide">
+                        <label for="case-resolution-notes">"Resolution notes"</label>
+                        <textarea
+                            id="case-resolution-notes"
+                            name="input[resolution_notes]"
+                            rows="3"
+                            maxlength="4000"
+                            aria-invalid=move || notes_error().is_some().to_string()
+                            aria-describedby="case-resolution-notes-hint case-resolution-notes-error"
+                        ></textarea>
+                        <p id="case-resolution-notes-hint" class="muted">"Needed to resolve or close the case."</p>
+                        <p id="case-resolution-notes-error" class="field-error">{notes_error}</p>
+                    </div>
+                    <button type="submit" class="primary" disabled=move || update.pending().get()>
+                        "Update case"
+                    </button>
+                </ActionForm>
+            </Show>
+            <Show when=move || may_work_note && !read_only()>
+                <ActionForm action=work_note attr:class="case-note">
+                    <input type="hidden" name="input[number]" value=hidden_number />
+                    <input type="hidden" name="input[kind]" value="WorkNote" />
+                    <div class="field wide">
+                        <label for="case-work-note">"Work notes"</label>
+                        <textarea
+                            id="case-work-note"
+                            name="input[text]"
+                            rows="3"
+                            maxlength="4000"
+                            prop:value=move || note_text.get()
+                            on:input=move |event| note_text.set(event_target_value(&event))
+                            aria-invalid=move || work_note_error().is_some().to_string()
+                            aria-describedby="case-work-note-hint case-work-note-error"
+                        ></textarea>
+                        <p id="case-work-note-hint" class="muted">"Internal: customers do not see work notes."</p>
+                        <p id="case-work-note-error" class="field-error">{work_note_error}</p>
+                    </div>
+                    <button type="submit" disabled=move || work_note.pending().get()>"Post work note"</button>
+                </ActionForm>
+            </Show>
+            <Show when=move || may_comment && !read_only()>
+                <ActionForm action=comment attr:class="case-note">
+                    <input type="hidden" name="input[number]" value=hidden_number />
+                    <input type="hidden" name="input[kind]" value="Comment" />
+                    <div class="field wide">
+                        <label for="case-comment">"Additional comments"</label>
+                        <textarea
+                            id="case-comment"
+                            name="input[text]"
+                            rows="3"
+                            maxlength="4000"
+                            prop:value=move || comment_text.get()
+                            on:input=move |event| comment_text.set(event_target_value(&event))
+                            aria-invalid=move || comment_error().is_some().to_string()
+                            aria-describedby="case-comment-hint case-comment-error"
+                        ></textarea>
+                        <p id="case-comment-hint" class="muted">"Customer-visible."</p>
+                        <p id="case-comment-error" class="field-error">{comment_error}</p>
+                    </div>
+                    <button type="submit" disabled=move || comment.pending().get()>"Post comment"</button>
+                </ActionForm>
+            </Show>
+            {move || {
+                let (comments, notes): (Vec<_>, Vec<_>) = work
+                    .with(|w| w.journal.clone())
+                    .into_iter()
+                    .partition(|entry| entry.kind == NoteKind::Comment.as_str());
+                view! {
+                    <Journal title="Work notes" entries=notes />
+                    <Journal title="Additional comments" entries=comments />
+                }
+            }}
+        </section>
+    }
+}
