@@ -11,9 +11,9 @@ use app::{
 };
 use axum::{
     extract::State,
-    http::StatusCode,
+    http::{Method, StatusCode},
     middleware::{from_fn, from_fn_with_state},
-    routing::{get, post},
+    routing::{get, post, MethodRouter},
     Router,
 };
 use leptos::prelude::*;
@@ -37,10 +37,9 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/login", post(auth::login))
-        .route("/logout", post(auth::logout))
+    plain_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, route)| router.route(path, route))
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
         .route_layer(from_fn(auth::enforce))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
@@ -49,6 +48,15 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(security::same_origin_writes))
         .layer(from_fn(move |request, next| security::security_headers(secure, request, next)))
         .with_state(state)
+}
+
+/// The routes outside Leptos: health, sign-in and sign-out. Public so the access test can list every route.
+pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/healthz", get(healthz)),
+        (Method::POST, "/login", post(auth::login)),
+        (Method::POST, "/logout", post(auth::logout)),
+    ]
 }
 
 /// The state for `store` with the given Leptos options and settings.

@@ -29,6 +29,8 @@ pub struct TestApp {
     pub db: SqlitePool,
     /// The session cookie sent with every request (`name=value`), if any.
     pub cookie: Option<String>,
+    /// The app's own store, for what the CLI would do.
+    pub store: Store,
     path: std::path::PathBuf,
 }
 
@@ -57,6 +59,10 @@ impl Reply {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_settings(Settings::default()).await
+    }
+
+    pub async fn with_settings(settings: Settings) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let path = std::env::temp_dir().join(format!(
             "forestall-test-{}-{}.db",
@@ -70,12 +76,13 @@ impl TestApp {
             .output_name("forestall")
             .site_root("target/site")
             .build();
-        let router = server::router(server::app_state(options, store, Settings::default()));
+        let router = server::router(server::app_state(options, store.clone(), settings));
         let db = SqlitePool::connect(&url).await.expect("second pool");
         let mut app = Self {
             router,
             db,
             cookie: None,
+            store,
             path,
         };
         app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);

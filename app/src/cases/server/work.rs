@@ -82,6 +82,9 @@ impl Store {
                 format!("Enter resolution notes: a case cannot be {} without them.", target.as_str().to_lowercase()),
             ));
         }
+        // The journal line first: once the case is closed, the schema accepts no more entries for it.
+        let change = format!("State changed from {} to {}.", current.as_str(), target.as_str());
+        journal(&mut tx, Some(id), None, "activity", actor, &change).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE cases SET state = ?1, resolution_notes = ?2, updated_at = {NOW_SQL} WHERE id = ?3"
         )))
@@ -90,8 +93,6 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let change = format!("State changed from {} to {}.", current.as_str(), target.as_str());
-        journal(&mut tx, Some(id), None, "activity", actor, &change).await?;
         Audit {
             actor,
             action: AuditAction::CaseStateChanged,

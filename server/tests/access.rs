@@ -1,0 +1,186 @@
+//! Who may call what: every route of the router, as nobody and as each role, against DESIGN.md's role table.
+//!
+//! The routes are enumerated from the app (Leptos pages, registered server functions, the plain axum routes), and
+//! the table below must name each exactly once: a route added later without a rule here fails this test, and a
+//! route without a rule in `route_access` is refused to everyone.
+
+mod support;
+
+use app::{auth::server::route_access, auth::Role, App};
+use axum::{body::Body, http::Request};
+use leptos::server_fn::axum::server_fn_paths;
+use std::collections::BTreeSet;
+use support::*;
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    Public,
+    SignedIn,
+    Roles(&'static [Role]),
+}
+
+use Role::*;
+
+const OPERATORS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator];
+const ALERT_VIEWERS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator, EvtMgmtUser];
+const CASE_VIEWERS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator, SnCustomerserviceAgent, EvtMgmtUser];
+/// Work notes on a proactive case: agents, and operators (who may not otherwise change it).
+const WORK_NOTE_WRITERS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator, SnCustomerserviceAgent];
+
+/// Every route: method, path as the router matches it, rule.
+const TABLE: &[(&str, &str, Rule)] = &[
+    ("GET", "/healthz", Rule::Public),
+    ("POST", "/login", Rule::Public),
+    ("GET", "/login", Rule::Public),
+    ("POST", "/logout", Rule::SignedIn),
+    ("GET", "/", Rule::SignedIn),
+    ("GET", "/alerts", Rule::Roles(ALERT_VIEWERS)),
+    ("GET", "/alerts/{number}", Rule::Roles(ALERT_VIEWERS)),
+    ("GET", "/cases", Rule::Roles(CASE_VIEWERS)),
+    ("GET", "/cases/{number}", Rule::Roles(CASE_VIEWERS)),
+    ("GET", "/audit", Rule::Roles(&[Admin])),
+    ("POST", "/api/list_alerts", Rule::Roles(ALERT_VIEWERS)),
+    ("POST", "/api/get_alert", Rule::Roles(ALERT_VIEWERS)),
+    ("POST", "/api/alert_journal", Rule::Roles(ALERT_VIEWERS)),
+    ("POST", "/api/affected_items", Rule::Roles(ALERT_VIEWERS)),
+    ("POST", "/api/refresh_install_base", Rule::Roles(OPERATORS)),
+    ("POST", "/api/prefill_case", Rule::Roles(OPERATORS)),
+    ("POST", "/api/create_case", Rule::Roles(OPERATORS)),
+    ("POST", "/api/list_cases", Rule::Roles(CASE_VIEWERS)),
+    ("POST", "/api/get_case", Rule::Roles(CASE_VIEWERS)),
+    ("POST", "/api/update_case", Rule::Roles(&[SnCustomerserviceAgent])),
+    ("POST", "/api/add_case_note", Rule::Roles(WORK_NOTE_WRITERS)),
+    ("POST", "/api/list_audit", Rule::Roles(&[Admin])),
+];
+
+/// Every route the router serves, as `(method, path)`.
+fn enumerate_router() -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for listing in leptos_axum::generate_route_list(App) {
+        for method in listing.methods() {
+            routes.insert((format!("{method:?}").to_uppercase(), listing.path().to_owned()));
+        }
+    }
+    for (path, method) in server_fn_paths() {
+        routes.insert((method.to_string(), path.to_owned()));
+    }
+    for (method, path, _) in server::plain_routes() {
+        routes.insert((method.to_string(), path.to_owned()));
+    }
+    routes
+}
+
+#[test]
+fn every_route_has_a_rule_here_and_in_the_guard() {
+    let table: BTreeSet<_> = TABLE.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let routes = enumerate_router();
+    let missing: Vec<_> = routes.difference(&table).collect();
+    let stale: Vec<_> = table.difference(&routes).collect();
+    assert!(missing.is_empty(), "routes without an expected rule in this test: {missing:?}");
+    assert!(stale.is_empty(), "rules for routes the router does not serve: {stale:?}");
+    for (_, path) in &routes {
+        assert!(route_access(path).is_some(), "{path} has no rule in auth::route_access");
+    }
+}
+
+/// The request that exercises a route, with arguments that name real demo records (case CS0010001 is the
+/// operator's proactive case for the mail relay alert, made before each run).
+fn request(method: &str, path: &str) -> Request<Body> {
+    let form: &[(&str, &str)] = match path {
+        "/api/list_alerts" => &[("filter[page]", "1")],
+        "/api/get_alert" | "/api/alert_journal" => &[("number", DB_HOST_ALERT)],
+        "/api/affected_items" | "/api/refresh_install_base" | "/api/prefill_case" => &[("alert", MAIL_ALERT)],
+        "/api/create_case" => &[
+            ("input[alert]", DB_HOST_ALERT),
+            ("input[short_description]", "Database host down"),
+            ("input[priority]", "1"),
+        ],
+        "/api/list_cases" => &[],
+        "/api/get_case" => &[("number", "CS0010001")],
+        "/api/update_case" => &[("input[number]", "CS0010001"), ("input[state]", "Open")],
+        "/api/add_case_note" => &[
+            ("input[number]", "CS0010001"),
+            ("input[kind]", "WorkNote"),
+            ("input[text]", "Checked the relay."),
+        ],
+        "/api/list_audit" => &[],
+        "/login" if method == "POST" => &[("user_name", "nobody"), ("password", "not a password")],
+        _ => &[],
+    };
+    if method == "GET" {
+        let path = path
+            .replace("{number}", if path.starts_with("/cases") { "CS0010001" } else { DB_HOST_ALERT });
+        return Request::get(path).header("accept", "text/html").body(Body::empty()).expect("request");
+    }
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(Body::from(encode(form)))
+        .expect("request")
+}
+
+/// What the database holds that a refused request must not change.
+async fn fingerprint(app: &TestApp) -> String {
+    sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM cases) || '/' || (SELECT group_concat(state) FROM cases) || '/' ||
+                (SELECT COUNT(*) FROM journal_entries) || '/' || (SELECT COUNT(*) FROM affected_items) || '/' ||
+                (SELECT COUNT(*) FROM alerts WHERE ib_refreshed_at IS NOT NULL) || '/' ||
+                (SELECT COUNT(*) FROM audit_log)",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("fingerprint")
+}
+
+#[tokio::test]
+async fn every_route_allows_exactly_the_roles_the_design_names() {
+    let identities: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.into_iter().map(Some)).collect();
+    for identity in identities {
+        // One app per identity, starting with the operator's proactive case CS0010001 on the mail relay alert.
+        // Allowed calls may change it (a refresh, a note); what is checked is that refused ones change nothing.
+        let mut app = TestApp::new().await;
+        app.refresh(MAIL_ALERT).await;
+        let made = app.create_case(MAIL_ALERT, "Mail relay down", "").await;
+        assert_eq!(made.status, 200, "{}", made.body);
+        let session = match identity {
+            Some(role) => Some(app.sign_in_as(role).await),
+            None => None,
+        };
+        for (method, path, rule) in TABLE {
+            // Signing out ends the session: sign in again for each call.
+            app.cookie = match (identity, *path) {
+                (Some(role), "/logout") => Some(app.sign_in_as(role).await),
+                _ => session.clone(),
+            };
+            let before = fingerprint(&app).await;
+            let reply = app.send(request(method, path)).await;
+            let who = identity.map_or("nobody", |r| r.as_str());
+            let allowed = match (rule, identity) {
+                (Rule::Public, _) => true,
+                (_, None) => false,
+                (Rule::SignedIn, Some(_)) => true,
+                (Rule::Roles(roles), Some(role)) => roles.contains(&role),
+            };
+            let refused_as = match reply.status {
+                401 => Some("401"),
+                403 => Some("403"),
+                303 if reply.location.as_deref().is_some_and(|l| l.starts_with("/login?next=")) => Some("to login"),
+                _ => None,
+            };
+            if allowed {
+                assert!(refused_as.is_none(), "{method} {path} as {who}: refused ({}) {}", reply.status, reply.body);
+                assert!(reply.status < 500, "{method} {path} as {who}: {} {}", reply.status, reply.body);
+            } else {
+                assert!(refused_as.is_some(), "{method} {path} as {who}: allowed ({}) {}", reply.status, reply.body);
+                assert_eq!(fingerprint(&app).await, before, "{method} {path} as {who} changed the database");
+                match identity {
+                    // Pages send nobody to the login page; calls get 401 with the typed error.
+                    None if *method == "GET" => assert_eq!(refused_as, Some("to login"), "{method} {path}"),
+                    None => assert_eq!(reply.body, "\"Unauthorized\"", "{method} {path}"),
+                    Some(_) => assert_eq!(reply.status, 403, "{method} {path} as {who}"),
+                }
+            }
+        }
+    }
+}

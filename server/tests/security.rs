@@ -1,0 +1,201 @@
+//! Signing in and out, sessions, throttling, cross-site requests, security headers, and text that must stay text.
+
+mod support;
+
+use app::{auth::Role, state::Settings};
+use axum::{body::Body, http::Request};
+use support::*;
+
+const OPERATOR: (&str, &str) = ("operator", "demo-operator-pass");
+
+#[tokio::test]
+async fn signing_in_sets_a_guarded_cookie_and_lands_on_the_role_start_page() {
+    let app = TestApp::new().await;
+    let reply = app.sign_in(OPERATOR.0, OPERATOR.1).await;
+    assert_eq!((reply.status, reply.location.as_deref()), (303, Some("/alerts")));
+    let cookie = reply.headers["set-cookie"].to_str().expect("ascii").to_owned();
+    assert!(cookie.starts_with("forestall_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http keeps the cookie usable: {cookie}");
+
+    let agent = app.sign_in("agent", "demo-agent-pass").await;
+    assert_eq!(agent.location.as_deref(), Some("/cases"));
+
+    // Behind https the cookie is Secure and HSTS is sent.
+    let https = TestApp::with_settings(Settings {
+        secure_cookies: true,
+        ..Settings::default()
+    })
+    .await;
+    let reply = https.sign_in(OPERATOR.0, OPERATOR.1).await;
+    assert!(reply.headers["set-cookie"].to_str().expect("ascii").contains("Secure"));
+    assert!(reply.headers.contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn sign_in_goes_back_where_it_was_asked_for_but_never_off_site() {
+    let mut app = TestApp::new().await;
+    app.cookie = None;
+    let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location.as_deref(), Some("/login?next=%2Falerts%2FAlert0010026"));
+
+    for (next, expected) in [
+        (format!("/alerts/{MAIL_ALERT}"), format!("/alerts/{MAIL_ALERT}")),
+        ("https://evil.example/".to_owned(), "/alerts".to_owned()),
+        ("//evil.example".to_owned(), "/alerts".to_owned()),
+    ] {
+        let reply = app
+            .send(
+                Request::post("/login")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(encode(&[
+                        ("user_name", OPERATOR.0),
+                        ("password", OPERATOR.1),
+                        ("next", &next),
+                    ])))
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(reply.location.as_deref(), Some(expected.as_str()), "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
+    let mut app = TestApp::new().await;
+    app.cookie = None;
+    let wrong = app.sign_in(OPERATOR.0, "not the password").await;
+    let unknown = app.sign_in("no.such.user", "not the password").await;
+    assert_eq!(wrong.status, 303);
+    assert!(wrong.set_cookie.is_none(), "no session for a failed sign-in");
+    let strip_user = |location: &str| location.split("&user=").next().unwrap_or_default().to_owned();
+    assert_eq!(strip_user(wrong.location.as_deref().unwrap_or_default()), "/login?error=wrong");
+    assert_eq!(
+        strip_user(wrong.location.as_deref().unwrap_or_default()),
+        strip_user(unknown.location.as_deref().unwrap_or_default())
+    );
+    let page = app.get("/login?error=wrong&user=operator").await;
+    assert!(page.body.contains("The user name or password is wrong."), "{}", page.body);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_are_refused_for_a_while_with_a_message() {
+    let mut app = TestApp::new().await;
+    app.cookie = None;
+    for _ in 0..5 {
+        let reply = app.sign_in("agent", "guessing again").await;
+        assert!(reply.location.as_deref().is_some_and(|l| l.starts_with("/login?error=wrong")));
+    }
+    // Now even the right password is refused, and the page says how long to wait.
+    let refused = app.sign_in("agent", "demo-agent-pass").await;
+    let location = refused.location.expect("redirect");
+    assert!(location.starts_with("/login?error=throttled&wait="), "{location}");
+    assert!(refused.set_cookie.is_none());
+    let page = app.get(&location).await;
+    assert!(page.body.contains("Too many failed sign-ins. Wait"), "{}", page.body);
+    // Other users are not locked out by someone guessing at "agent".
+    assert_eq!(app.sign_in(OPERATOR.0, OPERATOR.1).await.location.as_deref(), Some("/alerts"));
+}
+
+#[tokio::test]
+async fn signing_out_disabling_and_role_changes_take_effect_at_the_next_request() {
+    let mut app = TestApp::new().await;
+    let list = |app: &TestApp| {
+        let request = server_fn_request("list_alerts", &[("filter[page]", "1")]);
+        let app_request = app.authorize(request);
+        send(app.router.clone(), app_request)
+    };
+    assert_eq!(list(&app).await.status, 200);
+
+    let reply = app.send(Request::post("/logout").body(Body::empty()).expect("request")).await;
+    assert_eq!(reply.location.as_deref(), Some("/login?signed_out=1"));
+    assert_eq!(list(&app).await.status, 401, "the old cookie is worth nothing after sign-out");
+
+    app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);
+    app.store.set_user_role("operator", Role::SnCustomerserviceAgent, "command line").await.expect("role");
+    assert_eq!(list(&app).await.status, 403, "the new role applies at once");
+    app.store.set_user_disabled("operator", true, "command line").await.expect("disable");
+    assert_eq!(list(&app).await.status, 401, "a disabled user's sessions end");
+    let refused = app.sign_in(OPERATOR.0, OPERATOR.1).await;
+    assert_eq!(refused.location.as_deref(), Some("/login?error=disabled&user=operator"));
+
+    let audited: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE record = 'operator' OR actor = 'operator' ORDER BY id")
+            .fetch_all(&app.db)
+            .await
+            .expect("audit");
+    for action in ["login", "logout", "user_role_changed", "user_disabled", "login_failed"] {
+        assert!(audited.iter().any(|a| a == action), "{action} missing from {audited:?}");
+    }
+}
+
+#[tokio::test]
+async fn state_changing_requests_from_another_site_are_refused_and_change_nothing() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    for (header, value) in [("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")] {
+        let mut request = app.authorize(create_case_request(MAIL_ALERT, "Forged"));
+        request.headers_mut().insert(header, value.parse().expect("header"));
+        request.headers_mut().insert("host", "forestall.example".parse().expect("header"));
+        let reply = send(app.router.clone(), request).await;
+        assert_eq!(reply.status, 403, "{header}: {}", reply.body);
+        assert!(reply.body.contains("Cross-site request refused"));
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 0);
+
+    // The same request from Forestall's own page goes through.
+    let mut request = app.authorize(create_case_request(MAIL_ALERT, "Mail relay down"));
+    request.headers_mut().insert("sec-fetch-site", "same-origin".parse().expect("header"));
+    assert_eq!(send(app.router.clone(), request).await.status, 200);
+}
+
+#[tokio::test]
+async fn pages_carry_the_security_headers_and_their_scripts_the_policy_nonce() {
+    let app = TestApp::new().await;
+    let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
+    assert_eq!(page.status, 200);
+    let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let csp = header("content-security-policy");
+    for part in ["default-src 'self'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "object-src 'none'"] {
+        assert!(csp.contains(part), "{part} missing from {csp}");
+    }
+    assert!(!csp.contains("'unsafe-inline'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the nonce");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "same-origin");
+    // A second request gets another nonce.
+    let again = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
+    assert!(!again.headers["content-security-policy"].to_str().expect("ascii").contains(nonce));
+}
+
+#[tokio::test]
+async fn text_typed_by_people_is_shown_as_text_never_as_markup() {
+    let mut app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    let attack = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+    let made = app.create_case(MAIL_ALERT, attack, attack).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    app.cookie = Some(app.sign_in_as(Role::SnCustomerserviceAgent).await);
+    let note = app
+        .call(
+            "add_case_note",
+            &[("input[number]", "CS0010001"), ("input[kind]", "Comment"), ("input[text]", attack)],
+        )
+        .await;
+    assert_eq!(note.status, 200, "{}", note.body);
+    let page = app.get("/cases/CS0010001").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("<img src=x"), "markup from a person reached the page");
+    assert!(!page.body.contains("<script>alert"), "markup from a person reached the page");
+    assert!(page.body.contains("&lt;img src=x onerror=alert(1)&gt;"), "the text is shown, escaped");
+}
