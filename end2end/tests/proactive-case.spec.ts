@@ -2,10 +2,13 @@ import { expect, test } from '@playwright/test';
 import { AffectedList } from './pages/affected-list';
 import { AlertForm } from './pages/alert-form';
 import { CaseForm } from './pages/case-form';
+import { signedInAs } from './auth';
 
-// Each test works on its own demo alert: the suite runs once against a freshly seeded database.
+// Each test works on its own demo alert: the suite runs once against a freshly seeded database. The seed flow is
+// the operator's (evt_mgmt_operator): refresh install base items and create proactive cases.
+test.use({ storageState: signedInAs('operator') });
 
-test('an agent walks the seed flow: refresh, create case, and the Case field fills without a reload', async ({
+test('an operator walks the seed flow: refresh, create case, and the Case field fills without a reload', async ({
   page,
 }) => {
   const alertForm = new AlertForm(page);

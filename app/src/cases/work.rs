@@ -80,18 +80,10 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights) -> impl IntoView {
     let comment = ServerAction::<AddCaseNote>::new();
     let number = work.number.clone();
     let work = RwSignal::new(work);
-    let note_text = RwSignal::new(String::new());
-    let comment_text = RwSignal::new(String::new());
     Effect::new(move |_| {
         let changes = update.version().get() + work_note.version().get() + comment.version().get();
         if changes == 0 {
             return; // hydration: the props are current
-        }
-        if matches!(work_note.value().get_untracked(), Some(Ok(()))) {
-            note_text.set(String::new());
-        }
-        if matches!(comment.value().get_untracked(), Some(Ok(()))) {
-            comment_text.set(String::new());
         }
         let number = number.clone();
         leptos::task::spawn_local(async move {
@@ -117,8 +109,6 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights) -> impl IntoView {
     };
     let state_error = field_error(move || update.value().get(), "state");
     let notes_error = field_error(move || update.value().get(), "resolution_notes");
-    let work_note_error = field_error(move || work_note.value().get(), "work_notes");
-    let comment_error = field_error(move || comment.value().get(), "comments");
     let CaseRights {
         may_update,
         may_work_note,
@@ -197,48 +187,28 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights) -> impl IntoView {
                 </ActionForm>
             </Show>
             <Show when=move || may_work_note && !read_only()>
-                <ActionForm action=work_note attr:class="case-note">
-                    <input type="hidden" name="input[number]" value=hidden_number />
-                    <input type="hidden" name="input[kind]" value="WorkNote" />
-                    <div class="field wide">
-                        <label for="case-work-note">"Work notes"</label>
-                        <textarea
-                            id="case-work-note"
-                            name="input[text]"
-                            rows="3"
-                            maxlength="4000"
-                            prop:value=move || note_text.get()
-                            on:input=move |event| note_text.set(event_target_value(&event))
-                            aria-invalid=move || work_note_error().is_some().to_string()
-                            aria-describedby="case-work-note-hint case-work-note-error"
-                        ></textarea>
-                        <p id="case-work-note-hint" class="muted">"Internal: customers do not see work notes."</p>
-                        <p id="case-work-note-error" class="field-error">{work_note_error}</p>
-                    </div>
-                    <button type="submit" disabled=move || work_note.pending().get()>"Post work note"</button>
-                </ActionForm>
+                <NoteForm
+                    action=work_note
+                    number=Signal::derive(hidden_number)
+                    kind=NoteKind::WorkNote
+                    id="case-work-note"
+                    label="Work notes"
+                    hint="Internal: customers do not see work notes."
+                    field="work_notes"
+                    button="Post work note"
+                />
             </Show>
             <Show when=move || may_comment && !read_only()>
-                <ActionForm action=comment attr:class="case-note">
-                    <input type="hidden" name="input[number]" value=hidden_number />
-                    <input type="hidden" name="input[kind]" value="Comment" />
-                    <div class="field wide">
-                        <label for="case-comment">"Additional comments"</label>
-                        <textarea
-                            id="case-comment"
-                            name="input[text]"
-                            rows="3"
-                            maxlength="4000"
-                            prop:value=move || comment_text.get()
-                            on:input=move |event| comment_text.set(event_target_value(&event))
-                            aria-invalid=move || comment_error().is_some().to_string()
-                            aria-describedby="case-comment-hint case-comment-error"
-                        ></textarea>
-                        <p id="case-comment-hint" class="muted">"Customer-visible."</p>
-                        <p id="case-comment-error" class="field-error">{comment_error}</p>
-                    </div>
-                    <button type="submit" disabled=move || comment.pending().get()>"Post comment"</button>
-                </ActionForm>
+                <NoteForm
+                    action=comment
+                    number=Signal::derive(hidden_number)
+                    kind=NoteKind::Comment
+                    id="case-comment"
+                    label="Additional comments"
+                    hint="Customer-visible."
+                    field="comments"
+                    button="Post comment"
+                />
             </Show>
             {move || {
                 let (comments, notes): (Vec<_>, Vec<_>) = work
@@ -251,5 +221,54 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights) -> impl IntoView {
                 }
             }}
         </section>
+    }
+}
+
+/// A work note or comment form: one textarea, its hint and error, and its button. The text clears once posted.
+#[component]
+#[allow(clippy::too_many_arguments)] // the texts of one form
+fn NoteForm(
+    action: ServerAction<AddCaseNote>,
+    number: Signal<String>,
+    kind: NoteKind,
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    field: &'static str,
+    button: &'static str,
+) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            text.set(String::new());
+        }
+    });
+    let error = field_error(move || action.value().get(), field);
+    let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
+    let kind = match kind {
+        NoteKind::WorkNote => "WorkNote",
+        NoteKind::Comment => "Comment",
+    };
+    view! {
+        <ActionForm action attr:class="case-note">
+            <input type="hidden" name="input[number]" value=number />
+            <input type="hidden" name="input[kind]" value=kind />
+            <div class="field wide">
+                <label for=id>{label}</label>
+                <textarea
+                    id=id
+                    name="input[text]"
+                    rows="3"
+                    maxlength="4000"
+                    prop:value=move || text.get()
+                    on:input=move |event| text.set(event_target_value(&event))
+                    aria-invalid=move || error().is_some().to_string()
+                    aria-describedby=format!("{hint_id} {error_id}")
+                ></textarea>
+                <p id=hint_id class="muted">{hint}</p>
+                <p id=error_id class="field-error">{error}</p>
+            </div>
+            <button type="submit" disabled=move || action.pending().get()>{button}</button>
+        </ActionForm>
     }
 }
