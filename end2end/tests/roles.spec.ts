@@ -81,6 +81,7 @@ for (const [user, expected] of Object.entries(EXPECTED) as [DemoUser, (typeof EX
       }
     }
     if (user === 'agent') {
+      await page.goto('/cases');
       await page.getByRole('table', { name: 'Cases' }).getByRole('link', { name: /^CS\d{7}$/ }).first().click();
       await expect(page.getByRole('button', { name: 'Update case' })).toBeVisible();
       await expect(page.getByRole('button', { name: 'Post comment' })).toBeVisible();
