@@ -377,7 +377,10 @@ mod tests {
     fn the_case_lifecycle_ends_in_closed_or_canceled() {
         use CaseState::*;
         assert!(New.next_states().contains(&Resolved));
-        assert!(!New.next_states().contains(&Closed), "a case is resolved before it is closed");
+        assert!(
+            !New.next_states().contains(&Closed),
+            "a case is resolved before it is closed"
+        );
         assert_eq!(Resolved.next_states(), &[Open, Closed]);
         assert!(Closed.is_read_only() && Canceled.is_read_only() && !Resolved.is_read_only());
         for state in CaseState::ALL {

@@ -18,7 +18,7 @@ use axum::{
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_sessions::{cookie::SameSite, cookie::time::Duration, Expiry, SessionManagerLayer};
+use tower_sessions::{cookie::time::Duration, cookie::SameSite, Expiry, SessionManagerLayer};
 
 /// How long a session lasts without being used.
 pub const SESSION_IDLE: Duration = Duration::hours(8);
@@ -46,7 +46,9 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::identify))
         .layer(sessions)
         .layer(from_fn(security::same_origin_writes))
-        .layer(from_fn(move |request, next| security::security_headers(secure, request, next)))
+        .layer(from_fn(move |request, next| {
+            security::security_headers(secure, request, next)
+        }))
         .with_state(state)
 }
 

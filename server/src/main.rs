@@ -206,7 +206,10 @@ async fn user(store: &Store, command: UserCommand) -> Result<(), Box<dyn std::er
         UserCommand::List => {
             for user in store.list_users().await? {
                 let disabled = if user.disabled { "  (disabled)" } else { "" };
-                println!("{:<24} {:<26} added {}{disabled}", user.name, user.role, user.created_at);
+                println!(
+                    "{:<24} {:<26} added {}{disabled}",
+                    user.name, user.role, user.created_at
+                );
             }
         }
     }

@@ -84,8 +84,17 @@ mod tests {
             (vec![("sec-fetch-site", "same-origin")], true),
             (vec![("sec-fetch-site", "cross-site")], false),
             (vec![("sec-fetch-site", "same-site")], false),
-            (vec![("origin", "http://forestall.example:3000"), ("host", "forestall.example:3000")], true),
-            (vec![("origin", "https://evil.example"), ("host", "forestall.example:3000")], false),
+            (
+                vec![
+                    ("origin", "http://forestall.example:3000"),
+                    ("host", "forestall.example:3000"),
+                ],
+                true,
+            ),
+            (
+                vec![("origin", "https://evil.example"), ("host", "forestall.example:3000")],
+                false,
+            ),
             (vec![("origin", "null"), ("host", "forestall.example")], false),
             (vec![("host", "forestall.example")], true),
         ];

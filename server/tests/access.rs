@@ -77,8 +77,14 @@ fn every_route_has_a_rule_here_and_in_the_guard() {
     let routes = enumerate_router();
     let missing: Vec<_> = routes.difference(&table).collect();
     let stale: Vec<_> = table.difference(&routes).collect();
-    assert!(missing.is_empty(), "routes without an expected rule in this test: {missing:?}");
-    assert!(stale.is_empty(), "rules for routes the router does not serve: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "routes without an expected rule in this test: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rules for routes the router does not serve: {stale:?}"
+    );
     for (_, path) in &routes {
         assert!(route_access(path).is_some(), "{path} has no rule in auth::route_access");
     }
@@ -109,9 +115,18 @@ fn request(method: &str, path: &str) -> Request<Body> {
         _ => &[],
     };
     if method == "GET" {
-        let path = path
-            .replace("{number}", if path.starts_with("/cases") { "CS0010001" } else { DB_HOST_ALERT });
-        return Request::get(path).header("accept", "text/html").body(Body::empty()).expect("request");
+        let path = path.replace(
+            "{number}",
+            if path.starts_with("/cases") {
+                "CS0010001"
+            } else {
+                DB_HOST_ALERT
+            },
+        );
+        return Request::get(path)
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .expect("request");
     }
     Request::post(path)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -122,15 +137,18 @@ fn request(method: &str, path: &str) -> Request<Body> {
 
 /// What the database holds that a refused request must not change.
 async fn fingerprint(app: &TestApp) -> String {
-    sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM cases) || '/' || (SELECT group_concat(state) FROM cases) || '/' ||
-                (SELECT COUNT(*) FROM journal_entries) || '/' || (SELECT COUNT(*) FROM affected_items) || '/' ||
-                (SELECT COUNT(*) FROM alerts WHERE ib_refreshed_at IS NOT NULL) || '/' ||
-                (SELECT COUNT(*) FROM audit_log)",
-    )
-    .fetch_one(&app.db)
-    .await
-    .expect("fingerprint")
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM cases ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .expect("states");
+    let counts = [
+        app.count("SELECT COUNT(*) FROM journal_entries").await,
+        app.count("SELECT COUNT(*) FROM affected_items").await,
+        app.count("SELECT COUNT(*) FROM alerts WHERE ib_refreshed_at IS NOT NULL")
+            .await,
+        app.count("SELECT COUNT(*) FROM audit_log").await,
+    ];
+    format!("{states:?} {counts:?}")
 }
 
 #[tokio::test]
@@ -169,11 +187,30 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                 _ => None,
             };
             if allowed {
-                assert!(refused_as.is_none(), "{method} {path} as {who}: refused ({}) {}", reply.status, reply.body);
-                assert!(reply.status < 500, "{method} {path} as {who}: {} {}", reply.status, reply.body);
+                assert!(
+                    refused_as.is_none(),
+                    "{method} {path} as {who}: refused ({}) {}",
+                    reply.status,
+                    reply.body
+                );
+                assert!(
+                    reply.status < 500,
+                    "{method} {path} as {who}: {} {}",
+                    reply.status,
+                    reply.body
+                );
             } else {
-                assert!(refused_as.is_some(), "{method} {path} as {who}: allowed ({}) {}", reply.status, reply.body);
-                assert_eq!(fingerprint(&app).await, before, "{method} {path} as {who} changed the database");
+                assert!(
+                    refused_as.is_some(),
+                    "{method} {path} as {who}: allowed ({}) {}",
+                    reply.status,
+                    reply.body
+                );
+                assert_eq!(
+                    fingerprint(&app).await,
+                    before,
+                    "{method} {path} as {who} changed the database"
+                );
                 match identity {
                     // Pages send nobody to the login page; calls get 401 with the typed error.
                     None if *method == "GET" => assert_eq!(refused_as, Some("to login"), "{method} {path}"),

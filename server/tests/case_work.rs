@@ -10,7 +10,9 @@ use support::*;
 async fn agent_with_a_case() -> TestApp {
     let mut app = TestApp::new().await;
     app.refresh(MAIL_ALERT).await;
-    let made = app.create_case(MAIL_ALERT, "Mail relay down", "Opened before customers call.").await;
+    let made = app
+        .create_case(MAIL_ALERT, "Mail relay down", "Opened before customers call.")
+        .await;
     assert_eq!(made.status, 200, "{}", made.body);
     app.cookie = Some(app.sign_in_as(Role::SnCustomerserviceAgent).await);
     app
@@ -19,7 +21,11 @@ async fn agent_with_a_case() -> TestApp {
 async fn update(app: &TestApp, state: &str, notes: &str) -> Reply {
     app.call(
         "update_case",
-        &[("input[number]", "CS0010001"), ("input[state]", state), ("input[resolution_notes]", notes)],
+        &[
+            ("input[number]", "CS0010001"),
+            ("input[state]", state),
+            ("input[resolution_notes]", notes),
+        ],
     )
     .await
 }
@@ -27,7 +33,11 @@ async fn update(app: &TestApp, state: &str, notes: &str) -> Reply {
 async fn note(app: &TestApp, kind: &str, text: &str) -> Reply {
     app.call(
         "add_case_note",
-        &[("input[number]", "CS0010001"), ("input[kind]", kind), ("input[text]", text)],
+        &[
+            ("input[number]", "CS0010001"),
+            ("input[kind]", kind),
+            ("input[text]", text),
+        ],
     )
     .await
 }
@@ -54,10 +64,16 @@ async fn a_case_moves_along_its_lifecycle_and_closed_cases_are_read_only() {
     // A move the lifecycle does not have is refused with the moves it does have.
     let skipped = update(&app, "Closed", "Fixed").await;
     assert_eq!(skipped.json()["Invalid"]["field"], "state");
-    assert!(skipped.json()["Invalid"]["message"].as_str().unwrap_or_default().contains("Resolved"));
+    assert!(skipped.json()["Invalid"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Resolved"));
     assert_eq!(update(&app, "Bogus", "").await.json()["Invalid"]["field"], "state");
 
-    assert_eq!(update(&app, "Resolved", "Relay restarted; queue drained.").await.status, 200);
+    assert_eq!(
+        update(&app, "Resolved", "Relay restarted; queue drained.").await.status,
+        200
+    );
     // Closing keeps the notes given when resolving.
     assert_eq!(update(&app, "Closed", "").await.status, 200);
     let notes: Option<String> = sqlx::query_scalar("SELECT resolution_notes FROM cases WHERE number = 'CS0010001'")
@@ -67,9 +83,15 @@ async fn a_case_moves_along_its_lifecycle_and_closed_cases_are_read_only() {
     assert_eq!(notes.as_deref(), Some("Relay restarted; queue drained."));
 
     let entries = app.count("SELECT COUNT(*) FROM journal_entries").await;
-    for reply in [update(&app, "Open", "").await, note(&app, "WorkNote", "one more thing").await] {
+    for reply in [
+        update(&app, "Open", "").await,
+        note(&app, "WorkNote", "one more thing").await,
+    ] {
         assert_eq!(reply.status, 409, "{}", reply.body);
-        assert!(reply.json()["Conflict"]["message"].as_str().unwrap_or_default().contains("read-only"));
+        assert!(reply.json()["Conflict"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("read-only"));
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM journal_entries").await, entries);
     // The schema holds the line too, whatever the code above it does.
@@ -79,7 +101,11 @@ async fn a_case_moves_along_its_lifecycle_and_closed_cases_are_read_only() {
     assert!(direct.is_err(), "a closed case was changed behind the code's back");
 
     let page = app.get("/cases/CS0010001").await;
-    assert!(page.body.contains("This case is Closed: it is read-only."), "{}", page.body);
+    assert!(
+        page.body.contains("This case is Closed: it is read-only."),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("Update case"));
 }
 
@@ -104,7 +130,10 @@ async fn work_notes_and_comments_are_two_journals() {
     let comments_at = page.body.rfind("Additional comments</h2>").expect("comments journal");
     let comment_at = page.body.rfind("We are aware of mail delays.").expect("comment shown");
     let note_at = page.body.rfind("Internal: relay restarted.").expect("work note shown");
-    assert!(comment_at > comments_at && note_at < comments_at, "each entry in its own journal");
+    assert!(
+        comment_at > comments_at && note_at < comments_at,
+        "each entry in its own journal"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +145,9 @@ async fn operators_may_add_work_notes_to_proactive_cases_and_nothing_more() {
     assert_eq!(update(&app, "Open", "").await.status, 403);
     assert_eq!(state(&app).await, "New");
     let page = app.get("/cases/CS0010001").await;
-    assert!(page.body.contains("may add work notes to this proactive case but not otherwise change it"));
+    assert!(page
+        .body
+        .contains("may add work notes to this proactive case but not otherwise change it"));
     assert!(page.body.contains("Post work note") && !page.body.contains("Post comment"));
 }
 
@@ -136,15 +167,25 @@ async fn every_write_is_in_the_audit_log_which_only_admin_may_read() {
         ("agent", "case_state_changed", Some("CS0010001")),
         ("agent", "case_comment", Some("CS0010001")),
     ];
-    let tail: Vec<_> = audited.iter().skip_while(|(_, action, _)| action == "user_added").collect();
+    let tail: Vec<_> = audited
+        .iter()
+        .skip_while(|(_, action, _)| action == "user_added")
+        .collect();
     assert_eq!(tail.len(), expected.len(), "{audited:?}");
     for ((actor, action, record), (e_actor, e_action, e_record)) in tail.into_iter().zip(expected) {
-        assert_eq!((actor.as_str(), action.as_str(), record.as_deref()), (e_actor, e_action, e_record));
+        assert_eq!(
+            (actor.as_str(), action.as_str(), record.as_deref()),
+            (e_actor, e_action, e_record)
+        );
     }
 
     assert_eq!(app.get("/audit").await.status, 403);
     app.cookie = Some(app.sign_in_as(Role::Admin).await);
     let page = app.get("/audit").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Case state changed") && page.body.contains("Signed in"), "{}", page.body);
+    assert!(
+        page.body.contains("Case state changed") && page.body.contains("Signed in"),
+        "{}",
+        page.body
+    );
 }

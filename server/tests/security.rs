@@ -15,8 +15,14 @@ async fn signing_in_sets_a_guarded_cookie_and_lands_on_the_role_start_page() {
     assert_eq!((reply.status, reply.location.as_deref()), (303, Some("/alerts")));
     let cookie = reply.headers["set-cookie"].to_str().expect("ascii").to_owned();
     assert!(cookie.starts_with("forestall_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http keeps the cookie usable: {cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http keeps the cookie usable: {cookie}"
+    );
 
     let agent = app.sign_in("agent", "demo-agent-pass").await;
     assert_eq!(agent.location.as_deref(), Some("/cases"));
@@ -70,15 +76,23 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     assert_eq!(wrong.status, 303);
     assert!(wrong.set_cookie.is_none(), "no session for a failed sign-in");
     let strip_user = |location: &str| location.split("&user=").next().unwrap_or_default().to_owned();
-    assert_eq!(strip_user(wrong.location.as_deref().unwrap_or_default()), "/login?error=wrong");
+    assert_eq!(
+        strip_user(wrong.location.as_deref().unwrap_or_default()),
+        "/login?error=wrong"
+    );
     assert_eq!(
         strip_user(wrong.location.as_deref().unwrap_or_default()),
         strip_user(unknown.location.as_deref().unwrap_or_default())
     );
     let page = app.get("/login?error=wrong&user=operator").await;
-    assert!(page.body.contains("The user name or password is wrong."), "{}", page.body);
+    assert!(
+        page.body.contains("The user name or password is wrong."),
+        "{}",
+        page.body
+    );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'").await,
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")
+            .await,
         2
     );
 }
@@ -89,7 +103,10 @@ async fn repeated_failures_are_refused_for_a_while_with_a_message() {
     app.cookie = None;
     for _ in 0..5 {
         let reply = app.sign_in("agent", "guessing again").await;
-        assert!(reply.location.as_deref().is_some_and(|l| l.starts_with("/login?error=wrong")));
+        assert!(reply
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login?error=wrong")));
     }
     // Now even the right password is refused, and the page says how long to wait.
     let refused = app.sign_in("agent", "demo-agent-pass").await;
@@ -99,7 +116,10 @@ async fn repeated_failures_are_refused_for_a_while_with_a_message() {
     let page = app.get(&location).await;
     assert!(page.body.contains("Too many failed sign-ins. Wait"), "{}", page.body);
     // Other users are not locked out by someone guessing at "agent".
-    assert_eq!(app.sign_in(OPERATOR.0, OPERATOR.1).await.location.as_deref(), Some("/alerts"));
+    assert_eq!(
+        app.sign_in(OPERATOR.0, OPERATOR.1).await.location.as_deref(),
+        Some("/alerts")
+    );
 }
 
 #[tokio::test]
@@ -112,14 +132,26 @@ async fn signing_out_disabling_and_role_changes_take_effect_at_the_next_request(
     };
     assert_eq!(list(&app).await.status, 200);
 
-    let reply = app.send(Request::post("/logout").body(Body::empty()).expect("request")).await;
+    let reply = app
+        .send(Request::post("/logout").body(Body::empty()).expect("request"))
+        .await;
     assert_eq!(reply.location.as_deref(), Some("/login?signed_out=1"));
-    assert_eq!(list(&app).await.status, 401, "the old cookie is worth nothing after sign-out");
+    assert_eq!(
+        list(&app).await.status,
+        401,
+        "the old cookie is worth nothing after sign-out"
+    );
 
     app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);
-    app.store.set_user_role("operator", Role::SnCustomerserviceAgent, "command line").await.expect("role");
+    app.store
+        .set_user_role("operator", Role::SnCustomerserviceAgent, "command line")
+        .await
+        .expect("role");
     assert_eq!(list(&app).await.status, 403, "the new role applies at once");
-    app.store.set_user_disabled("operator", true, "command line").await.expect("disable");
+    app.store
+        .set_user_disabled("operator", true, "command line")
+        .await
+        .expect("disable");
     assert_eq!(list(&app).await.status, 401, "a disabled user's sessions end");
     let refused = app.sign_in(OPERATOR.0, OPERATOR.1).await;
     assert_eq!(refused.location.as_deref(), Some("/login?error=disabled&user=operator"));
@@ -141,7 +173,9 @@ async fn state_changing_requests_from_another_site_are_refused_and_change_nothin
     for (header, value) in [("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")] {
         let mut request = app.authorize(create_case_request(MAIL_ALERT, "Forged"));
         request.headers_mut().insert(header, value.parse().expect("header"));
-        request.headers_mut().insert("host", "forestall.example".parse().expect("header"));
+        request
+            .headers_mut()
+            .insert("host", "forestall.example".parse().expect("header"));
         let reply = send(app.router.clone(), request).await;
         assert_eq!(reply.status, 403, "{header}: {}", reply.body);
         assert!(reply.body.contains("Cross-site request refused"));
@@ -150,7 +184,9 @@ async fn state_changing_requests_from_another_site_are_refused_and_change_nothin
 
     // The same request from Forestall's own page goes through.
     let mut request = app.authorize(create_case_request(MAIL_ALERT, "Mail relay down"));
-    request.headers_mut().insert("sec-fetch-site", "same-origin".parse().expect("header"));
+    request
+        .headers_mut()
+        .insert("sec-fetch-site", "same-origin".parse().expect("header"));
     assert_eq!(send(app.router.clone(), request).await.status, 200);
 }
 
@@ -159,9 +195,20 @@ async fn pages_carry_the_security_headers_and_their_scripts_the_policy_nonce() {
     let app = TestApp::new().await;
     let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
     assert_eq!(page.status, 200);
-    let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let header = |name: &str| {
+        page.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let csp = header("content-security-policy");
-    for part in ["default-src 'self'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "object-src 'none'"] {
+    for part in [
+        "default-src 'self'",
+        "'wasm-unsafe-eval'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ] {
         assert!(csp.contains(part), "{part} missing from {csp}");
     }
     assert!(!csp.contains("'unsafe-inline'"), "{csp}");
@@ -170,12 +217,18 @@ async fn pages_carry_the_security_headers_and_their_scripts_the_policy_nonce() {
         .nth(1)
         .and_then(|rest| rest.split('\'').next())
         .expect("a nonce in the policy");
-    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the nonce");
+    assert!(
+        page.body.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the nonce"
+    );
     assert_eq!(header("x-content-type-options"), "nosniff");
     assert_eq!(header("referrer-policy"), "same-origin");
     // A second request gets another nonce.
     let again = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
-    assert!(!again.headers["content-security-policy"].to_str().expect("ascii").contains(nonce));
+    assert!(!again.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .contains(nonce));
 }
 
 #[tokio::test]
@@ -189,13 +242,26 @@ async fn text_typed_by_people_is_shown_as_text_never_as_markup() {
     let note = app
         .call(
             "add_case_note",
-            &[("input[number]", "CS0010001"), ("input[kind]", "Comment"), ("input[text]", attack)],
+            &[
+                ("input[number]", "CS0010001"),
+                ("input[kind]", "Comment"),
+                ("input[text]", attack),
+            ],
         )
         .await;
     assert_eq!(note.status, 200, "{}", note.body);
     let page = app.get("/cases/CS0010001").await;
     assert_eq!(page.status, 200);
-    assert!(!page.body.contains("<img src=x"), "markup from a person reached the page");
-    assert!(!page.body.contains("<script>alert"), "markup from a person reached the page");
-    assert!(page.body.contains("&lt;img src=x onerror=alert(1)&gt;"), "the text is shown, escaped");
+    assert!(
+        !page.body.contains("<img src=x"),
+        "markup from a person reached the page"
+    );
+    assert!(
+        !page.body.contains("<script>alert"),
+        "markup from a person reached the page"
+    );
+    assert!(
+        page.body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "the text is shown, escaped"
+    );
 }

@@ -7,7 +7,7 @@ use crate::{
     store::{Store, Window},
     AppError,
 };
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 
 #[derive(FromRow)]
 struct AlertRowRecord {
@@ -66,8 +66,8 @@ pub(crate) fn parse_alert_number(number: &str) -> Result<AlertNumber, AppError> 
 }
 
 /// The row id of the alert with this number.
-pub(crate) async fn alert_id(conn: &mut SqliteConnection, number: &AlertNumber) -> Result<i64, AppError> {
-    sqlx::query_scalar("SELECT id FROM alerts WHERE number = ?1")
+pub(crate) async fn alert_id(conn: &mut AnyConnection, number: &AlertNumber) -> Result<i64, AppError> {
+    sqlx::query_scalar("SELECT id FROM alerts WHERE number = $1")
         .bind(number.to_string())
         .fetch_optional(conn)
         .await?
@@ -84,10 +84,12 @@ const FILTER_SQL: &str = "
     FROM alerts a
     LEFT JOIN configuration_items ci ON ci.id = a.ci_id
     LEFT JOIN cases c ON c.id = a.case_id
-    WHERE (?1 IS NULL OR a.state = ?1)
-      AND (?2 IS NULL OR a.severity = ?2)
-      AND (?3 IS NULL OR a.number LIKE ?3 ESCAPE '\\' OR a.node LIKE ?3 ESCAPE '\\'
-           OR a.source LIKE ?3 ESCAPE '\\' OR a.description LIKE ?3 ESCAPE '\\' OR ci.name LIKE ?3 ESCAPE '\\')";
+    WHERE (CAST($1 AS TEXT) IS NULL OR a.state = $1)
+      AND (CAST($2 AS BIGINT) IS NULL OR a.severity = $2)
+      AND (CAST($3 AS TEXT) IS NULL
+           OR lower(a.number) LIKE $3 ESCAPE '\\' OR lower(a.node) LIKE $3 ESCAPE '\\'
+           OR lower(a.source) LIKE $3 ESCAPE '\\' OR lower(a.description) LIKE $3 ESCAPE '\\'
+           OR lower(ci.name) LIKE $3 ESCAPE '\\')";
 
 impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
@@ -98,7 +100,8 @@ impl Store {
         }
         let state = filter.state.map(AlertState::as_str);
         let severity = filter.severity.map(|s| i64::from(s.code()));
-        let pattern = text.map(like_pattern);
+        // Lower-cased on both sides: the search ignores case on either database.
+        let pattern = text.map(|t| like_pattern(&t.to_lowercase()));
 
         let mut conn = self.pool().acquire().await?;
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FILTER_SQL}")))
@@ -113,7 +116,7 @@ impl Store {
                     c.number AS case_number, a.last_event_at
              {FILTER_SQL}
              ORDER BY a.last_event_at DESC, a.id DESC
-             LIMIT ?4 OFFSET ?5"
+             LIMIT $4 OFFSET $5"
         )))
         .bind(state)
         .bind(severity)
@@ -159,7 +162,7 @@ impl Store {
              LEFT JOIN configuration_items ci ON ci.id = a.ci_id
              LEFT JOIN cases c ON c.id = a.case_id
              LEFT JOIN incidents i ON i.id = a.incident_id
-             WHERE a.number = ?1",
+             WHERE a.number = $1",
         )
         .bind(number.to_string())
         .fetch_optional(self.pool())
@@ -193,7 +196,7 @@ impl Store {
         let mut conn = self.pool().acquire().await?;
         let id = alert_id(&mut conn, &number).await?;
         Ok(sqlx::query_as(
-            "SELECT kind, author, created_at, body FROM journal_entries WHERE alert_id = ?1 ORDER BY id DESC",
+            "SELECT kind, author, created_at, body FROM journal_entries WHERE alert_id = $1 ORDER BY id DESC",
         )
         .bind(id)
         .fetch_all(&mut *conn)

@@ -2,10 +2,10 @@
 
 use super::{AuditAction, AuditEntry, AuditPageData, PAGE_SIZE};
 use crate::{
-    store::{Store, Window, NOW_SQL},
+    store::{now_sql, Store, Window},
     AppError,
 };
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 
 /// What one audit line says, written inside the transaction of the change it records.
 pub(crate) struct Audit<'a> {
@@ -17,9 +17,10 @@ pub(crate) struct Audit<'a> {
 }
 
 impl Audit<'_> {
-    pub(crate) async fn write(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    pub(crate) async fn write(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO audit_log (at, actor, action, record, detail, address) VALUES ({NOW_SQL}, ?1, ?2, ?3, ?4, ?5)"
+            "INSERT INTO audit_log (at, actor, action, record, detail, address) VALUES ({}, $1, $2, $3, $4, $5)",
+            now_sql()
         )))
         .bind(truncate(self.actor, 160))
         .bind(self.action.as_str())
@@ -51,10 +52,12 @@ impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn audit_page(&self, page: u32) -> Result<AuditPageData, AppError> {
         let mut conn = self.pool().acquire().await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&mut *conn).await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(&mut *conn)
+            .await?;
         let window = Window::new(total, page, PAGE_SIZE);
         let records: Vec<AuditRecord> = sqlx::query_as(
-            "SELECT at, actor, action, record, detail, address FROM audit_log ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+            "SELECT at, actor, action, record, detail, address FROM audit_log ORDER BY id DESC LIMIT $1 OFFSET $2",
         )
         .bind(window.limit)
         .bind(window.offset)

@@ -13,7 +13,9 @@ pub enum SignInRefusal {
     Missing,
     Wrong,
     Disabled,
-    Throttled { minutes: i64 },
+    Throttled {
+        minutes: i64,
+    },
     /// The server failed; its log has the cause.
     Unavailable,
 }

@@ -145,7 +145,8 @@ impl Viewer {
     /// Whether this user may add a note of `kind` to a case: agents to any case, operators work notes to proactive
     /// cases only.
     pub fn may_note(&self, kind: NoteKind, proactive: bool) -> bool {
-        self.may(Permission::WorkCases) || (kind == NoteKind::WorkNote && proactive && self.may(Permission::AddWorkNotes))
+        self.may(Permission::WorkCases)
+            || (kind == NoteKind::WorkNote && proactive && self.may(Permission::AddWorkNotes))
     }
 }
 
@@ -216,11 +217,26 @@ mod tests {
             (Role::Admin, &[ManageUsers, ViewAuditLog]),
             (
                 Role::EvtMgmtAdmin,
-                &[ViewAlerts, RefreshInstallBase, CreateCases, CreateIncidents, AddWorkNotes, ViewCases, ManageAlertRules],
+                &[
+                    ViewAlerts,
+                    RefreshInstallBase,
+                    CreateCases,
+                    CreateIncidents,
+                    AddWorkNotes,
+                    ViewCases,
+                    ManageAlertRules,
+                ],
             ),
             (
                 Role::EvtMgmtOperator,
-                &[ViewAlerts, RefreshInstallBase, CreateCases, CreateIncidents, AddWorkNotes, ViewCases],
+                &[
+                    ViewAlerts,
+                    RefreshInstallBase,
+                    CreateCases,
+                    CreateIncidents,
+                    AddWorkNotes,
+                    ViewCases,
+                ],
             ),
             (Role::SnCustomerserviceAgent, &[ViewCases, WorkCases]),
             (Role::EvtMgmtUser, &[ViewAlerts, ViewCases]),
@@ -239,7 +255,11 @@ mod tests {
         ];
         for (role, allowed) in table {
             for permission in all {
-                assert_eq!(role.may(permission), allowed.contains(&permission), "{role} {permission:?}");
+                assert_eq!(
+                    role.may(permission),
+                    allowed.contains(&permission),
+                    "{role} {permission:?}"
+                );
             }
         }
     }
@@ -255,7 +275,11 @@ mod tests {
 
     #[test]
     fn operators_may_only_add_work_notes_to_proactive_cases() {
-        let viewer = |role| Viewer { id: 1, name: "x".into(), role };
+        let viewer = |role| Viewer {
+            id: 1,
+            name: "x".into(),
+            role,
+        };
         let operator = viewer(Role::EvtMgmtOperator);
         assert!(operator.may_note(NoteKind::WorkNote, true));
         assert!(!operator.may_note(NoteKind::WorkNote, false));

@@ -17,7 +17,9 @@ pub async fn add_case_note(input: NewNote) -> Result<(), AppError> {
     let state = app_state()?;
     let result = state.store.add_case_note(&input, &viewer).await;
     if result.is_ok() {
-        state.changes.publish(RecordChange::CaseUpdated { number: input.number });
+        state
+            .changes
+            .publish(RecordChange::CaseUpdated { number: input.number });
     }
     crate::error::with_status(result)
 }

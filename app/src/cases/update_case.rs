@@ -17,7 +17,9 @@ pub async fn update_case(input: CaseUpdate) -> Result<CaseState, AppError> {
     let state = app_state()?;
     let result = state.store.update_case_state(&input, &viewer.name).await;
     if result.is_ok() {
-        state.changes.publish(RecordChange::CaseUpdated { number: input.number });
+        state
+            .changes
+            .publish(RecordChange::CaseUpdated { number: input.number });
     }
     crate::error::with_status(result)
 }

@@ -5,10 +5,10 @@ use super::{AffectedItem, AffectedSnapshot, Reason, RefreshOutcome};
 use crate::{
     alerts::server::parse_alert_number,
     audit::{server::Audit, AuditAction},
-    store::{Store, NOW_SQL},
+    store::{now_sql, Backend, Store},
     AppError,
 };
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 use std::collections::HashMap;
 
 /// How far impact travels from the alert's CI, in relationship hops.
@@ -47,7 +47,7 @@ pub(crate) struct TracedItem {
 /// an alert's CI in maintenance impacts only itself.
 const IMPACTED_CIS_SQL: &str = "
 WITH RECURSIVE walk(ci_id, hops, from_id) AS (
-    SELECT ?1, 0, NULL
+    SELECT CAST($1 AS BIGINT), 0, CAST(NULL AS BIGINT)
     UNION
     SELECT r.parent_id, w.hops + 1, w.ci_id
     FROM walk w
@@ -55,7 +55,7 @@ WITH RECURSIVE walk(ci_id, hops, from_id) AS (
     JOIN ci_relationships r ON r.child_id = w.ci_id
     JOIN relationship_types t ON t.id = r.type_id AND t.carries_impact = 1
     JOIN configuration_items dst ON dst.id = r.parent_id AND dst.in_maintenance = 0
-    WHERE w.hops < ?2
+    WHERE w.hops < $2
 ),
 best AS (SELECT ci_id, MIN(hops) AS hops FROM walk GROUP BY ci_id)
 SELECT b.ci_id AS id, ci.name, b.hops,
@@ -63,23 +63,33 @@ SELECT b.ci_id AS id, ci.name, b.hops,
 FROM best b
 JOIN configuration_items ci ON ci.id = b.ci_id";
 
-/// Active items on the impacted CIs (given as a JSON array of ids), then the active children of every item reached.
-/// A parent cycle among items ends because each (item, via) pair is produced once.
-const REACHED_ITEMS_SQL: &str = "
+/// Active items on the impacted CIs (given as a JSON array of ids, read by the database's own JSON function), then
+/// the active children of every item reached. A parent cycle among items ends because each (item, via) pair is
+/// produced once.
+fn reached_items_sql(backend: Backend) -> String {
+    let impacted = match backend {
+        Backend::Sqlite => "SELECT CAST(value AS BIGINT) AS id FROM json_each($1)",
+        Backend::Postgres => "SELECT CAST(value AS BIGINT) AS id FROM json_array_elements_text(CAST($1 AS json))",
+    };
+    format!(
+        "
 WITH RECURSIVE reached(item_id, ci_id, via_item_id) AS (
-    SELECT ib.id, ib.ci_id, NULL
-    FROM json_each(?1) impacted
-    JOIN install_base_items ib ON ib.ci_id = impacted.value AND ib.active = 1
+    SELECT ib.id, ib.ci_id, CAST(NULL AS BIGINT)
+    FROM ({impacted}) impacted
+    JOIN install_base_items ib ON ib.ci_id = impacted.id AND ib.active = 1
     UNION
     SELECT child.id, child.ci_id, r.item_id
     FROM reached r
     JOIN install_base_items child ON child.parent_id = r.item_id AND child.active = 1
 )
-SELECT item_id, ci_id, via_item_id FROM reached ORDER BY item_id, via_item_id IS NOT NULL, via_item_id";
+SELECT item_id, ci_id, via_item_id FROM reached ORDER BY item_id, via_item_id IS NOT NULL, via_item_id"
+    )
+}
 
 /// Traces from `root_ci` and returns the snapshot rows, one per item, ordered by item id.
 pub(crate) async fn trace(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    backend: Backend,
     root_ci: i64,
     max_hops: u32,
 ) -> Result<Vec<TracedItem>, sqlx::Error> {
@@ -97,7 +107,7 @@ pub(crate) async fn trace(
             .collect::<Vec<_>>()
             .join(",")
     );
-    let reached: Vec<ReachedItem> = sqlx::query_as(REACHED_ITEMS_SQL)
+    let reached: Vec<ReachedItem> = sqlx::query_as(sqlx::AssertSqlSafe(reached_items_sql(backend)))
         .bind(ids)
         .fetch_all(&mut *conn)
         .await?;
@@ -201,7 +211,7 @@ impl Store {
     ) -> Result<RefreshOutcome, AppError> {
         let number = parse_alert_number(alert)?;
         let mut tx = self.begin_write().await?;
-        let (id, ci_id): (i64, Option<i64>) = sqlx::query_as("SELECT id, ci_id FROM alerts WHERE number = ?1")
+        let (id, ci_id): (i64, Option<i64>) = sqlx::query_as("SELECT id, ci_id FROM alerts WHERE number = $1")
             .bind(number.to_string())
             .fetch_optional(&mut *tx)
             .await?
@@ -216,15 +226,15 @@ impl Store {
             ));
         };
 
-        let items = trace(&mut tx, ci_id, max_hops).await?;
-        sqlx::query("DELETE FROM affected_items WHERE alert_id = ?1")
+        let items = trace(&mut tx, self.backend(), ci_id, max_hops).await?;
+        sqlx::query("DELETE FROM affected_items WHERE alert_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
         for item in &items {
             sqlx::query(
                 "INSERT INTO affected_items (alert_id, item_id, reason, hops, ci_path, via_item_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id)
             .bind(item.item_id)
@@ -236,14 +246,15 @@ impl Store {
             .await?;
         }
         let refreshed_at: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "UPDATE alerts SET ib_refreshed_at = {NOW_SQL} WHERE id = ?1 RETURNING ib_refreshed_at"
+            "UPDATE alerts SET ib_refreshed_at = {} WHERE id = $1 RETURNING ib_refreshed_at",
+            now_sql()
         )))
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
         let accounts: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT ib.account_id) FROM affected_items ai
-             JOIN install_base_items ib ON ib.id = ai.item_id WHERE ai.alert_id = ?1",
+             JOIN install_base_items ib ON ib.id = ai.item_id WHERE ai.alert_id = $1",
         )
         .bind(id)
         .fetch_one(&mut *tx)
@@ -271,7 +282,7 @@ impl Store {
         let number = parse_alert_number(alert)?;
         let mut conn = self.pool().acquire().await?;
         let (id, refreshed_at): (i64, Option<String>) =
-            sqlx::query_as("SELECT id, ib_refreshed_at FROM alerts WHERE number = ?1")
+            sqlx::query_as("SELECT id, ib_refreshed_at FROM alerts WHERE number = $1")
                 .bind(number.to_string())
                 .fetch_optional(&mut *conn)
                 .await?
@@ -286,7 +297,7 @@ impl Store {
              LEFT JOIN products p ON p.id = ib.product_id
              LEFT JOIN configuration_items ci ON ci.id = ib.ci_id
              LEFT JOIN install_base_items via ON via.id = ai.via_item_id
-             WHERE ai.alert_id = ?1
+             WHERE ai.alert_id = $1
              ORDER BY acc.name, ib.number",
         )
         .bind(id)
@@ -316,13 +327,15 @@ mod tests {
             }
         }
 
-        async fn write(&self) -> CmdbWriter<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        async fn write(&self) -> CmdbWriter<sqlx::pool::PoolConnection<sqlx::Any>> {
             CmdbWriter::new(self.store.pool().acquire().await.expect("connection"))
         }
 
         async fn traced(&self, root: i64, max_hops: u32) -> Vec<TracedItem> {
             let mut conn = self.store.pool().acquire().await.expect("connection");
-            trace(&mut conn, root, max_hops).await.expect("trace")
+            trace(&mut conn, self.store.backend(), root, max_hops)
+                .await
+                .expect("trace")
         }
     }
 

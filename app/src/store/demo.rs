@@ -15,7 +15,7 @@ use crate::{
     domain::{AlertPrefix, ItemPrefix, Severity},
 };
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use std::ops::DerefMut;
 
 /// Writes CMDB records on one connection (or inside one transaction).
@@ -39,13 +39,13 @@ pub(crate) struct NewAlert<'a> {
     pub last_event_at: &'a str,
 }
 
-impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
+impl<C: DerefMut<Target = AnyConnection>> CmdbWriter<C> {
     pub fn new(conn: C) -> Self {
         Self { conn }
     }
 
     pub async fn account(&mut self, name: &str, external: bool) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("INSERT INTO accounts (name, kind) VALUES (?1, ?2) RETURNING id")
+        sqlx::query_scalar("INSERT INTO accounts (name, kind) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(if external { "external" } else { "internal" })
             .fetch_one(&mut *self.conn)
@@ -54,14 +54,14 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
 
     /// Adds a contact to `account`, as its primary contact when `primary`.
     pub async fn contact(&mut self, account: i64, name: &str, email: &str, primary: bool) -> Result<i64, sqlx::Error> {
-        let id = sqlx::query_scalar("INSERT INTO contacts (account_id, name, email) VALUES (?1, ?2, ?3) RETURNING id")
+        let id = sqlx::query_scalar("INSERT INTO contacts (account_id, name, email) VALUES ($1, $2, $3) RETURNING id")
             .bind(account)
             .bind(name)
             .bind(email)
             .fetch_one(&mut *self.conn)
             .await?;
         if primary {
-            sqlx::query("UPDATE accounts SET primary_contact_id = ?1 WHERE id = ?2")
+            sqlx::query("UPDATE accounts SET primary_contact_id = $1 WHERE id = $2")
                 .bind(id)
                 .bind(account)
                 .execute(&mut *self.conn)
@@ -71,7 +71,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
     }
 
     pub async fn product(&mut self, name: &str) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("INSERT INTO products (name) VALUES (?1) RETURNING id")
+        sqlx::query_scalar("INSERT INTO products (name) VALUES ($1) RETURNING id")
             .bind(name)
             .fetch_one(&mut *self.conn)
             .await
@@ -80,12 +80,12 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
     pub async fn ci(&mut self, name: &str, class: &str, in_maintenance: bool) -> Result<i64, sqlx::Error> {
         let fqdn = format!("{name}.example.net");
         sqlx::query_scalar(
-            "INSERT INTO configuration_items (name, class, fqdn, in_maintenance) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+            "INSERT INTO configuration_items (name, class, fqdn, in_maintenance) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(name)
         .bind(class)
         .bind(fqdn)
-        .bind(in_maintenance)
+        .bind(i64::from(in_maintenance))
         .fetch_one(&mut *self.conn)
         .await
     }
@@ -95,7 +95,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
     pub async fn relate(&mut self, parent: i64, relationship_type: &str, child: i64) -> Result<(), sqlx::Error> {
         let inserted = sqlx::query(
             "INSERT INTO ci_relationships (parent_id, child_id, type_id)
-             SELECT ?1, ?2, id FROM relationship_types WHERE name = ?3",
+             SELECT $1, $2, id FROM relationship_types WHERE name = $3",
         )
         .bind(parent)
         .bind(child)
@@ -136,7 +136,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
         sqlx::query_scalar(
             "INSERT INTO install_base_items
                  (number, name, account_id, contact_id, product_id, ci_id, parent_id, active, install_date)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '2025-03-01') RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '2025-03-01') RETURNING id",
         )
         .bind(number.to_string())
         .bind(name)
@@ -145,14 +145,14 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
         .bind(product)
         .bind(ci)
         .bind(parent)
-        .bind(active)
+        .bind(i64::from(active))
         .fetch_one(&mut *self.conn)
         .await
     }
 
     #[cfg(test)]
     pub async fn set_parent(&mut self, item: i64, parent: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE install_base_items SET parent_id = ?1 WHERE id = ?2")
+        sqlx::query("UPDATE install_base_items SET parent_id = $1 WHERE id = $2")
             .bind(parent)
             .bind(item)
             .execute(&mut *self.conn)
@@ -170,7 +170,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO alerts (number, source, node, type, resource, metric_name, message_key, description,
                                  severity, state, ci_id, event_count, first_event_at, last_event_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(&number)
         .bind(alert.source)
@@ -189,7 +189,7 @@ impl<C: DerefMut<Target = SqliteConnection>> CmdbWriter<C> {
         .fetch_one(&mut *self.conn)
         .await?;
         sqlx::query(
-            "INSERT INTO journal_entries (alert_id, kind, author, created_at, body) VALUES (?1, 'activity', ?2, ?3, ?4)",
+            "INSERT INTO journal_entries (alert_id, kind, author, created_at, body) VALUES ($1, 'activity', $2, $3, $4)",
         )
         .bind(id)
         .bind(alert.source)
@@ -230,10 +230,12 @@ impl Store {
         }
         let alerts = write_demo(&mut CmdbWriter::new(&mut *tx)).await?;
         for ((name, role, _), hash) in DEMO_USERS.iter().zip(&hashes) {
-            insert_user(&mut tx, name, *role, hash, "demo data").await.map_err(|error| match error {
-                UserError::Database(error) => error,
-                other => sqlx::Error::Protocol(other.to_string()),
-            })?;
+            insert_user(&mut tx, name, *role, hash, "demo data")
+                .await
+                .map_err(|error| match error {
+                    UserError::Database(error) => error,
+                    other => sqlx::Error::Protocol(other.to_string()),
+                })?;
         }
         tx.commit().await?;
         Ok(DemoSummary { written: true, alerts })
@@ -254,7 +256,7 @@ type DemoAlert<'a> = (&'a str, &'a str, &'a str, &'a str, Severity, Option<i64>,
 
 const FILLER_NODES: [&str; 6] = ["web-01", "web-02", "cache-01", "queue-01", "dns-01", "vpn-gw-01"];
 
-async fn write_demo<C: DerefMut<Target = SqliteConnection>>(
+async fn write_demo<C: DerefMut<Target = AnyConnection>>(
     w: &mut CmdbWriter<C>,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     // Accounts and their people.

@@ -1,28 +1,65 @@
 //! Every query Forestall runs goes through [`Store`]; the feature modules add their queries to it in their own
-//! `server.rs`. Components and server functions never see SQL or a pool, so a PostgreSQL store can be put beside this
-//! one without touching them.
+//! `server.rs`. Components and server functions never see SQL or a pool. The store runs on SQLite or PostgreSQL
+//! through sqlx's `Any` driver, with one set of queries both understand and one set of migrations for each.
 
 pub(crate) mod demo;
 
 use crate::domain::{Number, Prefix};
 use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqliteConnection, SqlitePool, Transaction,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    AnyConnection, AnyPool, Executor, Transaction,
 };
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 pub use demo::{DemoSummary, DEMO_USERS};
 
-/// Names the database kind in URLs that Forestall accepts, for messages.
-pub const SUPPORTED_URLS: &str = "sqlite://PATH (SQLite file, created if missing) or sqlite::memory:";
+/// Names the database kinds in URLs that Forestall accepts, for messages.
+pub const SUPPORTED_URLS: &str =
+    "sqlite://PATH (SQLite file, created if missing), sqlite::memory:, or postgres://USER@HOST:PORT/DATABASE";
 
-/// Timestamps are stored as UTC text that sorts as it reads: `2026-11-26 21:30:05`.
-pub(crate) const NOW_SQL: &str = "strftime('%Y-%m-%d %H:%M:%S', 'now')";
+/// Which database is behind the store. Queries are written for both; the few places that differ ask this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The current time as a SQL literal: timestamps are stored as UTC text that sorts as it reads,
+/// `'2026-11-26 21:30:05'`, the same on both databases.
+pub(crate) fn now_sql() -> String {
+    format!("'{}'", now_text())
+}
+
+/// The current UTC time as `2026-11-26 21:30:05`.
+pub(crate) fn now_text() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).unwrap_or(0) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
 
 /// The database behind Forestall.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 /// Why the database could not be opened.
@@ -37,37 +74,69 @@ pub enum OpenError {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    /// Opens (creating a SQLite file if needed) the database at `url` and applies pending migrations.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
-        if !url.starts_with("sqlite:") {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let in_memory = rest.contains(":memory:") || rest.contains("mode=memory");
+            let url = match (in_memory, rest.contains("mode=")) {
+                (false, false) => format!("sqlite:{rest}{}mode=rwc", if rest.contains('?') { '&' } else { '?' }),
+                _ => url.to_owned(),
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
             return Err(OpenError::Unsupported(url.to_owned()));
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // Writers queue behind each other instead of failing: a transaction waits up to this long for the lock.
-            .busy_timeout(Duration::from_secs(10));
+        };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = SqlitePoolOptions::new()
-            // One in-memory database lives in one connection; a file is shared by several.
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            // One in-memory SQLite database lives in one connection; a file or a server is shared by several.
             .max_connections(if in_memory { 1 } else { 8 })
             .min_connections(1)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Writers queue behind each other (up to 10 s) instead of failing; foreign keys are enforced.
+                        conn.execute(
+                            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        match backend {
+            Backend::Sqlite => {
+                if !in_memory {
+                    pool.execute("PRAGMA journal_mode = WAL").await?;
+                }
+                sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            }
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// Starts a transaction that writes. It takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so two writers
-    /// queue instead of both reading the same state and one failing when it upgrades to a write.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so two
+    /// writers queue instead of both reading the same state and one failing when it upgrades to a write; on
+    /// PostgreSQL, rows are locked as they are written and unique indexes settle races.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Checks that the database answers.
@@ -83,9 +152,9 @@ impl Store {
 
 /// Allocates the next number for `P` inside the caller's transaction: if the transaction rolls back, so does the
 /// allocation; once it commits, the number is never handed out again.
-pub(crate) async fn next_number<P: Prefix>(tx: &mut SqliteConnection) -> Result<Number<P>, sqlx::Error> {
+pub(crate) async fn next_number<P: Prefix>(tx: &mut AnyConnection) -> Result<Number<P>, sqlx::Error> {
     let seq: i64 =
-        sqlx::query_scalar("UPDATE number_counters SET next = next + 1 WHERE prefix = ?1 RETURNING next - 1")
+        sqlx::query_scalar("UPDATE number_counters SET next = next + 1 WHERE prefix = $1 RETURNING next - 1")
             .bind(P::PREFIX)
             .fetch_one(tx)
             .await?;
@@ -158,6 +227,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn now_is_utc_text_that_sorts_as_it_reads() {
+        let now = now_text();
+        assert_eq!(now.len(), 19, "{now}");
+        assert!(
+            now.as_str() > "2026-01-01 00:00:00" && now.as_str() < "2100-01-01 00:00:00",
+            "{now}"
+        );
+        assert_eq!(&now[4..5], "-");
+        assert_eq!(&now[10..11], " ");
+    }
+
+    #[test]
     fn windows_clamp_the_page_to_what_exists() {
         assert_eq!(
             Window::new(27, 2, 20),
@@ -183,7 +264,7 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
-    async fn only_sqlite_urls_are_accepted_for_now() {
+    async fn unknown_database_urls_are_refused_with_the_supported_ones() {
         let error = Store::open("mysql://localhost/forestall")
             .await
             .expect_err("unsupported");

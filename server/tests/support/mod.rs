@@ -1,5 +1,8 @@
-//! Drives Forestall's axum app in-process, each test on its own fresh SQLite file seeded with the demo data, signed
-//! in as the demo operator unless a test says otherwise.
+//! Drives Forestall's axum app in-process, each test on its own fresh database seeded with the demo data, signed in
+//! as the demo operator unless a test says otherwise.
+//!
+//! The database is a SQLite file, or, when `FORESTALL_TEST_POSTGRES_URL` names a PostgreSQL server
+//! (`postgres://postgres@127.0.0.1:5432/test`), a database created on it for the test and dropped after.
 
 #![allow(dead_code)] // each test binary uses part of this
 
@@ -12,7 +15,7 @@ use axum::{body::Body, http::Request, Router};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use serde_json::Value;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tower::ServiceExt;
 
@@ -26,18 +29,103 @@ pub const DB_HOST_ALERT: &str = "Alert0010027";
 pub struct TestApp {
     pub router: Router,
     /// A second pool on the same file, to check what the database holds.
-    pub db: SqlitePool,
+    pub db: AnyPool,
     /// The session cookie sent with every request (`name=value`), if any.
     pub cookie: Option<String>,
     /// The app's own store, for what the CLI would do.
     pub store: Store,
-    path: std::path::PathBuf,
+    database: TestDatabase,
+}
+
+/// Where a test's database lives, to remove it afterwards.
+enum TestDatabase {
+    SqliteFile(std::path::PathBuf),
+    /// The server's URL (to connect to while dropping) and the database's name.
+    Postgres {
+        server: String,
+        name: String,
+    },
+}
+
+impl TestDatabase {
+    /// A fresh, empty database for one test; its URL.
+    async fn create() -> (Self, String) {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let unique = format!("{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        match std::env::var("FORESTALL_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(server) => {
+                let name = format!("forestall_test_{unique}");
+                let admin = connect_admin(&server).await;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                let url = with_database(&server, &name);
+                (Self::Postgres { server, name }, url)
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("forestall-test-{unique}.db"));
+                let url = format!("sqlite://{}", path.display());
+                (Self::SqliteFile(path), url)
+            }
+        }
+    }
+}
+
+async fn connect_admin(server: &str) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::pool::PoolOptions::new()
+        .max_connections(1)
+        .connect(server)
+        .await
+        .expect("connect to the PostgreSQL server given by FORESTALL_TEST_POSTGRES_URL")
+}
+
+/// `server` with its database path replaced by `name`.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, query) = server.split_once('?').map_or((server, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        match &self.database {
+            TestDatabase::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            TestDatabase::Postgres { server, name } => {
+                // Drop cannot wait on the test's runtime: a thread with its own drops the database.
+                let (server, name) = (server.clone(), name.clone());
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    if let Ok(runtime) = runtime {
+                        runtime.block_on(async move {
+                            let admin = connect_admin(&server).await;
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .execute(&admin)
+                            .await;
+                            admin.close().await;
+                        });
+                    }
+                });
+                let _ = dropped.join();
+            }
         }
     }
 }
@@ -63,13 +151,8 @@ impl TestApp {
     }
 
     pub async fn with_settings(settings: Settings) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "forestall-test-{}-{}.db",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let url = format!("sqlite://{}", path.display());
+        init_logs();
+        let (database, url) = TestDatabase::create().await;
         let store = Store::open(&url).await.expect("open test database");
         assert!(store.seed_demo().await.expect("seed").written);
         let options = LeptosOptions::builder()
@@ -77,13 +160,13 @@ impl TestApp {
             .site_root("target/site")
             .build();
         let router = server::router(server::app_state(options, store.clone(), settings));
-        let db = SqlitePool::connect(&url).await.expect("second pool");
+        let db = AnyPool::connect(&url).await.expect("second pool");
         let mut app = Self {
             router,
             db,
             cookie: None,
             store,
-            path,
+            database,
         };
         app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);
         app
@@ -91,7 +174,10 @@ impl TestApp {
 
     /// Signs in as the demo user with `role` and answers the session cookie.
     pub async fn sign_in_as(&self, role: Role) -> String {
-        let (name, _, password) = DEMO_USERS.iter().find(|(_, r, _)| *r == role).expect("a demo user per role");
+        let (name, _, password) = DEMO_USERS
+            .iter()
+            .find(|(_, r, _)| *r == role)
+            .expect("a demo user per role");
         let reply = self.sign_in(name, password).await;
         assert_eq!(reply.status, 303, "sign-in as {name}: {}", reply.body);
         reply.set_cookie.expect("a session cookie")
@@ -150,7 +236,8 @@ impl TestApp {
     }
 
     pub async fn create_case(&self, alert: &str, short_description: &str, work_notes: &str) -> Reply {
-        self.send(create_case_request_with(alert, short_description, work_notes)).await
+        self.send(create_case_request_with(alert, short_description, work_notes))
+            .await
     }
 }
 
@@ -213,4 +300,17 @@ pub fn encode(form: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{}={}", part(k), part(v)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Server logs at `warn` (or `FORESTALL_TEST_LOG`), captured with each test's output: a failing test shows the
+/// error the server logged, a passing one stays quiet.
+fn init_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let filter = std::env::var("FORESTALL_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    });
 }

@@ -123,7 +123,12 @@ fn forbidden_page(viewer: &Viewer, permission: Permission) -> Response {
         viewer.why_not(permission),
         viewer.role.home()
     );
-    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// The address a request came from: the first `X-Forwarded-For` hop when Forestall is told to trust its proxy,
@@ -153,7 +158,10 @@ mod tests {
     #[test]
     fn unknown_routes_have_no_rule_and_pages_need_their_permission() {
         assert_eq!(route_access("/reports"), None);
-        assert_eq!(route_access("/alerts/{number}"), Some(Access::Needs(Permission::ViewAlerts)));
+        assert_eq!(
+            route_access("/alerts/{number}"),
+            Some(Access::Needs(Permission::ViewAlerts))
+        );
         assert_eq!(route_access("/api/create_case"), Some(Access::SignedIn));
         assert_eq!(route_access("/login"), Some(Access::Public));
     }

@@ -82,7 +82,10 @@ fn back_to_login(refusal: SignInRefusal, user_name: &str, next: Option<&str>) ->
     if let Some(next) = next {
         query.push(("next", next.to_owned()));
     }
-    see_other(&format!("/login?{}", serde_urlencoded::to_string(query).unwrap_or_default()))
+    see_other(&format!(
+        "/login?{}",
+        serde_urlencoded::to_string(query).unwrap_or_default()
+    ))
 }
 
 /// `next` if it is a path on this site; anything else (another host, `//host`, a scheme) is dropped, so the login
@@ -103,8 +106,18 @@ mod tests {
 
     #[test]
     fn only_paths_on_this_site_are_followed_after_sign_in() {
-        assert_eq!(safe_next("/alerts/Alert0010026?compose=case"), Some("/alerts/Alert0010026?compose=case"));
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "", "alerts", "/login?next=/x"] {
+        assert_eq!(
+            safe_next("/alerts/Alert0010026?compose=case"),
+            Some("/alerts/Alert0010026?compose=case")
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "alerts",
+            "/login?next=/x",
+        ] {
             assert_eq!(safe_next(bad), None, "{bad}");
         }
     }

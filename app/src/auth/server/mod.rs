@@ -9,7 +9,7 @@ pub(crate) mod users;
 
 pub use guard::{enforce, identify, route_access, Access};
 pub use handlers::{login, logout};
-pub use passwords::{generate_password, check_password_rules};
+pub use passwords::{check_password_rules, generate_password};
 pub use users::{SignInError, UserError, UserRow};
 
 /// The session key under which the signed-in user's id is kept.

@@ -88,14 +88,20 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let stored = hash("correct horse battery".into()).await.expect("hash");
         assert!(stored.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery".into(), Some(stored.clone())).await.expect("verify"));
-        assert!(!verify("wrong horse battery".into(), Some(stored)).await.expect("verify"));
+        assert!(verify("correct horse battery".into(), Some(stored.clone()))
+            .await
+            .expect("verify"));
+        assert!(!verify("wrong horse battery".into(), Some(stored))
+            .await
+            .expect("verify"));
         assert!(!verify("no user has this password".into(), None).await.expect("verify"));
     }
 
     #[test]
     fn password_rules_say_what_is_wrong() {
-        assert!(check_password_rules("short").expect_err("short").contains("at least 10"));
+        assert!(check_password_rules("short")
+            .expect_err("short")
+            .contains("at least 10"));
         assert!(check_password_rules(&"x".repeat(257)).is_err());
         assert_eq!(check_password_rules("long enough!"), Ok(()));
         let generated = generate_password();

@@ -9,6 +9,12 @@ use tower_sessions::{
     session_store::{Error, Result, SessionStore},
 };
 
+/// The signed-in user the session names, kept in its own column so a user's sessions can be ended together.
+fn user_id(record: &Record) -> Option<i64> {
+    record.data.get(super::USER_ID_KEY).and_then(serde_json::Value::as_i64)
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(backend)`
 fn backend(error: sqlx::Error) -> Error {
     tracing::error!(%error, "session store");
     Error::Backend("session store unavailable".into())
@@ -20,18 +26,19 @@ impl SessionStore for Store {
     async fn create(&self, record: &mut Record) -> Result<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
             .execute(self.pool())
             .await
             .map_err(backend)?;
         loop {
             let inserted = sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
             )
             .bind(record.id.to_string())
             .bind(&data)
             .bind(record.expiry_date.unix_timestamp())
+            .bind(user_id(record))
             .execute(self.pool())
             .await
             .map_err(backend)?;
@@ -45,12 +52,14 @@ impl SessionStore for Store {
     async fn save(&self, record: &Record) -> Result<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
+                                            user_id = excluded.user_id",
         )
         .bind(record.id.to_string())
         .bind(data)
         .bind(record.expiry_date.unix_timestamp())
+        .bind(user_id(record))
         .execute(self.pool())
         .await
         .map_err(backend)
@@ -60,7 +69,7 @@ impl SessionStore for Store {
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = ?1 AND expires_at > ?2")
+            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
                 .bind(id.to_string())
                 .bind(now)
                 .fetch_optional(self.pool())
@@ -70,14 +79,15 @@ impl SessionStore for Store {
             Ok(Record {
                 id: *id,
                 data: serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?,
-                expiry_date: OffsetDateTime::from_unix_timestamp(expires_at).map_err(|e| Error::Decode(e.to_string()))?,
+                expiry_date: OffsetDateTime::from_unix_timestamp(expires_at)
+                    .map_err(|e| Error::Decode(e.to_string()))?,
             })
         })
         .transpose()
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?1")
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())
             .execute(self.pool())
             .await

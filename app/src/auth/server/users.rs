@@ -4,9 +4,9 @@ use super::passwords::{self, check_password_rules};
 use crate::{
     audit::{server::Audit, AuditAction},
     auth::{Role, SignInRefusal, Viewer},
-    store::{Store, NOW_SQL},
+    store::{now_sql, Store},
 };
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Failed sign-ins are counted over this window, in seconds.
@@ -48,7 +48,7 @@ impl From<SignInRefusal> for SignInError {
 }
 
 /// A user as `forestall user list` shows them.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
     pub name: String,
     pub role: String,
@@ -71,8 +71,8 @@ fn check_name(name: &str) -> Result<(), UserError> {
 }
 
 /// The id of the user with this name, inside the caller's transaction.
-async fn user_id(conn: &mut SqliteConnection, name: &str) -> Result<i64, UserError> {
-    sqlx::query_scalar("SELECT id FROM users WHERE name = ?1")
+async fn user_id(conn: &mut AnyConnection, name: &str) -> Result<i64, UserError> {
+    sqlx::query_scalar("SELECT id FROM users WHERE lower(name) = lower($1)")
         .bind(name)
         .fetch_optional(conn)
         .await?
@@ -110,7 +110,7 @@ impl Store {
         let hash = passwords::hash(password.to_owned()).await?;
         let mut tx = self.begin_write().await?;
         let id = user_id(&mut tx, name).await?;
-        sqlx::query("UPDATE users SET password_hash = ?1 WHERE id = ?2")
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(id)
             .execute(&mut *tx)
@@ -128,8 +128,8 @@ impl Store {
     pub async fn set_user_disabled(&self, name: &str, disabled: bool, actor: &str) -> Result<(), UserError> {
         let mut tx = self.begin_write().await?;
         let id = user_id(&mut tx, name).await?;
-        sqlx::query("UPDATE users SET disabled = ?1 WHERE id = ?2")
-            .bind(disabled)
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -149,11 +149,11 @@ impl Store {
     pub async fn set_user_role(&self, name: &str, role: Role, actor: &str) -> Result<(), UserError> {
         let mut tx = self.begin_write().await?;
         let id = user_id(&mut tx, name).await?;
-        let old: String = sqlx::query_scalar("SELECT role FROM users WHERE id = ?1")
+        let old: String = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        sqlx::query("UPDATE users SET role = ?1 WHERE id = ?2")
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(id)
             .execute(&mut *tx)
@@ -166,15 +166,25 @@ impl Store {
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserRow>, sqlx::Error> {
-        sqlx::query_as("SELECT name, role, disabled, created_at FROM users ORDER BY name")
-            .fetch_all(self.pool())
-            .await
+        let rows: Vec<(String, String, i64, String)> =
+            sqlx::query_as("SELECT name, role, disabled, created_at FROM users ORDER BY lower(name)")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, role, disabled, created_at)| UserRow {
+                name,
+                role,
+                disabled: disabled != 0,
+                created_at,
+            })
+            .collect())
     }
 
     /// The enabled user with this id, as a session names them.
     pub async fn session_user(&self, id: i64) -> Result<Option<Viewer>, sqlx::Error> {
         let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, name, role FROM users WHERE id = ?1 AND disabled = 0")
+            sqlx::query_as("SELECT id, name, role FROM users WHERE id = $1 AND disabled = 0")
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?;
@@ -193,49 +203,64 @@ impl Store {
             return Err(SignInRefusal::Missing.into());
         }
         let name: String = name.chars().take(MAX_NAME_CHARS).collect();
+        // Failures count per user name whatever its case (names compare without case).
+        let failure_key = name.to_lowercase();
         let now = now_secs();
-        if let Some(minutes) = self.throttled(&name, address, now).await? {
+        if let Some(minutes) = self.throttled(&failure_key, address, now).await? {
             let mut tx = self.begin_write().await?;
-            sign_in_audit(&name, AuditAction::LoginThrottled, address).write(&mut tx).await?;
+            sign_in_audit(&name, AuditAction::LoginThrottled, address)
+                .write(&mut tx)
+                .await?;
             tx.commit().await?;
             return Err(SignInRefusal::Throttled { minutes }.into());
         }
-        let user: Option<(i64, String, String, bool)> =
-            sqlx::query_as("SELECT id, role, password_hash, disabled FROM users WHERE name = ?1")
+        let user: Option<(i64, String, String, String, i64)> =
+            sqlx::query_as("SELECT id, name, role, password_hash, disabled FROM users WHERE lower(name) = lower($1)")
                 .bind(&name)
                 .fetch_optional(self.pool())
                 .await?;
-        let stored = user.as_ref().map(|(_, _, hash, _)| hash.clone());
+        let stored = user.as_ref().map(|(_, _, _, hash, _)| hash.clone());
         let matches = passwords::verify(password.to_owned(), stored).await?;
 
         let mut tx = self.begin_write().await?;
         match user {
-            Some((id, role, _, disabled)) if matches => {
+            Some((id, stored_name, role, _, disabled)) if matches => {
+                let disabled = disabled != 0;
                 let role = role.parse::<Role>().map_err(|e| sqlx::Error::Decode(e.into()))?;
-                sqlx::query("DELETE FROM login_failures WHERE user_name = ?1")
-                    .bind(&name)
+                sqlx::query("DELETE FROM login_failures WHERE user_name = $1")
+                    .bind(&failure_key)
                     .execute(&mut *tx)
                     .await?;
-                let action = if disabled { AuditAction::LoginFailed } else { AuditAction::Login };
+                let action = if disabled {
+                    AuditAction::LoginFailed
+                } else {
+                    AuditAction::Login
+                };
                 sign_in_audit(&name, action, address).write(&mut tx).await?;
                 tx.commit().await?;
                 if disabled {
                     return Err(SignInRefusal::Disabled.into());
                 }
-                Ok(Viewer { id, name, role })
+                Ok(Viewer {
+                    id,
+                    name: stored_name,
+                    role,
+                })
             }
             _ => {
-                sqlx::query("DELETE FROM login_failures WHERE at <= ?1")
+                sqlx::query("DELETE FROM login_failures WHERE at <= $1")
                     .bind(now - THROTTLE_WINDOW_SECS)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("INSERT INTO login_failures (user_name, address, at) VALUES (?1, ?2, ?3)")
-                    .bind(&name)
+                sqlx::query("INSERT INTO login_failures (user_name, address, at) VALUES ($1, $2, $3)")
+                    .bind(&failure_key)
                     .bind(address)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                sign_in_audit(&name, AuditAction::LoginFailed, address).write(&mut tx).await?;
+                sign_in_audit(&name, AuditAction::LoginFailed, address)
+                    .write(&mut tx)
+                    .await?;
                 tx.commit().await?;
                 Err(SignInRefusal::Wrong.into())
             }
@@ -246,10 +271,13 @@ impl Store {
     async fn throttled(&self, name: &str, address: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
         let since = now - THROTTLE_WINDOW_SECS;
         let mut wait = 0;
-        for (column, limit, key) in [("user_name", USER_FAILURE_LIMIT, name), ("address", ADDRESS_FAILURE_LIMIT, address)] {
+        for (column, limit, key) in [
+            ("user_name", USER_FAILURE_LIMIT, name),
+            ("address", ADDRESS_FAILURE_LIMIT, address),
+        ] {
             // The limit-th newest failure in the window: once it leaves the window, a sign-in may be tried again.
             let oldest_counted: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT at FROM login_failures WHERE {column} = ?1 AND at > ?2 ORDER BY at DESC LIMIT 1 OFFSET ?3"
+                "SELECT at FROM login_failures WHERE {column} = $1 AND at > $2 ORDER BY at DESC LIMIT 1 OFFSET $3"
             )))
             .bind(key)
             .bind(since)
@@ -273,15 +301,16 @@ impl Store {
 
 /// Inserts a user whose password is already hashed, inside the caller's transaction.
 pub(crate) async fn insert_user(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
     role: Role,
     password_hash: &str,
     actor: &str,
 ) -> Result<(), UserError> {
     let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, {NOW_SQL})
-         ON CONFLICT (name) DO NOTHING"
+        "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, {})
+         ON CONFLICT DO NOTHING",
+        now_sql()
     )))
     .bind(name)
     .bind(role.as_str())
@@ -307,9 +336,9 @@ fn sign_in_audit<'a>(name: &'a str, action: AuditAction, address: &'a str) -> Au
     }
 }
 
-/// Deletes every session of the user: their data holds the user's id.
-async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE json_extract(data, '$.user_id') = ?1")
+/// Deletes every session of the user.
+async fn end_sessions(conn: &mut AnyConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(conn)
         .await
@@ -328,10 +357,20 @@ mod tests {
             .add_user("Operator", Role::EvtMgmtOperator, "a long password", "cli")
             .await
             .expect("add");
-        let viewer = store.sign_in("operator", "a long password", "10.0.0.1").await.expect("sign in");
-        assert_eq!((viewer.name.as_str(), viewer.role), ("operator", Role::EvtMgmtOperator));
-        let wrong = store.sign_in("operator", "not the password", "10.0.0.1").await.expect_err("wrong");
-        let unknown = store.sign_in("nobody", "not the password", "10.0.0.1").await.expect_err("unknown");
+        let viewer = store
+            .sign_in("operator", "a long password", "10.0.0.1")
+            .await
+            .expect("sign in");
+        // Names compare without case; the user is named as they were added.
+        assert_eq!((viewer.name.as_str(), viewer.role), ("Operator", Role::EvtMgmtOperator));
+        let wrong = store
+            .sign_in("operator", "not the password", "10.0.0.1")
+            .await
+            .expect_err("wrong");
+        let unknown = store
+            .sign_in("nobody", "not the password", "10.0.0.1")
+            .await
+            .expect_err("unknown");
         // The same words whether or not the user exists.
         assert_eq!(wrong.to_string(), unknown.to_string());
         assert!(matches!(
@@ -355,7 +394,9 @@ mod tests {
         }
         // Even the right password is refused now, from any address, with a time to wait.
         match store.sign_in("agent", "a long password", "10.0.0.3").await {
-            Err(SignInError::Refused(SignInRefusal::Throttled { minutes })) => assert!((1..=15).contains(&minutes), "{minutes}"),
+            Err(SignInError::Refused(SignInRefusal::Throttled { minutes })) => {
+                assert!((1..=15).contains(&minutes), "{minutes}")
+            }
             other => panic!("expected throttling, got {other:?}"),
         }
         let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")

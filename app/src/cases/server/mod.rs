@@ -8,10 +8,10 @@ use crate::{
     alerts::server::{decode_severity, parse_alert_number},
     audit::{server::Audit, AuditAction},
     domain::{bounded_text, CaseNumber, CasePrefix, CaseState, Priority},
-    store::{is_unique_violation, next_number, Store, Window, NOW_SQL},
+    store::{is_unique_violation, next_number, now_sql, Store, Window},
     AppError,
 };
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 
 mod work;
 
@@ -32,7 +32,7 @@ struct CaseRowRecord {
     short_description: String,
     priority: i64,
     state: String,
-    proactive: bool,
+    proactive: i64,
     account: Option<String>,
     alert: Option<String>,
     parent: Option<String>,
@@ -46,7 +46,7 @@ impl CaseRowRecord {
             state: CaseState::parse(&self.state).ok_or(AppError::Internal)?,
             number: self.number,
             short_description: self.short_description,
-            proactive: self.proactive,
+            proactive: self.proactive != 0,
             account: self.account,
             alert: self.alert,
             parent: self.parent,
@@ -63,11 +63,11 @@ const CASE_ROW_SQL: &str = "
     LEFT JOIN alerts a ON a.id = c.alert_id
     LEFT JOIN cases p ON p.id = c.parent_id";
 
-async fn alert_for_case(conn: &mut SqliteConnection, alert: &str) -> Result<AlertForCase, AppError> {
+async fn alert_for_case(conn: &mut AnyConnection, alert: &str) -> Result<AlertForCase, AppError> {
     let number = parse_alert_number(alert)?;
     sqlx::query_as(
         "SELECT a.id, a.number, a.description, a.node, a.severity, c.number AS case_number, a.ib_refreshed_at
-         FROM alerts a LEFT JOIN cases c ON c.id = a.case_id WHERE a.number = ?1",
+         FROM alerts a LEFT JOIN cases c ON c.id = a.case_id WHERE a.number = $1",
     )
     .bind(number.to_string())
     .fetch_optional(conn)
@@ -76,13 +76,13 @@ async fn alert_for_case(conn: &mut SqliteConnection, alert: &str) -> Result<Aler
 }
 
 /// Accounts with items in the alert's snapshot, with how many each, by name.
-async fn affected_accounts(conn: &mut SqliteConnection, alert_id: i64) -> Result<Vec<AccountChoice>, sqlx::Error> {
+async fn affected_accounts(conn: &mut AnyConnection, alert_id: i64) -> Result<Vec<AccountChoice>, sqlx::Error> {
     sqlx::query_as::<_, (i64, String, String, Option<i64>, i64)>(
         "SELECT acc.id, acc.name, acc.kind, acc.primary_contact_id, COUNT(*)
          FROM affected_items ai
          JOIN install_base_items ib ON ib.id = ai.item_id
          JOIN accounts acc ON acc.id = ib.account_id
-         WHERE ai.alert_id = ?1
+         WHERE ai.alert_id = $1
          GROUP BY acc.id ORDER BY acc.name",
     )
     .bind(alert_id)
@@ -159,7 +159,7 @@ fn check(input: &NewCase) -> Result<CheckedCase, AppError> {
 /// Inserts one case row and returns its id and number.
 #[allow(clippy::too_many_arguments)] // the columns of one row
 async fn insert_case(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     alert_id: i64,
     parent: Option<i64>,
     account: Option<i64>,
@@ -172,7 +172,8 @@ async fn insert_case(
     let id = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "INSERT INTO cases (number, proactive, alert_id, parent_id, account_id, contact_id, product_id,
                             short_description, priority, state, opened_by, opened_at)
-         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'New', ?9, {NOW_SQL}) RETURNING id"
+         VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, 'New', $9, {}) RETURNING id",
+        now_sql()
     )))
     .bind(number.to_string())
     .bind(alert_id)
@@ -189,7 +190,7 @@ async fn insert_case(
 }
 
 pub(super) async fn journal(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     case_id: Option<i64>,
     alert_id: Option<i64>,
     kind: &str,
@@ -198,7 +199,8 @@ pub(super) async fn journal(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO journal_entries (case_id, alert_id, kind, author, created_at, body)
-         VALUES (?1, ?2, ?3, ?4, {NOW_SQL}, ?5)"
+         VALUES ($1, $2, $3, $4, {}, $5)",
+        now_sql()
     )))
     .bind(case_id)
     .bind(alert_id)
@@ -212,15 +214,15 @@ pub(super) async fn journal(
 
 /// Links a case to the snapshot's items, all of them or one account's.
 async fn link_items(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     case_id: i64,
     alert_id: i64,
     account: Option<i64>,
 ) -> Result<u64, sqlx::Error> {
     sqlx::query(
         "INSERT INTO case_items (case_id, item_id)
-         SELECT ?1, ai.item_id FROM affected_items ai JOIN install_base_items ib ON ib.id = ai.item_id
-         WHERE ai.alert_id = ?2 AND (?3 IS NULL OR ib.account_id = ?3)",
+         SELECT $1, ai.item_id FROM affected_items ai JOIN install_base_items ib ON ib.id = ai.item_id
+         WHERE ai.alert_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR ib.account_id = $3)",
     )
     .bind(case_id)
     .bind(alert_id)
@@ -232,7 +234,7 @@ async fn link_items(
 
 /// The one product all of the snapshot's items (of one account, or all) share, if they share one.
 async fn common_product(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     alert_id: i64,
     account: Option<i64>,
 ) -> Result<Option<i64>, sqlx::Error> {
@@ -240,7 +242,7 @@ async fn common_product(
         "SELECT CASE WHEN COUNT(DISTINCT ib.product_id) = 1 AND COUNT(*) = COUNT(ib.product_id)
                      THEN MIN(ib.product_id) END
          FROM affected_items ai JOIN install_base_items ib ON ib.id = ai.item_id
-         WHERE ai.alert_id = ?1 AND (?2 IS NULL OR ib.account_id = ?2)",
+         WHERE ai.alert_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR ib.account_id = $2)",
     )
     .bind(alert_id)
     .bind(account)
@@ -286,7 +288,7 @@ impl Store {
             } else {
                 sqlx::query_as::<_, (i64, String, i64, String)>(
                 "SELECT co.id, co.name, acc.id, acc.name FROM contacts co JOIN accounts acc ON acc.id = co.account_id
-                 WHERE ?1 IS NULL OR acc.id = ?1 ORDER BY acc.name, co.name",
+                 WHERE CAST($1 AS BIGINT) IS NULL OR acc.id = $1 ORDER BY acc.name, co.name",
             )
             .bind(contact_account)
             .fetch_all(&mut *conn)
@@ -329,17 +331,18 @@ impl Store {
             _ => (None, None),
         };
         if let Some(contact) = contact {
-            let belongs: Option<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE id = ?1 AND account_id IS ?2")
-                .bind(contact)
-                .bind(account)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let belongs: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM contacts WHERE id = $1 AND account_id IS NOT DISTINCT FROM $2")
+                    .bind(contact)
+                    .bind(account)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if belongs.is_none() {
                 return Err(AppError::invalid("contact", "Choose a contact of the case's account."));
             }
         }
         if let Some(account) = account.filter(|_| accounts.is_empty()) {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = ?1")
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
                 .bind(account)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -401,7 +404,7 @@ impl Store {
         );
         journal(&mut tx, Some(case_id), None, "activity", actor, &body).await?;
 
-        let updated = sqlx::query("UPDATE alerts SET case_id = ?1 WHERE id = ?2 AND case_id IS NULL")
+        let updated = sqlx::query("UPDATE alerts SET case_id = $1 WHERE id = $2 AND case_id IS NULL")
             .bind(case_id)
             .bind(alert.id)
             .execute(&mut *tx)
@@ -444,7 +447,7 @@ impl Store {
             .await?;
         let window = Window::new(total, page, PAGE_SIZE);
         let records: Vec<CaseRowRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{CASE_ROW_SQL} ORDER BY c.opened_at DESC, c.id DESC LIMIT ?1 OFFSET ?2"
+            "{CASE_ROW_SQL} ORDER BY c.opened_at DESC, c.id DESC LIMIT $1 OFFSET $2"
         )))
         .bind(window.limit)
         .bind(window.offset)
@@ -468,7 +471,7 @@ impl Store {
             .parse::<CaseNumber>()
             .map_err(|_| AppError::not_found("Case", number.chars().take(40).collect::<String>()))?;
         let mut conn = self.pool().acquire().await?;
-        let record: CaseRowRecord = sqlx::query_as(sqlx::AssertSqlSafe(format!("{CASE_ROW_SQL} WHERE c.number = ?1")))
+        let record: CaseRowRecord = sqlx::query_as(sqlx::AssertSqlSafe(format!("{CASE_ROW_SQL} WHERE c.number = $1")))
             .bind(number.to_string())
             .fetch_optional(&mut *conn)
             .await?
@@ -483,13 +486,13 @@ impl Store {
         ) = sqlx::query_as(
             "SELECT c.id, co.name, p.name, c.opened_by, c.resolution_notes FROM cases c
              LEFT JOIN contacts co ON co.id = c.contact_id LEFT JOIN products p ON p.id = c.product_id
-             WHERE c.number = ?1",
+             WHERE c.number = $1",
         )
         .bind(number.to_string())
         .fetch_one(&mut *conn)
         .await?;
         let children: Vec<CaseRowRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{CASE_ROW_SQL} WHERE c.parent_id = ?1 ORDER BY c.id"
+            "{CASE_ROW_SQL} WHERE c.parent_id = $1 ORDER BY c.id"
         )))
         .bind(id)
         .fetch_all(&mut *conn)
@@ -497,7 +500,7 @@ impl Store {
         let items = sqlx::query_as::<_, (String, String, String)>(
             "SELECT ib.number, ib.name, acc.name FROM case_items ci
              JOIN install_base_items ib ON ib.id = ci.item_id JOIN accounts acc ON acc.id = ib.account_id
-             WHERE ci.case_id = ?1 ORDER BY acc.name, ib.number",
+             WHERE ci.case_id = $1 ORDER BY acc.name, ib.number",
         )
         .bind(id)
         .fetch_all(&mut *conn)
@@ -506,7 +509,7 @@ impl Store {
         .map(|(number, name, account)| CaseItem { number, name, account })
         .collect();
         let journal = sqlx::query_as(
-            "SELECT kind, author, created_at, body FROM journal_entries WHERE case_id = ?1 ORDER BY id DESC",
+            "SELECT kind, author, created_at, body FROM journal_entries WHERE case_id = $1 ORDER BY id DESC",
         )
         .bind(id)
         .fetch_all(&mut *conn)

@@ -7,26 +7,29 @@ use crate::{
     auth::{NoteKind, Viewer},
     cases::{CaseUpdate, NewNote, RESOLUTION_NOTES_MAX, WORK_NOTES_MAX},
     domain::{bounded_text, CaseNumber, CaseState},
-    store::{Store, NOW_SQL},
+    store::{now_sql, Store},
     AppError,
 };
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 
 #[derive(FromRow)]
 struct CaseForWork {
     id: i64,
     state: String,
-    proactive: bool,
+    proactive: i64,
     resolution_notes: Option<String>,
 }
 
 /// The case as a change sees it, read inside the change's transaction; refused if it is read-only.
-async fn writable_case(conn: &mut SqliteConnection, number: &str) -> Result<(CaseNumber, i64, CaseState, CaseForWork), AppError> {
+async fn writable_case(
+    conn: &mut AnyConnection,
+    number: &str,
+) -> Result<(CaseNumber, i64, CaseState, CaseForWork), AppError> {
     let number = number
         .parse::<CaseNumber>()
         .map_err(|_| AppError::not_found("Case", number.chars().take(40).collect::<String>()))?;
     let case: CaseForWork =
-        sqlx::query_as("SELECT id, state, proactive, resolution_notes FROM cases WHERE number = ?1")
+        sqlx::query_as("SELECT id, state, proactive, resolution_notes FROM cases WHERE number = $1")
             .bind(number.to_string())
             .fetch_optional(conn)
             .await?
@@ -41,7 +44,10 @@ async fn writable_case(conn: &mut SqliteConnection, number: &str) -> Result<(Cas
 fn read_only(number: &CaseNumber, state: CaseState) -> AppError {
     AppError::Conflict {
         existing: number.to_string(),
-        message: format!("{number} is {}: closed and canceled cases are read-only.", state.as_str()),
+        message: format!(
+            "{number} is {}: closed and canceled cases are read-only.",
+            state.as_str()
+        ),
     }
 }
 
@@ -79,14 +85,18 @@ impl Store {
         if target.needs_resolution_notes() && notes.is_none() {
             return Err(AppError::invalid(
                 "resolution_notes",
-                format!("Enter resolution notes: a case cannot be {} without them.", target.as_str().to_lowercase()),
+                format!(
+                    "Enter resolution notes: a case cannot be {} without them.",
+                    target.as_str().to_lowercase()
+                ),
             ));
         }
         // The journal line first: once the case is closed, the schema accepts no more entries for it.
         let change = format!("State changed from {} to {}.", current.as_str(), target.as_str());
         journal(&mut tx, Some(id), None, "activity", actor, &change).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE cases SET state = ?1, resolution_notes = ?2, updated_at = {NOW_SQL} WHERE id = ?3"
+            "UPDATE cases SET state = $1, resolution_notes = $2, updated_at = {} WHERE id = $3",
+            now_sql()
         )))
         .bind(target.as_str())
         .bind(notes.as_deref())
@@ -111,7 +121,7 @@ impl Store {
     pub async fn add_case_note(&self, input: &NewNote, viewer: &Viewer) -> Result<(), AppError> {
         let mut tx = self.begin_write().await?;
         let (number, id, state, case) = writable_case(&mut tx, &input.number).await?;
-        if !viewer.may_note(input.kind, case.proactive) {
+        if !viewer.may_note(input.kind, case.proactive != 0) {
             tracing::info!(user = %viewer.name, role = %viewer.role, "refused: may not add this note");
             return Err(AppError::Forbidden);
         }
