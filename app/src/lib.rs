@@ -7,6 +7,8 @@ pub mod auth;
 pub mod cases;
 pub mod domain;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod import;
 pub mod install_base;
 pub mod journal;
 #[cfg(feature = "ssr")]

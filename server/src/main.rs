@@ -39,6 +39,8 @@ enum Command {
     Demo,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
+    Import { dir: std::path::PathBuf },
     /// Manage the users who may sign in.
     #[command(subcommand)]
     User(UserCommand),
@@ -116,6 +118,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Migrate => println!("The database at {} is up to date.", cli.database_url),
         Command::Demo => seed(&store).await?,
         Command::User(command) => user(&store, command).await?,
+        Command::Import { dir } => import(&store, &dir).await?,
         Command::Serve => {
             if cli.serve.demo {
                 seed(&store).await?;
@@ -163,6 +166,29 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
         })
         .await?;
     store.close().await;
+    Ok(())
+}
+
+async fn import(store: &Store, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    let report = store
+        .import_dir(dir, |file, rows| eprint!("\r{file}: {rows} rows read   "))
+        .await;
+    eprintln!();
+    let report = report.map_err(|error| format!("import stopped, nothing was imported. {error}"))?;
+    let rows: u64 = report.files.iter().map(|f| f.rows).sum();
+    for file in &report.files {
+        println!(
+            "{:<26} {:>9} rows  {:>9} inserted  {:>9} updated",
+            file.file, file.rows, file.inserted, file.updated
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "Imported {rows} rows in {seconds:.1} s ({:.0} rows/s); {} records inserted or changed.",
+        rows as f64 / seconds.max(0.001),
+        report.changed()
+    );
     Ok(())
 }
 

@@ -37,8 +37,8 @@ pub struct TestApp {
     database: TestDatabase,
 }
 
-/// Where a test's database lives, to remove it afterwards.
-enum TestDatabase {
+/// Where a test's database lives; removed when dropped.
+pub enum TestDatabase {
     SqliteFile(std::path::PathBuf),
     /// The server's URL (to connect to while dropping) and the database's name.
     Postgres {
@@ -47,9 +47,19 @@ enum TestDatabase {
     },
 }
 
+/// A store on a fresh database without the demo data, a second pool to check what it holds, and the guard that
+/// removes the database.
+pub async fn empty_store() -> (Store, AnyPool, TestDatabase) {
+    let (database, url) = TestDatabase::create().await;
+    let store = Store::open(&url).await.expect("open test database");
+    let db = AnyPool::connect(&url).await.expect("second pool");
+    (store, db, database)
+}
+
 impl TestDatabase {
     /// A fresh, empty database for one test; its URL.
-    async fn create() -> (Self, String) {
+    pub async fn create() -> (Self, String) {
+        init_logs();
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let unique = format!("{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         match std::env::var("FORESTALL_TEST_POSTGRES_URL")
@@ -99,9 +109,9 @@ fn with_database(server: &str, name: &str) -> String {
     }
 }
 
-impl Drop for TestApp {
+impl Drop for TestDatabase {
     fn drop(&mut self) {
-        match &self.database {
+        match self {
             TestDatabase::SqliteFile(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -151,7 +161,6 @@ impl TestApp {
     }
 
     pub async fn with_settings(settings: Settings) -> Self {
-        init_logs();
         let (database, url) = TestDatabase::create().await;
         let store = Store::open(&url).await.expect("open test database");
         assert!(store.seed_demo().await.expect("seed").written);
