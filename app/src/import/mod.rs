@@ -72,6 +72,7 @@ impl ImportReport {
 }
 
 /// Whether an upsert inserted, changed or left a record.
+#[derive(Clone, Copy)]
 enum Upsert {
     Inserted,
     Updated,
@@ -128,7 +129,7 @@ impl Store {
             while let Some(row) = csv.next_row()? {
                 import_row(&mut tx, &row, &mut seen, &mut file_report).await?;
                 file_report.rows += 1;
-                if file_report.rows % 10_000 == 0 {
+                if file_report.rows.is_multiple_of(10_000) {
                     progress(file, file_report.rows);
                 }
             }
