@@ -380,6 +380,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn many_failures_from_one_address_lock_that_address_only() {
+        let store = memory_store().await;
+        store
+            .add_user("agent", Role::SnCustomerserviceAgent, "a long password", "cli")
+            .await
+            .expect("add");
+        // Guessing across many user names, a few tries each: no one name reaches its limit.
+        for n in 0..ADDRESS_FAILURE_LIMIT {
+            let name = format!("guess{}", n % 5);
+            assert!(matches!(
+                store.sign_in(&name, "wrong password", "192.0.2.7").await,
+                Err(SignInError::Refused(SignInRefusal::Wrong))
+            ));
+        }
+        assert!(matches!(
+            store.sign_in("agent", "a long password", "192.0.2.7").await,
+            Err(SignInError::Refused(SignInRefusal::Throttled { .. }))
+        ));
+        assert!(
+            store.sign_in("agent", "a long password", "192.0.2.8").await.is_ok(),
+            "other addresses sign in"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reset_password_replaces_the_old_one() {
+        let store = memory_store().await;
+        store
+            .add_user("viewer", Role::EvtMgmtUser, "the first password", "cli")
+            .await
+            .expect("add");
+        store
+            .reset_password("viewer", "the second password", "cli")
+            .await
+            .expect("reset");
+        assert!(store.sign_in("viewer", "the first password", "10.0.0.5").await.is_err());
+        assert!(store.sign_in("viewer", "the second password", "10.0.0.5").await.is_ok());
+        assert!(matches!(
+            store.reset_password("nobody", "the third password", "cli").await,
+            Err(UserError::NoSuchUser(_))
+        ));
+        assert!(matches!(
+            store.reset_password("viewer", "short", "cli").await,
+            Err(UserError::WeakPassword(_))
+        ));
+    }
+
+    #[tokio::test]
     async fn repeated_failures_lock_the_user_name_for_a_while() {
         let store = memory_store().await;
         store
