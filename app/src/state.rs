@@ -23,6 +23,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Mark the session cookie Secure and send HSTS: for deployments served over https.
     pub secure_cookies: bool,
+    /// Refresh an alert's install base snapshot when it is opened and the CMDB changed since it was taken.
+    pub refresh_stale_on_open: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {

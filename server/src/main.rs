@@ -95,6 +95,11 @@ struct ServeArgs {
     /// a proxy that sets that header.
     #[arg(long, env = "FORESTALL_TRUST_FORWARDED_FOR", global = true)]
     trust_forwarded_for: bool,
+
+    /// When an alert is opened by someone who may refresh it and the CMDB changed since its install base snapshot
+    /// was taken, refresh the snapshot first.
+    #[arg(long, env = "FORESTALL_REFRESH_STALE_ON_OPEN", global = true)]
+    refresh_stale_on_open: bool,
 }
 
 #[tokio::main]
@@ -155,6 +160,7 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
     let settings = Settings {
         trust_forwarded_for: args.trust_forwarded_for,
         secure_cookies: args.secure_cookies,
+        refresh_stale_on_open: args.refresh_stale_on_open,
     };
     let app = server::router(server::app_state(options, store.clone(), settings));
     let listener = tokio::net::TcpListener::bind(addr).await?;

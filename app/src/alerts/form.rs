@@ -5,7 +5,7 @@ use super::{alert_journal, get_alert, AlertDetail};
 use crate::{
     auth::{viewer, Permission},
     cases::{prefill_case, CaseComposer, CaseDraft, CreateCase},
-    install_base::{affected_items, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
+    install_base::{affected_items, refresh_install_base, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
     journal::{Journal, JournalEntry},
     ui::LoadError,
     AppError,
@@ -22,13 +22,20 @@ pub fn AlertPage() -> impl IntoView {
     let rights = viewer().map(|v| AlertRights::of(&v)).unwrap_or_default();
     let may_create = rights.may_create_case;
     let composing = Memo::new(move |_| may_create && query.read().get("compose").as_deref() == Some("case"));
+    let items_page = Memo::new(move |_| query.read().get("items_page").and_then(|p| p.parse::<u32>().ok()));
     // Everything the form starts with is loaded here, on the server, and handed to the island as props: the island
     // then hydrates at once, with no loading of its own before its controls are live.
     let page = Resource::new(
-        move || (number.get(), composing.get()),
-        |(number, composing)| async move {
-            let alert = get_alert(number.clone()).await?;
-            let snapshot = affected_items(number.clone()).await?;
+        move || (number.get(), composing.get(), items_page.get()),
+        |(number, composing, items_page)| async move {
+            let mut alert = get_alert(number.clone()).await?;
+            let mut snapshot = affected_items(number.clone(), items_page).await?;
+            if snapshot.stale && snapshot.refresh_on_open {
+                // The CMDB changed since the snapshot and this server refreshes on open: trace again first.
+                refresh_install_base(number.clone()).await?;
+                snapshot = affected_items(number.clone(), items_page).await?;
+                alert = get_alert(number.clone()).await?;
+            }
             let journal = alert_journal(number.clone()).await?;
             let draft = match composing && alert.case_number.is_none() {
                 true => Some(prefill_case(number).await?),
@@ -142,7 +149,7 @@ fn AlertForm(
                         <button
                             type="submit"
                             class="primary"
-                            aria-describedby="affected-status"
+                            aria-describedby="alert-stale affected-status"
                             disabled=move || refresh.pending().get()
                         >
                             "Refresh Install Base Items"
@@ -159,6 +166,19 @@ fn AlertForm(
                     </Show>
                 </div>
             </header>
+            <p id="alert-stale" class="notice" hidden=move || !snapshot.with(|s| s.stale)>
+                {move || {
+                    snapshot.with(|s| {
+                        s.stale.then(|| {
+                            format!(
+                                "The CMDB changed after this snapshot was taken (CMDB updated {} UTC): use Refresh \
+                                 Install Base Items to trace the affected items again.",
+                                s.cmdb_changed_at.clone().unwrap_or_default()
+                            )
+                        })
+                    })
+                }}
+            </p>
             <CaseOutcome create />
             <div class="fields">
                 <Field id="alert-number" label="Number" value=number />
@@ -228,7 +248,7 @@ fn reload_after_actions(
         }
         let number = number.clone();
         leptos::task::spawn_local(async move {
-            if let Ok(fresh) = affected_items(number.clone()).await {
+            if let Ok(fresh) = affected_items(number.clone(), None).await {
                 snapshot.set(fresh);
             }
             if draft.get_untracked().is_some() {

@@ -9,7 +9,6 @@ pub use form::AlertPage;
 pub use list::AlertsPage;
 
 use crate::{
-    auth::{require, Permission},
     domain::{AlertState, Severity},
     journal::JournalEntry,
     AppError,
@@ -79,7 +78,7 @@ pub struct AlertDetail {
 /// One page of All Alerts, newest first.
 #[server(endpoint = "list_alerts")]
 pub async fn list_alerts(filter: AlertFilter) -> Result<AlertListPage, AppError> {
-    require(Permission::ViewAlerts)?;
+    crate::auth::require(crate::auth::Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.list_alerts(&filter).await)
 }
@@ -87,7 +86,7 @@ pub async fn list_alerts(filter: AlertFilter) -> Result<AlertListPage, AppError>
 /// The alert with this number.
 #[server(endpoint = "get_alert")]
 pub async fn get_alert(number: String) -> Result<AlertDetail, AppError> {
-    require(Permission::ViewAlerts)?;
+    crate::auth::require(crate::auth::Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.alert_detail(&number).await)
 }
@@ -95,7 +94,7 @@ pub async fn get_alert(number: String) -> Result<AlertDetail, AppError> {
 /// The alert's activity, newest first.
 #[server(endpoint = "alert_journal")]
 pub async fn alert_journal(number: String) -> Result<Vec<JournalEntry>, AppError> {
-    require(Permission::ViewAlerts)?;
+    crate::auth::require(crate::auth::Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.alert_journal(&number).await)
 }

@@ -6,10 +6,7 @@ pub(crate) mod server;
 
 pub use page::AuditPage;
 
-use crate::{
-    auth::{require, Permission},
-    AppError,
-};
+use crate::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -120,7 +117,7 @@ pub struct AuditPageData {
 /// One page of the audit log, newest first (`admin` only).
 #[server(endpoint = "list_audit")]
 pub async fn list_audit(page: Option<u32>) -> Result<AuditPageData, AppError> {
-    require(Permission::ViewAuditLog)?;
+    crate::auth::require(crate::auth::Permission::ViewAuditLog)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.audit_page(page.unwrap_or(1)).await)
 }

@@ -190,6 +190,7 @@ pub fn require(permission: Permission) -> Result<Viewer, AppError> {
         Some(viewer) => {
             #[cfg(feature = "ssr")]
             tracing::info!(user = %viewer.name, role = %viewer.role, ?permission, "refused: role lacks permission");
+            drop(viewer);
             Err(AppError::Forbidden)
         }
     };

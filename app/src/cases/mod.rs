@@ -18,7 +18,7 @@ pub use page::CasePage;
 pub use update_case::{update_case, UpdateCase};
 
 use crate::{
-    auth::{require, NoteKind, Permission},
+    auth::NoteKind,
     domain::{CaseState, Priority},
     journal::JournalEntry,
     AppError,
@@ -162,7 +162,7 @@ pub struct NewNote {
 /// The case form for this alert, prefilled.
 #[server(endpoint = "prefill_case")]
 pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
-    require(Permission::CreateCases)?;
+    crate::auth::require(crate::auth::Permission::CreateCases)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.case_draft(&alert).await)
 }
@@ -170,7 +170,7 @@ pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
 /// One page of cases, newest first.
 #[server(endpoint = "list_cases")]
 pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
-    require(Permission::ViewCases)?;
+    crate::auth::require(crate::auth::Permission::ViewCases)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.list_cases(page.unwrap_or(1)).await)
 }
@@ -178,7 +178,7 @@ pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
 /// The case with this number.
 #[server(endpoint = "get_case")]
 pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
-    require(Permission::ViewCases)?;
+    crate::auth::require(crate::auth::Permission::ViewCases)?;
     let state = crate::state::app_state()?;
     crate::error::with_status(state.store.case_detail(&number).await)
 }

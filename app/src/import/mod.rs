@@ -158,6 +158,9 @@ impl Store {
             }
             report.files.push(file_report);
         }
+        if report.changed() > 0 {
+            crate::store::cmdb_changed(&mut tx).await?;
+        }
         tx.commit().await?;
         Ok(report)
     }

@@ -1,7 +1,7 @@
 //! The Affected Install Base Items related list on the alert form.
 
 use super::{AffectedSnapshot, RefreshInstallBase};
-use crate::ui::DataTable;
+use crate::ui::{DataTable, Pager};
 use leptos::{either::Either, prelude::*};
 
 /// The related list, showing `snapshot` (kept current by the alert form after each refresh).
@@ -45,7 +45,8 @@ pub fn AffectedItemsRegion(
 
 #[component]
 fn SnapshotTable(snapshot: AffectedSnapshot) -> impl IntoView {
-    let accounts = snapshot.accounts().len();
+    let (total, accounts) = (snapshot.total, snapshot.accounts);
+    let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let summary = match &snapshot.refreshed_at {
         None => Either::Left(view! {
             <p class="muted">"Never refreshed. Use Refresh Install Base Items to trace the items this alert affects."</p>
@@ -53,11 +54,23 @@ fn SnapshotTable(snapshot: AffectedSnapshot) -> impl IntoView {
         Some(at) => Either::Right(view! {
             <p class="muted">
                 "Last refreshed " <time>{at.clone()} " UTC"</time>
-                {format!(" · {} item(s) of {} account(s)", snapshot.items.len(), accounts)}
+                {format!(" · {} of {}", plural(total, "item"), plural(accounts, "account"))}
             </p>
         }),
     };
     let empty = snapshot.items.is_empty() && snapshot.refreshed_at.is_some();
+    // Big snapshots (tens of thousands of items) come a page at a time; the pager's links work without JavaScript.
+    let pager = (snapshot.pages > 1).then(|| {
+        view! {
+            <Pager
+                page=snapshot.page
+                pages=snapshot.pages
+                total=snapshot.total
+                noun="items"
+                href=|p| format!("?items_page={p}")
+            />
+        }
+    });
     view! {
         {summary}
         <DataTable labelled_by="affected-heading" columns=&["Number", "Name", "Account", "Contact", "Product", "Configuration item", "Reason"]>
@@ -84,6 +97,7 @@ fn SnapshotTable(snapshot: AffectedSnapshot) -> impl IntoView {
                         })
                         .collect_view()}
                 </DataTable>
+        {pager}
         <Show when=move || empty>
             <p>"No active install base items are affected."</p>
         </Show>

@@ -8,10 +8,7 @@ pub use affected_list::AffectedItemsRegion;
 #[cfg(feature = "ssr")]
 pub use server::DEFAULT_MAX_HOPS;
 
-use crate::{
-    auth::{require, Permission},
-    AppError,
-};
+use crate::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -52,25 +49,27 @@ pub struct AffectedItem {
     pub reason: Reason,
 }
 
-/// The alert's stored snapshot.
+/// Affected items per page of the related list.
+pub const ITEMS_PAGE_SIZE: u32 = 50;
+
+/// One page of the alert's stored snapshot, with its totals and whether the CMDB changed since it was taken.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AffectedSnapshot {
     /// When the snapshot was taken; `None` if the alert was never traced.
     pub refreshed_at: Option<String>,
+    /// This page's items, ordered by account and item number.
     pub items: Vec<AffectedItem>,
-}
-
-impl AffectedSnapshot {
-    /// The distinct accounts of the items, in list order.
-    pub fn accounts(&self) -> Vec<&str> {
-        let mut accounts: Vec<&str> = Vec::new();
-        for item in &self.items {
-            if !accounts.contains(&item.account.as_str()) {
-                accounts.push(&item.account);
-            }
-        }
-        accounts
-    }
+    /// Items and accounts in the whole snapshot.
+    pub total: u64,
+    pub accounts: u64,
+    pub page: u32,
+    pub pages: u32,
+    /// The CMDB changed after the snapshot was taken: a refresh may find other items.
+    pub stale: bool,
+    /// When the CMDB last changed, if it has.
+    pub cmdb_changed_at: Option<String>,
+    /// This server refreshes stale snapshots when an alert is opened (and the viewer may refresh).
+    pub refresh_on_open: bool,
 }
 
 /// What a refresh found.
@@ -84,7 +83,7 @@ pub struct RefreshOutcome {
 /// Traces the alert's CI through the CMDB and stores the affected items as the alert's new snapshot.
 #[server(endpoint = "refresh_install_base")]
 pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppError> {
-    let viewer = require(Permission::RefreshInstallBase)?;
+    let viewer = crate::auth::require(crate::auth::Permission::RefreshInstallBase)?;
     let state = crate::state::app_state()?;
     let outcome = state
         .store
@@ -98,10 +97,19 @@ pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppEr
     crate::error::with_status(outcome)
 }
 
-/// The alert's stored snapshot of affected install base items.
+/// One page (1-based; default the first) of the alert's stored snapshot of affected install base items.
 #[server(endpoint = "affected_items")]
-pub async fn affected_items(alert: String) -> Result<AffectedSnapshot, AppError> {
-    require(Permission::ViewAlerts)?;
+pub async fn affected_items(alert: String, page: Option<u32>) -> Result<AffectedSnapshot, AppError> {
+    let viewer = crate::auth::require(crate::auth::Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.affected_snapshot(&alert).await)
+    let snapshot = state
+        .store
+        .affected_snapshot(&alert, page.unwrap_or(1))
+        .await
+        .map(|mut snapshot| {
+            snapshot.refresh_on_open =
+                state.settings.refresh_stale_on_open && viewer.may(crate::auth::Permission::RefreshInstallBase);
+            snapshot
+        });
+    crate::error::with_status(snapshot)
 }

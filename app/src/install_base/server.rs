@@ -1,11 +1,11 @@
 //! The trace, in SQL: impacted CIs by a recursive walk over impact-carrying relationships, then the active items on
 //! them and, recursively, their active children. The result replaces the alert's snapshot in one transaction.
 
-use super::{AffectedItem, AffectedSnapshot, Reason, RefreshOutcome};
+use super::{AffectedItem, AffectedSnapshot, Reason, RefreshOutcome, ITEMS_PAGE_SIZE};
 use crate::{
     alerts::server::parse_alert_number,
     audit::{server::Audit, AuditAction},
-    store::{now_sql, Backend, Store},
+    store::{now_sql, Backend, Store, Window},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -246,7 +246,9 @@ impl Store {
             .await?;
         }
         let refreshed_at: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "UPDATE alerts SET ib_refreshed_at = {} WHERE id = $1 RETURNING ib_refreshed_at",
+            "UPDATE alerts SET ib_refreshed_at = {},
+                               ib_cmdb_version = (SELECT version FROM cmdb_state WHERE id = 1)
+             WHERE id = $1 RETURNING ib_refreshed_at",
             now_sql()
         )))
         .bind(id)
@@ -278,15 +280,27 @@ impl Store {
 
     /// The alert's stored snapshot, ordered by account and item number.
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
-    pub async fn affected_snapshot(&self, alert: &str) -> Result<AffectedSnapshot, AppError> {
+    pub async fn affected_snapshot(&self, alert: &str, page: u32) -> Result<AffectedSnapshot, AppError> {
         let number = parse_alert_number(alert)?;
         let mut conn = self.pool().acquire().await?;
-        let (id, refreshed_at): (i64, Option<String>) =
-            sqlx::query_as("SELECT id, ib_refreshed_at FROM alerts WHERE number = $1")
+        let (id, refreshed_at, traced_version): (i64, Option<String>, Option<i64>) =
+            sqlx::query_as("SELECT id, ib_refreshed_at, ib_cmdb_version FROM alerts WHERE number = $1")
                 .bind(number.to_string())
                 .fetch_optional(&mut *conn)
                 .await?
                 .ok_or_else(|| AppError::not_found("Alert", number.to_string()))?;
+        let (version, cmdb_changed_at): (i64, Option<String>) =
+            sqlx::query_as("SELECT version, changed_at FROM cmdb_state WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+        let (total, accounts): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(DISTINCT ib.account_id) FROM affected_items ai
+             JOIN install_base_items ib ON ib.id = ai.item_id WHERE ai.alert_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let window = Window::new(total, page, ITEMS_PAGE_SIZE);
         let records: Vec<SnapshotRecord> = sqlx::query_as(
             "SELECT ib.number, ib.name, acc.name AS account, acc.kind AS account_kind, co.name AS contact,
                     p.name AS product, ci.name AS ci, ai.reason, ai.hops, ai.ci_path, via.number AS via_number
@@ -298,14 +312,24 @@ impl Store {
              LEFT JOIN configuration_items ci ON ci.id = ib.ci_id
              LEFT JOIN install_base_items via ON via.id = ai.via_item_id
              WHERE ai.alert_id = $1
-             ORDER BY acc.name, ib.number",
+             ORDER BY acc.name, ib.number
+             LIMIT $2 OFFSET $3",
         )
         .bind(id)
+        .bind(window.limit)
+        .bind(window.offset)
         .fetch_all(&mut *conn)
         .await?;
         Ok(AffectedSnapshot {
+            stale: refreshed_at.is_some() && traced_version.unwrap_or(0) < version,
             refreshed_at,
             items: records.into_iter().map(SnapshotRecord::into_item).collect(),
+            total: window.total,
+            accounts: u64::try_from(accounts).unwrap_or(0),
+            page: window.page,
+            pages: window.pages,
+            cmdb_changed_at,
+            refresh_on_open: false,
         })
     }
 }

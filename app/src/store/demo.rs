@@ -229,6 +229,7 @@ impl Store {
             hashes.push(passwords::hash(password.to_owned()).await?);
         }
         let alerts = write_demo(&mut CmdbWriter::new(&mut *tx)).await?;
+        super::cmdb_changed(&mut tx).await?;
         for ((name, role, _), hash) in DEMO_USERS.iter().zip(&hashes) {
             insert_user(&mut tx, name, *role, hash, "demo data")
                 .await

@@ -150,6 +150,17 @@ impl Store {
     }
 }
 
+/// Records that the CMDB changed, inside the changing transaction: snapshots taken before are stale from then on.
+pub(crate) async fn cmdb_changed(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE cmdb_state SET version = version + 1, changed_at = {} WHERE id = 1",
+        now_sql()
+    )))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// Allocates the next number for `P` inside the caller's transaction: if the transaction rolls back, so does the
 /// allocation; once it commits, the number is never handed out again.
 pub(crate) async fn next_number<P: Prefix>(tx: &mut AnyConnection) -> Result<Number<P>, sqlx::Error> {

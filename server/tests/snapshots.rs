@@ -1,0 +1,137 @@
+//! The affected items snapshot at scale and over time: paged when big, stale once the CMDB changes, refreshed on open
+//! when the server is told to.
+
+mod support;
+
+use app::{auth::Role, state::Settings};
+use std::path::{Path, PathBuf};
+use support::*;
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cmdb")
+}
+
+async fn snapshot(app: &TestApp, alert: &str, page: &str) -> serde_json::Value {
+    let reply = app.call("affected_items", &[("alert", alert), ("page", page)]).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()
+}
+
+#[tokio::test]
+async fn a_cmdb_change_makes_earlier_snapshots_stale_until_refreshed() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    let fresh = snapshot(&app, MAIL_ALERT, "1").await;
+    assert_eq!(fresh["stale"], false);
+    let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
+    assert!(!page.body.contains("The CMDB changed after this snapshot"));
+
+    app.store.import_dir(&example(), |_, _| {}).await.expect("import");
+    let stale = snapshot(&app, MAIL_ALERT, "1").await;
+    assert_eq!(stale["stale"], true);
+    assert!(
+        stale["cmdb_changed_at"].as_str().is_some_and(|at| at.len() == 19),
+        "{stale}"
+    );
+    let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
+    assert!(
+        page.body.contains("The CMDB changed after this snapshot was taken"),
+        "{}",
+        page.body
+    );
+    // A never-traced alert is not called stale: it says it was never refreshed.
+    assert_eq!(snapshot(&app, DB_HOST_ALERT, "1").await["stale"], false);
+
+    app.refresh(MAIL_ALERT).await;
+    assert_eq!(snapshot(&app, MAIL_ALERT, "1").await["stale"], false);
+    // Importing the same files again changes nothing, so nothing becomes stale.
+    app.store.import_dir(&example(), |_, _| {}).await.expect("import again");
+    assert_eq!(snapshot(&app, MAIL_ALERT, "1").await["stale"], false);
+}
+
+#[tokio::test]
+async fn with_refresh_on_open_a_stale_snapshot_is_traced_again_when_an_operator_opens_the_alert() {
+    let mut app = TestApp::with_settings(Settings {
+        refresh_stale_on_open: true,
+        ..Settings::default()
+    })
+    .await;
+    app.refresh(MAIL_ALERT).await;
+    app.store.import_dir(&example(), |_, _| {}).await.expect("import");
+    let refreshes = "SELECT COUNT(*) FROM audit_log WHERE action = 'install_base_refreshed'";
+
+    // A viewer may not refresh: the page says the snapshot is stale and nothing is traced.
+    let operator = app.cookie.take();
+    app.cookie = Some(app.sign_in_as(Role::EvtMgmtUser).await);
+    let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
+    assert!(page.body.contains("The CMDB changed after this snapshot was taken"));
+    assert_eq!(app.count(refreshes).await, 1);
+
+    app.cookie = operator;
+    let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains("The CMDB changed after this snapshot"),
+        "refreshed on open"
+    );
+    assert_eq!(app.count(refreshes).await, 2);
+    assert_eq!(snapshot(&app, MAIL_ALERT, "1").await["stale"], false);
+}
+
+#[tokio::test]
+async fn a_big_snapshot_comes_a_page_at_a_time_with_its_totals() {
+    let app = TestApp::new().await;
+    // 120 items of two accounts on one CI, imported, and an alert on that CI.
+    let dir = std::env::temp_dir().join(format!("forestall-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("folder");
+    std::fs::write(
+        dir.join("accounts.csv"),
+        "name,kind\nBig One,external\nBig Two,external\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("configuration_items.csv"), "name,class\nbig-host-01,server\n").expect("write");
+    let mut items = String::from("number,name,account,ci\n");
+    for n in 1..=120 {
+        let account = if n % 3 == 0 { "Big Two" } else { "Big One" };
+        items.push_str(&format!("IB02{n:05},Big item {n:03},{account},big-host-01\n"));
+    }
+    std::fs::write(dir.join("install_base_items.csv"), items).expect("write");
+    app.store.import_dir(&dir, |_, _| {}).await.expect("import");
+    let _ = std::fs::remove_dir_all(&dir);
+    sqlx::query(
+        "INSERT INTO alerts (number, source, node, message_key, severity, state, ci_id, first_event_at, last_event_at)
+         SELECT 'Alert0090001', 'Test', 'big-host-01', 'big', 2, 'Open', id, '2026-11-27 00:00:00',
+                '2026-11-27 00:00:00'
+         FROM configuration_items WHERE name = 'big-host-01'",
+    )
+    .execute(&app.db)
+    .await
+    .expect("alert");
+
+    let outcome = app.refresh("Alert0090001").await;
+    assert_eq!(
+        (outcome["items"].as_u64(), outcome["accounts"].as_u64()),
+        (Some(120), Some(2))
+    );
+    let first = snapshot(&app, "Alert0090001", "1").await;
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(50));
+    assert_eq!(
+        (
+            first["total"].as_u64(),
+            first["accounts"].as_u64(),
+            first["pages"].as_u64()
+        ),
+        (Some(120), Some(2), Some(3))
+    );
+    let last = snapshot(&app, "Alert0090001", "3").await;
+    assert_eq!(last["items"].as_array().map(Vec::len), Some(20));
+    assert_eq!(
+        snapshot(&app, "Alert0090001", "99").await["page"],
+        3,
+        "a page past the end shows the last"
+    );
+
+    let page = app.get("/alerts/Alert0090001?items_page=2").await;
+    assert!(page.body.contains("Page 2 of 3 · 120 items"), "{}", page.body);
+    assert!(page.body.contains("120 items of 2 accounts"));
+}
