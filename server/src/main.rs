@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
+mod bench;
+
 /// Forestall: proactive customer service from monitoring alerts.
 #[derive(Debug, Parser)]
 #[command(name = "forestall", version, about)]
@@ -39,6 +41,16 @@ enum Command {
     Demo,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write a synthetic CMDB of SIZE CIs and install base items (in the import format) into DIR.
+    Gen {
+        dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        size: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Measure the trace (and the import) on generated CMDBs; prints the tables of BENCHMARKS.md.
+    Bench(bench::BenchArgs),
     /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
     Import { dir: std::path::PathBuf },
     /// Manage the users who may sign in.
@@ -118,12 +130,30 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    // These two bring their own databases (or none).
+    match cli.command {
+        Some(Command::Gen { dir, size, seed }) => {
+            let generated = app::import::generate(&dir, size, seed)?;
+            println!(
+                "Wrote {} accounts, {} CIs, {} relationships and {} install base items to {} (seed {seed}).",
+                generated.accounts,
+                generated.cis,
+                generated.relationships,
+                generated.items,
+                dir.display()
+            );
+            return Ok(());
+        }
+        Some(Command::Bench(args)) => return bench::run(args).await,
+        _ => {}
+    }
     let store = Store::open(&cli.database_url).await?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => println!("The database at {} is up to date.", cli.database_url),
         Command::Demo => seed(&store).await?,
         Command::User(command) => user(&store, command).await?,
         Command::Import { dir } => import(&store, &dir).await?,
+        Command::Gen { .. } | Command::Bench(_) => unreachable!("handled before the database is opened"),
         Command::Serve => {
             if cli.serve.demo {
                 seed(&store).await?;

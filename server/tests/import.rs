@@ -199,3 +199,38 @@ mod tempdir {
         }
     }
 }
+
+#[tokio::test]
+async fn a_generated_cmdb_traces_to_the_same_items_as_a_walk_in_memory() {
+    let (store, _db, _guard) = empty_store().await;
+    let dir = tempdir::TempDir::new();
+    let generated = app::import::generate(dir.path(), 4_000, 11).expect("generate");
+    let report = store.import_dir(dir.path(), |_, _| {}).await.expect("import");
+    assert_eq!(
+        report
+            .files
+            .iter()
+            .find(|f| f.file == "install_base_items.csv")
+            .map(|f| f.rows),
+        Some(generated.items)
+    );
+    let cmdb = store.memory_cmdb().await.expect("memory");
+    // A core switch (everything under it), a rack switch, a storage array and a few applications.
+    let mut names = vec![
+        "core-switch-00".to_owned(),
+        "rack-switch-00001".to_owned(),
+        "storage-array-01".to_owned(),
+    ];
+    names.extend(cmdb.names_starting("app-").into_iter().step_by(37).take(5));
+    let mut sizes = Vec::new();
+    for name in names {
+        let ci = cmdb.ci(&name).expect("generated CI");
+        let traced = store.trace_items(ci, 10).await.expect("trace");
+        assert_eq!(traced, cmdb.affected(ci, 10), "{name}");
+        sizes.push(traced.len());
+    }
+    assert!(
+        sizes[0] > sizes[1] && sizes[1] > sizes[3],
+        "a core switch reaches most, an application few: {sizes:?}"
+    );
+}

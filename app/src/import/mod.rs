@@ -7,7 +7,10 @@
 //! changes nothing the second time. Files are read row by row; what stays in memory is one hash per key, for
 //! finding a key given twice.
 
+mod generate;
 mod rows;
+
+pub use generate::{generate, Generated};
 
 use crate::{domain::ItemNumber, store::Store};
 use rows::{Columns, Row};

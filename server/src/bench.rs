@@ -1,0 +1,209 @@
+//! `forestall bench`: trace latency over generated CMDBs on SQLite (and PostgreSQL when given), against an in-memory
+//! breadth-first walk over the same graph, with the import rate and peak memory. Prints a Markdown table for
+//! BENCHMARKS.md.
+
+use app::{import::generate, install_base::MemoryCmdb, store::Store};
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+/// What `forestall bench` measures.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// CMDB sizes (CIs plus install base items), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    sizes: Vec<u64>,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Alerts per size bucket (about 10, 1,000 and 50,000 affected items).
+    #[arg(long, default_value_t = 20)]
+    alerts: usize,
+    /// Timed runs per alert.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Also run on PostgreSQL: a server URL whose user may create databases (a database is made and dropped).
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Where to write generated CMDBs and SQLite files.
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+}
+
+const BUCKETS: [(&str, usize, usize); 3] = [("~10", 5, 20), ("~1,000", 500, 2_000), ("~50,000", 25_000, 100_000)];
+const MAX_HOPS: u32 = 10;
+
+/// A bucket's label and its alerts: (CI id, items its walk reaches).
+type Bucket = (&'static str, Vec<(i64, usize)>);
+
+pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let mut table = vec![
+        "| CMDB (CIs + items) | store | affected items | alerts | SQL median | SQL p95 | in-memory median | ratio |"
+            .to_owned(),
+        "|---:|---|---:|---:|---:|---:|---:|---:|".to_owned(),
+    ];
+    let mut imports = vec![
+        "| CMDB (CIs + items) | store | rows | import time | rows/s | peak RSS after import |".to_owned(),
+        "|---:|---|---:|---:|---:|---:|".to_owned(),
+    ];
+    for &size in &args.sizes {
+        let dir = args.work_dir.join(format!("cmdb-{size}-{}", args.seed));
+        let started = Instant::now();
+        let generated = generate(&dir, size, args.seed)?;
+        eprintln!("generated {generated:?} in {:.1} s", started.elapsed().as_secs_f64());
+        let mut stores = vec![("SQLite", sqlite_url(&args.work_dir, size)?)];
+        if let Some(server) = &args.postgres {
+            stores.push(("PostgreSQL", postgres_database(server, size).await?));
+        }
+        let mut memory: Option<(MemoryCmdb, Vec<Bucket>)> = None;
+        for (kind, url) in stores {
+            let store = Store::open(&url).await?;
+            let started = Instant::now();
+            let report = store
+                .import_dir(&dir, |file, rows| eprint!("\r{kind} {size}: {file} {rows}      "))
+                .await?;
+            let elapsed = started.elapsed();
+            eprintln!();
+            let rows: u64 = report.files.iter().map(|f| f.rows).sum();
+            imports.push(format!(
+                "| {size} | {kind} | {rows} | {:.1} s | {:.0} | {} MiB |",
+                elapsed.as_secs_f64(),
+                rows as f64 / elapsed.as_secs_f64(),
+                peak_rss_mib()
+            ));
+            if memory.is_none() {
+                let cmdb = store.memory_cmdb().await?;
+                let buckets = choose_alerts(&cmdb, args.alerts);
+                memory = Some((cmdb, buckets));
+            }
+            let Some((cmdb, buckets)) = &memory else { continue };
+            for (bucket, alerts) in buckets {
+                if alerts.is_empty() {
+                    table.push(format!("| {size} | {kind} | {bucket} | 0 | – | – | – | – |"));
+                    continue;
+                }
+                let (mut sql, mut walk) = (Vec::new(), Vec::new());
+                for &(ci, _) in alerts {
+                    let expected = cmdb.affected(ci, MAX_HOPS);
+                    for _ in 0..args.runs {
+                        let started = Instant::now();
+                        let traced = store.trace_items(ci, MAX_HOPS).await?;
+                        sql.push(started.elapsed());
+                        if traced != expected {
+                            return Err(format!("{kind}: the trace of CI {ci} differs from the in-memory walk").into());
+                        }
+                        let started = Instant::now();
+                        let walked = cmdb.affected(ci, MAX_HOPS);
+                        walk.push(started.elapsed());
+                        std::hint::black_box(walked);
+                    }
+                }
+                let mean_items = alerts.iter().map(|(_, n)| n).sum::<usize>() / alerts.len();
+                let (sql_median, sql_p95, walk_median) = (
+                    quantile(&mut sql, 0.5),
+                    quantile(&mut sql, 0.95),
+                    quantile(&mut walk, 0.5),
+                );
+                table.push(format!(
+                    "| {size} | {kind} | {bucket} (mean {mean_items}) | {} | {} | {} | {} | {:.1}× |",
+                    alerts.len(),
+                    ms(sql_median),
+                    ms(sql_p95),
+                    ms(walk_median),
+                    sql_median.as_secs_f64() / walk_median.as_secs_f64().max(1e-9)
+                ));
+                eprintln!("{}", table.last().map_or("", String::as_str));
+            }
+            store.close().await;
+        }
+    }
+    println!("{}\n\n{}", table.join("\n"), imports.join("\n"));
+    Ok(())
+}
+
+/// Alerts for each bucket: CIs whose in-memory walk reaches a count in the bucket's range, with that count.
+fn choose_alerts(cmdb: &MemoryCmdb, per_bucket: usize) -> Vec<Bucket> {
+    let mut candidates: Vec<String> = Vec::new();
+    candidates.extend(cmdb.names_starting("core-switch-"));
+    candidates.extend(cmdb.names_starting("storage-array-"));
+    candidates.extend(
+        cmdb.names_starting("rack-switch-")
+            .into_iter()
+            .step_by(7)
+            .take(per_bucket * 4),
+    );
+    candidates.extend(
+        cmdb.names_starting("app-")
+            .into_iter()
+            .step_by(101)
+            .take(per_bucket * 6),
+    );
+    let counted: Vec<(i64, usize)> = candidates
+        .iter()
+        .filter_map(|name| cmdb.ci(name))
+        .map(|ci| (ci, cmdb.affected(ci, MAX_HOPS).len()))
+        .collect();
+    BUCKETS
+        .iter()
+        .map(|&(label, low, high)| {
+            let alerts = counted
+                .iter()
+                .filter(|(_, n)| (low..=high).contains(n))
+                .take(per_bucket)
+                .copied()
+                .collect();
+            (label, alerts)
+        })
+        .collect()
+}
+
+fn quantile(samples: &mut [Duration], q: f64) -> Duration {
+    samples.sort_unstable();
+    let index = ((samples.len() as f64 - 1.0) * q).round() as usize;
+    samples.get(index).copied().unwrap_or_default()
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+/// A fresh SQLite file for this size.
+fn sqlite_url(work_dir: &Path, size: u64) -> std::io::Result<String> {
+    let path = work_dir.join(format!("bench-{size}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Ok(format!("sqlite://{}", path.display()))
+}
+
+/// A fresh PostgreSQL database for this size on `server`; its URL.
+async fn postgres_database(server: &str, size: u64) -> Result<String, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(server).await?;
+    let name = format!("forestall_bench_{size}");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await?;
+    admin.close().await;
+    let (base, _) = server.rsplit_once('/').unwrap_or((server, ""));
+    Ok(format!("{base}/{name}"))
+}
+
+/// The process's peak resident memory so far (Linux), in MiB.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
