@@ -165,6 +165,11 @@ impl Store {
             crate::store::cmdb_changed(&mut tx).await?;
         }
         tx.commit().await?;
+        if report.changed() > 0 {
+            // Fresh statistics, so PostgreSQL's planner knows the new sizes: without them it plans the trace for
+            // empty tables, an order of magnitude slower.
+            self.analyze().await?;
+        }
         Ok(report)
     }
 }

@@ -57,10 +57,17 @@ WITH RECURSIVE walk(ci_id, hops, from_id) AS (
     JOIN configuration_items dst ON dst.id = r.parent_id AND dst.in_maintenance = 0
     WHERE w.hops < $2
 ),
-best AS (SELECT ci_id, MIN(hops) AS hops FROM walk GROUP BY ci_id)
-SELECT b.ci_id AS id, ci.name, b.hops,
-       (SELECT MIN(w.from_id) FROM walk w WHERE w.ci_id = b.ci_id AND w.hops = b.hops) AS from_id
+best AS (SELECT ci_id, MIN(hops) AS hops FROM walk GROUP BY ci_id),
+-- One predecessor on a shortest path, by a join rather than a subquery per CI (which PostgreSQL ran as a scan of the
+-- whole walk for each CI: quadratic in the CIs reached).
+firsts AS (
+    SELECT w.ci_id, MIN(w.from_id) AS from_id
+    FROM walk w JOIN best b ON b.ci_id = w.ci_id AND b.hops = w.hops
+    GROUP BY w.ci_id
+)
+SELECT b.ci_id AS id, ci.name, b.hops, f.from_id
 FROM best b
+JOIN firsts f ON f.ci_id = b.ci_id
 JOIN configuration_items ci ON ci.id = b.ci_id";
 
 /// Active items on the impacted CIs (given as a JSON array of ids, read by the database's own JSON function), then

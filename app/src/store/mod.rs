@@ -139,6 +139,20 @@ impl Store {
         }
     }
 
+    /// Refreshes PostgreSQL's planner statistics after a bulk change. SQLite is left without statistics: with
+    /// them (`ANALYZE`) it chose a plan for the trace that was 200 times slower on a 100k CMDB.
+    pub async fn analyze(&self) -> Result<(), sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => Ok(()),
+            Backend::Postgres => sqlx::query(
+                "ANALYZE configuration_items, ci_relationships, install_base_items, accounts, contacts, products",
+            )
+            .execute(&self.pool)
+            .await
+            .map(drop),
+        }
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
