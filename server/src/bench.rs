@@ -26,6 +26,9 @@ pub struct BenchArgs {
     /// Also run on PostgreSQL: a server URL whose user may create databases (a database is made and dropped).
     #[arg(long)]
     postgres: Option<String>,
+    /// With --postgres, measure PostgreSQL only.
+    #[arg(long, requires = "postgres")]
+    postgres_only: bool,
     /// Where to write generated CMDBs and SQLite files.
     #[arg(long, default_value = "target/bench")]
     work_dir: PathBuf,
@@ -52,7 +55,10 @@ pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let generated = generate(&dir, size, args.seed)?;
         eprintln!("generated {generated:?} in {:.1} s", started.elapsed().as_secs_f64());
-        let mut stores = vec![("SQLite", sqlite_url(&args.work_dir, size)?)];
+        let mut stores = Vec::new();
+        if !args.postgres_only {
+            stores.push(("SQLite", sqlite_url(&args.work_dir, size)?));
+        }
         if let Some(server) = &args.postgres {
             stores.push(("PostgreSQL", postgres_database(server, size).await?));
         }
