@@ -5,16 +5,11 @@ mod support;
 
 use app::import::ImportError;
 use sqlx::AnyPool;
-use std::path::{Path, PathBuf};
 use support::*;
 
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cmdb")
-}
-
 /// A copy of the example folder with `file` replaced by `contents`, in a fresh temporary folder.
-fn example_with(file: &str, contents: &str) -> tempdir::TempDir {
-    let dir = tempdir::TempDir::new();
+fn example_with(file: &str, contents: &str) -> TempDir {
+    let dir = TempDir::new();
     for entry in std::fs::read_dir(example()).expect("example folder") {
         let entry = entry.expect("entry");
         std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
@@ -169,41 +164,10 @@ async fn bad_files_stop_the_import_with_where_and_why_and_import_nothing() {
     }
 }
 
-/// A temporary folder removed when dropped (no crate needed for so little).
-mod tempdir {
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub fn new() -> Self {
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "forestall-import-{}-{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::create_dir_all(&path).expect("temporary folder");
-            Self(path)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_generated_cmdb_traces_to_the_same_items_as_a_walk_in_memory() {
     let (store, _db, _guard) = empty_store().await;
-    let dir = tempdir::TempDir::new();
+    let dir = TempDir::new();
     let generated = app::import::generate(dir.path(), 4_000, 11).expect("generate");
     let report = store.import_dir(dir.path(), |_, _| {}).await.expect("import");
     assert_eq!(

@@ -4,12 +4,7 @@
 mod support;
 
 use app::{auth::Role, state::Settings};
-use std::path::{Path, PathBuf};
 use support::*;
-
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cmdb")
-}
 
 async fn snapshot(app: &TestApp, alert: &str, page: &str) -> serde_json::Value {
     let reply = app.call("affected_items", &[("alert", alert), ("page", page)]).await;
@@ -82,8 +77,8 @@ async fn with_refresh_on_open_a_stale_snapshot_is_traced_again_when_an_operator_
 async fn a_big_snapshot_comes_a_page_at_a_time_with_its_totals() {
     let app = TestApp::new().await;
     // 120 items of two accounts on one CI, imported, and an alert on that CI.
-    let dir = std::env::temp_dir().join(format!("forestall-big-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("folder");
+    let folder = TempDir::new();
+    let dir = folder.path();
     std::fs::write(
         dir.join("accounts.csv"),
         "name,kind\nBig One,external\nBig Two,external\n",
@@ -96,8 +91,7 @@ async fn a_big_snapshot_comes_a_page_at_a_time_with_its_totals() {
         items.push_str(&format!("IB02{n:05},Big item {n:03},{account},big-host-01\n"));
     }
     std::fs::write(dir.join("install_base_items.csv"), items).expect("write");
-    app.store.import_dir(&dir, |_, _| {}).await.expect("import");
-    let _ = std::fs::remove_dir_all(&dir);
+    app.store.import_dir(dir, |_, _| {}).await.expect("import");
     sqlx::query(
         "INSERT INTO alerts (number, source, node, message_key, severity, state, ci_id, first_event_at, last_event_at)
          SELECT 'Alert0090001', 'Test', 'big-host-01', 'big', 2, 'Open', id, '2026-11-27 00:00:00',

@@ -234,9 +234,11 @@ async fn import_row(
             upsert(
                 conn,
                 "SELECT id FROM accounts WHERE name = $1",
-                "SELECT id FROM accounts WHERE name = $1 AND kind = $2",
                 "INSERT INTO accounts (name, kind) VALUES ($1, $2)",
-                "UPDATE accounts SET kind = $2 WHERE name = $1",
+                Some((
+                    "SELECT id FROM accounts WHERE name = $1 AND kind = $2",
+                    "UPDATE accounts SET kind = $2 WHERE name = $1",
+                )),
                 &[Some(name), Some(kind)],
             )
             .await?
@@ -252,9 +254,11 @@ async fn import_row(
             upsert(
                 conn,
                 "SELECT id FROM contacts WHERE email = $1",
-                "SELECT id FROM contacts WHERE email = $1 AND name = $2 AND account_id = CAST($3 AS BIGINT)",
                 "INSERT INTO contacts (email, name, account_id) VALUES ($1, $2, CAST($3 AS BIGINT))",
-                "UPDATE contacts SET name = $2, account_id = CAST($3 AS BIGINT) WHERE email = $1",
+                Some((
+                    "SELECT id FROM contacts WHERE email = $1 AND name = $2 AND account_id = CAST($3 AS BIGINT)",
+                    "UPDATE contacts SET name = $2, account_id = CAST($3 AS BIGINT) WHERE email = $1",
+                )),
                 &[Some(email), Some(name), Some(&account)],
             )
             .await?
@@ -265,9 +269,8 @@ async fn import_row(
             upsert(
                 conn,
                 "SELECT id FROM products WHERE name = $1",
-                "SELECT id FROM products WHERE name = $1",
                 "INSERT INTO products (name) VALUES ($1)",
-                "SELECT id FROM products WHERE name = $1",
+                None,
                 &[Some(name)],
             )
             .await?
@@ -282,13 +285,15 @@ async fn import_row(
             upsert(
                 conn,
                 "SELECT id FROM configuration_items WHERE lower(name) = lower($1)",
-                "SELECT id FROM configuration_items WHERE lower(name) = lower($1) AND name = $1 AND class = $2
-                     AND fqdn IS NOT DISTINCT FROM $3 AND ip IS NOT DISTINCT FROM $4
-                     AND in_maintenance = CAST($5 AS BIGINT)",
                 "INSERT INTO configuration_items (name, class, fqdn, ip, in_maintenance)
                      VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT))",
-                "UPDATE configuration_items SET name = $1, class = $2, fqdn = $3, ip = $4,
+                Some((
+                    "SELECT id FROM configuration_items WHERE lower(name) = lower($1) AND name = $1 AND class = $2
+                     AND fqdn IS NOT DISTINCT FROM $3 AND ip IS NOT DISTINCT FROM $4
+                     AND in_maintenance = CAST($5 AS BIGINT)",
+                    "UPDATE configuration_items SET name = $1, class = $2, fqdn = $3, ip = $4,
                      in_maintenance = CAST($5 AS BIGINT) WHERE lower(name) = lower($1)",
+                )),
                 &[Some(name), Some(class), fqdn, ip, Some(maintenance)],
             )
             .await?
@@ -376,19 +381,21 @@ async fn import_row(
             upsert(
                 conn,
                 "SELECT id FROM install_base_items WHERE number = $1",
-                "SELECT id FROM install_base_items WHERE number = $1 AND name = $2 AND account_id = CAST($3 AS BIGINT)
-                     AND contact_id IS NOT DISTINCT FROM CAST($4 AS BIGINT)
-                     AND product_id IS NOT DISTINCT FROM CAST($5 AS BIGINT)
-                     AND ci_id IS NOT DISTINCT FROM CAST($6 AS BIGINT) AND active = CAST($7 AS BIGINT)
-                     AND install_date IS NOT DISTINCT FROM $8",
                 "INSERT INTO install_base_items (number, name, account_id, contact_id, product_id, ci_id, active,
                                                  install_date)
                      VALUES ($1, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT), CAST($6 AS BIGINT),
                              CAST($7 AS BIGINT), $8)",
-                "UPDATE install_base_items SET name = $2, account_id = CAST($3 AS BIGINT),
+                Some((
+                    "SELECT id FROM install_base_items WHERE number = $1 AND name = $2 AND account_id = CAST($3 AS BIGINT)
+                     AND contact_id IS NOT DISTINCT FROM CAST($4 AS BIGINT)
+                     AND product_id IS NOT DISTINCT FROM CAST($5 AS BIGINT)
+                     AND ci_id IS NOT DISTINCT FROM CAST($6 AS BIGINT) AND active = CAST($7 AS BIGINT)
+                     AND install_date IS NOT DISTINCT FROM $8",
+                    "UPDATE install_base_items SET name = $2, account_id = CAST($3 AS BIGINT),
                      contact_id = CAST($4 AS BIGINT), product_id = CAST($5 AS BIGINT), ci_id = CAST($6 AS BIGINT),
                      active = CAST($7 AS BIGINT), install_date = $8
                  WHERE number = $1",
+                )),
                 &[
                     Some(number),
                     Some(name),
@@ -413,13 +420,14 @@ async fn import_row(
     Ok(())
 }
 
-/// Inserts the record `find` does not find, updates the one `unchanged` says differs, leaves the rest.
+/// Inserts the record `find` does not find, updates one that differs from `values`, leaves the rest.
 async fn upsert(
     conn: &mut AnyConnection,
     find: &'static str,
-    unchanged: &'static str,
     insert: &'static str,
-    update: &'static str,
+    // For records with more than their key: a query that finds the record only if it already holds these values,
+    // and the update that makes it hold them.
+    changes: Option<(&'static str, &'static str)>,
     values: &[Option<&str>],
 ) -> Result<Upsert, sqlx::Error> {
     // PostgreSQL refuses more arguments than a statement has parameters: bind only the ones it names.
@@ -437,7 +445,10 @@ async fn upsert(
         query.execute(&mut *conn).await?;
         return Ok(Upsert::Inserted);
     }
-    if find == unchanged || bind_all(unchanged).fetch_optional(&mut *conn).await?.is_some() {
+    let Some((unchanged, update)) = changes else {
+        return Ok(Upsert::Unchanged);
+    };
+    if bind_all(unchanged).fetch_optional(&mut *conn).await?.is_some() {
         return Ok(Upsert::Unchanged);
     }
     let mut query = sqlx::query(update);
