@@ -9,6 +9,8 @@ pub mod domain;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod import;
+#[cfg(feature = "ssr")]
+pub mod ingest;
 pub mod install_base;
 pub mod journal;
 #[cfg(feature = "ssr")]

@@ -25,6 +25,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Refresh an alert's install base snapshot when it is opened and the CMDB changed since it was taken.
     pub refresh_stale_on_open: bool,
+    /// When a closed alert reopens and when it is flapping.
+    pub lifecycle: crate::ingest::Lifecycle,
 }
 
 impl FromRef<AppState> for LeptosOptions {

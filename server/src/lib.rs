@@ -5,6 +5,7 @@ mod security;
 
 use app::{
     auth::server as auth,
+    ingest::handlers as ingest,
     state::{AppState, Changes, Settings},
     store::Store,
     App,
@@ -52,12 +53,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The routes outside Leptos: health, sign-in and sign-out. Public so the access test can list every route.
+/// The routes outside Leptos: health, sign-in and sign-out, and the ingestion endpoints. Public so the access test can list every route.
 pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
         (Method::GET, "/healthz", get(healthz)),
         (Method::POST, "/login", post(auth::login)),
         (Method::POST, "/logout", post(auth::logout)),
+        (Method::POST, "/ingest/v1/events", post(ingest::events)),
+        (Method::POST, "/ingest/v1/alertmanager", post(ingest::alertmanager)),
+        (Method::POST, "/ingest/v1/grafana", post(ingest::grafana)),
     ]
 }
 

@@ -5,6 +5,7 @@ use app::{
         server::{check_password_rules, generate_password},
         Role,
     },
+    ingest::Lifecycle,
     state::Settings,
     store::Store,
 };
@@ -56,6 +57,20 @@ enum Command {
     /// Manage the users who may sign in.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the API tokens monitoring tools send to the ingestion endpoints.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `forestall token …`. Every change is in the audit log, by "command line".
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token named NAME (say, for the tool that sends it) and print it, once.
+    Create { name: String },
+    /// Refuse the token named NAME from now on.
+    Revoke { name: String },
+    /// List the tokens (names and dates; the tokens themselves are not kept).
+    List,
 }
 
 /// `forestall user …`. Passwords are read from standard input with `--password-stdin`, else generated and printed
@@ -112,6 +127,18 @@ struct ServeArgs {
     /// was taken, refresh the snapshot first.
     #[arg(long, env = "FORESTALL_REFRESH_STALE_ON_OPEN", global = true)]
     refresh_stale_on_open: bool,
+
+    /// An event for an alert closed at most this many seconds ago reopens it; a later one raises a new alert.
+    #[arg(long, env = "FORESTALL_REOPEN_WITHIN", default_value_t = 3600, global = true)]
+    reopen_within: u32,
+
+    /// An alert reopened FLAP_THRESHOLD times within this many seconds is marked Flapping.
+    #[arg(long, env = "FORESTALL_FLAP_WINDOW", default_value_t = 3600, global = true)]
+    flap_window: u32,
+
+    /// How many reopens within the flap window make an alert Flapping.
+    #[arg(long, env = "FORESTALL_FLAP_THRESHOLD", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    flap_threshold: u32,
 }
 
 #[tokio::main]
@@ -152,6 +179,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Migrate => println!("The database at {} is up to date.", cli.database_url),
         Command::Demo => seed(&store).await?,
         Command::User(command) => user(&store, command).await?,
+        Command::Token(command) => token(&store, command).await?,
         Command::Import { dir } => import(&store, &dir).await?,
         Command::Gen { .. } | Command::Bench(_) => unreachable!("handled before the database is opened"),
         Command::Serve => {
@@ -191,6 +219,11 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
         trust_forwarded_for: args.trust_forwarded_for,
         secure_cookies: args.secure_cookies,
         refresh_stale_on_open: args.refresh_stale_on_open,
+        lifecycle: Lifecycle {
+            reopen_within_secs: i64::from(args.reopen_within),
+            flap_window_secs: i64::from(args.flap_window),
+            flap_threshold: i64::from(args.flap_threshold),
+        },
     };
     let app = server::router(server::app_state(options, store.clone(), settings));
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -271,6 +304,33 @@ async fn user(store: &Store, command: UserCommand) -> Result<(), Box<dyn std::er
                 println!(
                     "{:<24} {:<26} added {}{disabled}",
                     user.name, user.role, user.created_at
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(store: &Store, command: TokenCommand) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        TokenCommand::Create { name } => {
+            let token = store.create_token(&name, CLI_ACTOR).await?;
+            println!("Created token {name}. Send it as Authorization: Bearer <token>.");
+            println!("Token (shown once): {token}");
+        }
+        TokenCommand::Revoke { name } => {
+            store.revoke_token(&name, CLI_ACTOR).await?;
+            println!("Token {name} is revoked: requests that send it are refused.");
+        }
+        TokenCommand::List => {
+            for token in store.list_tokens().await? {
+                let revoked = token
+                    .revoked_at
+                    .map(|at| format!("  (revoked {at})"))
+                    .unwrap_or_default();
+                println!(
+                    "{:<24} created {} by {}{revoked}",
+                    token.name, token.created_at, token.created_by
                 );
             }
         }

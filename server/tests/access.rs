@@ -18,6 +18,8 @@ enum Rule {
     Public,
     SignedIn,
     Roles(&'static [Role]),
+    /// Monitoring tools with an API token: a session is not one, so every identity here is refused.
+    Token,
 }
 
 use Role::*;
@@ -34,6 +36,9 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("POST", "/login", Rule::Public),
     ("GET", "/login", Rule::Public),
     ("POST", "/logout", Rule::SignedIn),
+    ("POST", "/ingest/v1/events", Rule::Token),
+    ("POST", "/ingest/v1/alertmanager", Rule::Token),
+    ("POST", "/ingest/v1/grafana", Rule::Token),
     ("GET", "/", Rule::SignedIn),
     ("GET", "/alerts", Rule::Roles(ALERT_VIEWERS)),
     ("GET", "/alerts/{number}", Rule::Roles(ALERT_VIEWERS)),
@@ -114,6 +119,16 @@ fn request(method: &str, path: &str) -> Request<Body> {
         "/login" if method == "POST" => &[("user_name", "nobody"), ("password", "not a password")],
         _ => &[],
     };
+    if path.starts_with("/ingest/") {
+        let body = match path {
+            "/ingest/v1/events" => r#"{"source": "Nagios", "node": "mail-relay-01", "severity": 1}"#,
+            _ => r#"{"status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "Down"}}]}"#,
+        };
+        return Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("request");
+    }
     if method == "GET" {
         let path = path.replace(
             "{number}",
@@ -147,6 +162,7 @@ async fn fingerprint(app: &TestApp) -> String {
         app.count("SELECT COUNT(*) FROM alerts WHERE ib_refreshed_at IS NOT NULL")
             .await,
         app.count("SELECT COUNT(*) FROM audit_log").await,
+        app.count("SELECT CAST(SUM(event_count) AS BIGINT) FROM alerts").await,
     ];
     format!("{states:?} {counts:?}")
 }
@@ -175,6 +191,7 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
             let reply = app.send(request(method, path)).await;
             let who = identity.map_or("nobody", |r| r.as_str());
             let allowed = match (rule, identity) {
+                (Rule::Token, _) => false,
                 (Rule::Public, _) => true,
                 (_, None) => false,
                 (Rule::SignedIn, Some(_)) => true,
@@ -212,6 +229,10 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                     "{method} {path} as {who} changed the database"
                 );
                 match identity {
+                    _ if matches!(rule, Rule::Token) => {
+                        assert_eq!(reply.status, 401, "{method} {path} as {who}");
+                        assert!(reply.body.contains("API token is required"), "{}", reply.body);
+                    }
                     // Pages send nobody to the login page; calls get 401 with the typed error.
                     None if *method == "GET" => assert_eq!(refused_as, Some("to login"), "{method} {path}"),
                     None => assert_eq!(reply.body, "\"Unauthorized\"", "{method} {path}"),

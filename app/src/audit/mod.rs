@@ -30,10 +30,14 @@ pub enum AuditAction {
     UserPasswordReset,
     UserDisabled,
     UserEnabled,
+    TokenCreated,
+    TokenRevoked,
+    IncidentCreated,
+    AlertRuleChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginThrottled,
@@ -48,6 +52,10 @@ impl AuditAction {
         AuditAction::UserPasswordReset,
         AuditAction::UserDisabled,
         AuditAction::UserEnabled,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
+        AuditAction::IncidentCreated,
+        AuditAction::AlertRuleChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +74,10 @@ impl AuditAction {
             AuditAction::UserPasswordReset => "user_password_reset",
             AuditAction::UserDisabled => "user_disabled",
             AuditAction::UserEnabled => "user_enabled",
+            AuditAction::TokenCreated => "token_created",
+            AuditAction::TokenRevoked => "token_revoked",
+            AuditAction::IncidentCreated => "incident_created",
+            AuditAction::AlertRuleChanged => "alert_rule_changed",
         }
     }
 
@@ -90,6 +102,10 @@ impl AuditAction {
             AuditAction::UserPasswordReset => "Password reset",
             AuditAction::UserDisabled => "User disabled",
             AuditAction::UserEnabled => "User enabled",
+            AuditAction::TokenCreated => "API token created",
+            AuditAction::TokenRevoked => "API token revoked",
+            AuditAction::IncidentCreated => "Incident created",
+            AuditAction::AlertRuleChanged => "Alert rule changed",
         }
     }
 }

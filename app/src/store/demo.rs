@@ -256,6 +256,13 @@ pub const DEMO_USERS: [(&str, Role, &str); 5] = [
 type DemoAlert<'a> = (&'a str, &'a str, &'a str, &'a str, Severity, Option<i64>, bool, &'a str);
 
 const FILLER_NODES: [&str; 6] = ["web-01", "web-02", "cache-01", "queue-01", "dns-01", "vpn-gw-01"];
+/// resource, metric name, what the description calls it
+const FILLER_METRICS: [(&str, &str, &str); 4] = [
+    ("cpu", "node_load5", "Load average"),
+    ("memory", "node_memory_MemAvailable_bytes", "Memory use"),
+    ("disk", "node_filesystem_avail_bytes", "Disk use"),
+    ("network", "node_network_receive_errs_total", "Network errors"),
+];
 
 async fn write_demo<C: DerefMut<Target = AnyConnection>>(
     w: &mut CmdbWriter<C>,
@@ -454,13 +461,15 @@ async fn write_demo<C: DerefMut<Target = AnyConnection>>(
         );
         let closed = n % 3 != 0;
         let severity = if n % 2 == 0 { Severity::Warning } else { Severity::Info };
+        // Each round over the nodes watches another resource, so no two alerts share a message key.
+        let (resource, metric_name, what) = FILLER_METRICS[n / FILLER_NODES.len()];
         w.alert(&NewAlert {
             source: "Prometheus",
             node,
             kind: "Threshold",
-            resource: "cpu",
-            metric_name: "node_load5",
-            description: &format!("Load average above threshold on {node} (sample {})", n + 1),
+            resource,
+            metric_name,
+            description: &format!("{what} above threshold on {node} (sample {})", n + 1),
             severity,
             closed,
             ci: None,

@@ -2,6 +2,7 @@
 //! `server.rs`. Components and server functions never see SQL or a pool. The store runs on SQLite or PostgreSQL
 //! through sqlx's `Any` driver, with one set of queries both understand and one set of migrations for each.
 
+pub(crate) mod clock;
 pub(crate) mod demo;
 
 use crate::domain::{Number, Prefix};
@@ -9,10 +10,7 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
     AnyConnection, AnyPool, Executor, Transaction,
 };
-use std::{
-    str::FromStr,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::str::FromStr;
 
 pub use demo::{DemoSummary, DEMO_USERS};
 
@@ -35,24 +33,31 @@ pub(crate) fn now_sql() -> String {
 
 /// The current UTC time as `2026-11-26 21:30:05`.
 pub(crate) fn now_text() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = i64::try_from(days).unwrap_or(0) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    )
+    clock::utc_text(clock::now_secs())
+}
+
+/// Adds an entry, stamped now, to a case's journal or an alert's (exactly one of the two).
+pub(crate) async fn write_journal(
+    conn: &mut AnyConnection,
+    case_id: Option<i64>,
+    alert_id: Option<i64>,
+    kind: &str,
+    author: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO journal_entries (case_id, alert_id, kind, author, created_at, body)
+         VALUES ($1, $2, $3, $4, {}, $5)",
+        now_sql()
+    )))
+    .bind(case_id)
+    .bind(alert_id)
+    .bind(kind)
+    .bind(author)
+    .bind(body)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// The database behind Forestall.

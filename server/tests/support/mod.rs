@@ -73,6 +73,13 @@ impl TestDatabase {
                     .execute(&admin)
                     .await
                     .expect("create test database");
+                // A wait for a lock fails the test with the statement that waited, rather than hanging it.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "ALTER DATABASE {name} SET lock_timeout = '20s'"
+                )))
+                .execute(&admin)
+                .await
+                .expect("set the test database's lock timeout");
                 admin.close().await;
                 let url = with_database(&server, &name);
                 (Self::Postgres { server, name }, url)

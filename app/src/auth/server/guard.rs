@@ -25,6 +25,8 @@ pub enum Access {
     SignedIn,
     /// Signed-in users whose role has the permission.
     Needs(Permission),
+    /// Machines with an API token, which the handler checks (monitoring tools have no session).
+    Token,
 }
 
 /// The access rule of a route, by the pattern the router matched (`/alerts/{number}`); `None` for a route nobody
@@ -38,6 +40,7 @@ pub fn route_access(pattern: &str) -> Option<Access> {
         "/cases" | "/cases/{number}" => Access::Needs(ViewCases),
         "/audit" => Access::Needs(ViewAuditLog),
         api if api.starts_with("/api/") => Access::SignedIn,
+        "/ingest/v1/events" | "/ingest/v1/alertmanager" | "/ingest/v1/grafana" => Access::Token,
         _ => return None,
     })
 }
@@ -80,7 +83,7 @@ pub async fn enforce(request: Request, next: Next) -> Response {
     let viewer = request.extensions().get::<Viewer>().cloned();
     let api = pattern.starts_with("/api/");
     match (route_access(&pattern), viewer) {
-        (Some(Access::Public), _) => next.run(request).await,
+        (Some(Access::Public | Access::Token), _) => next.run(request).await,
         (None, _) => {
             tracing::error!(pattern, "route has no access rule: refused");
             error_response(&AppError::Forbidden)

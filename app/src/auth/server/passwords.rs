@@ -23,16 +23,21 @@ pub fn check_password_rules(password: &str) -> Result<(), String> {
 
 /// A random password of 20 letters and digits, for `forestall user add` when none is given.
 pub fn generate_password() -> String {
+    random_text(20)
+}
+
+/// `len` random letters and digits (57 of them: none that read alike), from the operating system's generator.
+pub fn random_text(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut password = String::with_capacity(20);
-    while password.len() < 20 {
+    let mut text = String::with_capacity(len);
+    while text.len() < len {
         let byte = (OsRng.next_u32() & 0xff) as u8;
         // Rejection sampling keeps every character equally likely.
         if usize::from(byte) < 256 - 256 % ALPHABET.len() {
-            password.push(char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]));
+            text.push(char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]));
         }
     }
-    password
+    text
 }
 
 pub(crate) async fn hash(password: String) -> Result<String, sqlx::Error> {

@@ -4,10 +4,9 @@ use super::passwords::{self, check_password_rules};
 use crate::{
     audit::{server::Audit, AuditAction},
     auth::{Role, SignInRefusal, Viewer},
-    store::{now_sql, Store},
+    store::{clock::now_secs, now_sql, Store},
 };
 use sqlx::AnyConnection;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Failed sign-ins are counted over this window, in seconds.
 pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
@@ -54,12 +53,6 @@ pub struct UserRow {
     pub role: String,
     pub disabled: bool,
     pub created_at: String,
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn check_name(name: &str) -> Result<(), UserError> {

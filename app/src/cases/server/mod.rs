@@ -8,7 +8,7 @@ use crate::{
     alerts::server::{decode_severity, parse_alert_number},
     audit::{server::Audit, AuditAction},
     domain::{bounded_text, CaseNumber, CasePrefix, CaseState, Priority},
-    store::{is_unique_violation, next_number, now_sql, Store, Window},
+    store::{is_unique_violation, next_number, now_sql, write_journal as journal, Store, Window},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -187,29 +187,6 @@ async fn insert_case(
     .fetch_one(&mut *conn)
     .await?;
     Ok((id, number))
-}
-
-pub(super) async fn journal(
-    conn: &mut AnyConnection,
-    case_id: Option<i64>,
-    alert_id: Option<i64>,
-    kind: &str,
-    author: &str,
-    body: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO journal_entries (case_id, alert_id, kind, author, created_at, body)
-         VALUES ($1, $2, $3, $4, {}, $5)",
-        now_sql()
-    )))
-    .bind(case_id)
-    .bind(alert_id)
-    .bind(kind)
-    .bind(author)
-    .bind(body)
-    .execute(conn)
-    .await
-    .map(drop)
 }
 
 /// Links a case to the snapshot's items, all of them or one account's.

@@ -1,0 +1,216 @@
+//! The HTTP endpoints monitoring posts to. Each checks the API token before reading the body, refuses a body over
+//! [`BODY_LIMIT`] before reading it whole, and answers JSON: per event what it did, or what is wrong with it.
+
+use super::{
+    event::{Event, FieldError},
+    formats::{self, Payload},
+    record::Stored,
+};
+use crate::state::{AppState, RecordChange};
+use axum::{
+    body::{to_bytes, Body},
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Largest body accepted: a full batch of events with long descriptions fits.
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// `POST /ingest/v1/events`: the generic event API, one event or a batch.
+pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    ingest(&state, &headers, body, formats::generic).await
+}
+
+/// `POST /ingest/v1/alertmanager`: Prometheus Alertmanager's webhook, version 4.
+pub async fn alertmanager(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    ingest(&state, &headers, body, |v| formats::webhook(formats::ALERTMANAGER, v)).await
+}
+
+/// `POST /ingest/v1/grafana`: Grafana's alerting webhook.
+pub async fn grafana(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    ingest(&state, &headers, body, |v| formats::webhook(formats::GRAFANA, v)).await
+}
+
+/// One event's line in the answer.
+#[derive(Serialize)]
+struct EventResult {
+    index: usize,
+    #[serde(flatten)]
+    result: EventAnswer,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EventAnswer {
+    Stored(Stored),
+    Rejected(FieldError),
+}
+
+fn error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
+    (status, Json(json!({ "error": message, "field": field }))).into_response()
+}
+
+async fn ingest(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    read: impl Fn(&Value) -> Result<Payload, FieldError>,
+) -> Response {
+    let token = match authenticate(state, headers).await {
+        Ok(token) => token,
+        Err(response) => return response,
+    };
+    let bytes = match read_body(headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("The body is not valid JSON: {e}."),
+                None,
+            )
+        }
+    };
+    let payload = match read(&value) {
+        Ok(payload) => payload,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e.message, Some(&e.field)),
+    };
+    if payload.single {
+        if let Some(Err(e)) = payload.events.first() {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, &e.message, Some(&e.field));
+        }
+    }
+    let good: Vec<Event> = payload.events.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
+    let mut stored = match state.store.ingest(&good, state.settings.lifecycle).await {
+        Ok(stored) => stored.into_iter(),
+        Err(e) => {
+            return error(
+                StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                &e.to_string(),
+                None,
+            )
+        }
+    };
+    tracing::debug!(
+        token,
+        events = payload.events.len(),
+        stored = good.len(),
+        "events ingested"
+    );
+    let mut results = Vec::with_capacity(payload.events.len());
+    for (index, event) in payload.events.into_iter().enumerate() {
+        let result = match event {
+            Ok(_) => match stored.next() {
+                Some(stored) => EventAnswer::Stored(stored),
+                None => {
+                    tracing::error!("fewer outcomes than events stored");
+                    return error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &crate::AppError::Internal.to_string(),
+                        None,
+                    );
+                }
+            },
+            Err(rejected) => EventAnswer::Rejected(rejected),
+        };
+        results.push(EventResult { index, result });
+    }
+    let mut changed: Vec<&str> = results
+        .iter()
+        .filter_map(|r| match &r.result {
+            EventAnswer::Stored(Stored { alert: Some(alert), .. }) => Some(alert.as_str()),
+            _ => None,
+        })
+        .collect();
+    changed.sort_unstable();
+    changed.dedup();
+    for number in changed {
+        state.changes.publish(RecordChange::AlertUpdated {
+            number: number.to_owned(),
+        });
+    }
+    let accepted = good.len();
+    let rejected = results.len() - accepted;
+    let status = if accepted == 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        Json(json!({ "accepted": accepted, "rejected": rejected, "results": results })),
+    )
+        .into_response()
+}
+
+/// The name of the request's token, or the 401 that refuses it.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
+    let unauthorized = |message: &str| {
+        let mut response = error(StatusCode::UNAUTHORIZED, message, None);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        response
+    };
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .map(str::trim)
+    else {
+        return Err(unauthorized(
+            "An API token is required: send Authorization: Bearer <token> (forestall token create NAME).",
+        ));
+    };
+    match state.store.token_name(token).await {
+        Ok(Some(name)) => Ok(name),
+        Ok(None) => Err(unauthorized("The API token is not valid, or it was revoked.")),
+        Err(e) => {
+            tracing::error!(error = %e, "could not check an API token");
+            Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &crate::AppError::Internal.to_string(),
+                None,
+            ))
+        }
+    }
+}
+
+/// The body, at most [`BODY_LIMIT`] bytes: a declared length over it is refused before anything is read, and an
+/// undeclared one as soon as it passes it.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "The body is larger than {} MiB: send fewer events per request.",
+                BODY_LIMIT / (1024 * 1024)
+            ),
+            None,
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT) {
+        return Err(too_large());
+    }
+    to_bytes(body, BODY_LIMIT).await.map_err(|e| {
+        let over_limit =
+            std::error::Error::source(&e).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if over_limit {
+            too_large()
+        } else {
+            tracing::debug!(error = %e, "event body unreadable");
+            error(StatusCode::BAD_REQUEST, "The body could not be read.", None)
+        }
+    })
+}

@@ -1,0 +1,357 @@
+//! Storing events: one alert per problem. An event updates the open alert with its message key, closes it when it
+//! is resolved, reopens a recently closed one (marking it Flapping when that happens too often), or raises a new
+//! alert bound to the CI its node names.
+//!
+//! At most one alert per key is not closed, by a unique index, so concurrent events for a new problem cannot make
+//! two alerts: the loser of the race finds the winner's alert and updates it.
+
+use super::event::Event;
+use crate::{
+    domain::AlertPrefix,
+    store::{
+        clock::{now_secs, utc_text},
+        is_unique_violation, next_number, write_journal as journal, Store,
+    },
+    AppError,
+};
+use serde::Serialize;
+use sqlx::AnyConnection;
+
+/// When a closed alert comes back to life, and when that is flapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// A new event this long after its alert closed reopens it; later, it raises a new alert.
+    pub reopen_within_secs: i64,
+    /// Reopens are counted over this window...
+    pub flap_window_secs: i64,
+    /// ...and this many of them make the alert Flapping.
+    pub flap_threshold: i64,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            reopen_within_secs: 3_600,
+            flap_window_secs: 3_600,
+            flap_threshold: 3,
+        }
+    }
+}
+
+/// What an event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new alert.
+    Created,
+    /// Counted on the open alert with its key.
+    Updated,
+    /// Resolved: the open alert is closed.
+    Closed,
+    /// A recently closed alert is open again (state Reopen).
+    Reopened,
+    /// Reopened once too often in the window (state Flapping).
+    Flapping,
+    /// Resolved, but no alert with its key was open: nothing to do.
+    Ignored,
+}
+
+/// An event's outcome and the alert it touched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Stored {
+    #[serde(rename = "status")]
+    pub outcome: Outcome,
+    pub alert: Option<String>,
+}
+
+/// How often a batch is tried again after PostgreSQL aborts it for a deadlock with a concurrent batch, or a race
+/// the unique index settled against it.
+const ATTEMPTS: u32 = 5;
+
+impl Store {
+    /// Stores a batch of events in one transaction, in order; the outcome of each.
+    #[tracing::instrument(skip_all, fields(events = events.len()), err(Debug, level = "debug"))]
+    pub async fn ingest(&self, events: &[Event], lifecycle: Lifecycle) -> Result<Vec<Stored>, AppError> {
+        let mut attempt = 1;
+        loop {
+            match self.ingest_once(events, lifecycle).await {
+                Err(error) if attempt < ATTEMPTS && retryable(&error) => {
+                    tracing::debug!(%error, attempt, "event batch retried");
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt))).await;
+                }
+                result => return result.map_err(AppError::from),
+            }
+        }
+    }
+
+    async fn ingest_once(&self, events: &[Event], lifecycle: Lifecycle) -> Result<Vec<Stored>, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let now = now_secs();
+        let mut stored = Vec::with_capacity(events.len());
+        for event in events {
+            stored.push(record(&mut tx, event, now, lifecycle).await?);
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+}
+
+/// Deadlocks and serialization failures (PostgreSQL), a unique index that settled a race, a busy database.
+fn retryable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            is_unique_violation(error) || matches!(db.code().as_deref(), Some("40P01" | "40001" | "5" | "517"))
+        }
+        _ => false,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OpenAlert {
+    id: i64,
+    number: String,
+    ci_id: Option<i64>,
+    case_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClosedAlert {
+    id: i64,
+    number: String,
+    closed_at: Option<String>,
+    flap_count: i64,
+    flap_window_start: Option<String>,
+}
+
+/// The event times an alert spans, widened by an event at `$1`.
+const SPAN_SQL: &str = "last_event_at = CASE WHEN $1 > last_event_at THEN $1 ELSE last_event_at END,
+                        first_event_at = CASE WHEN $1 < first_event_at THEN $1 ELSE first_event_at END";
+
+async fn record(
+    conn: &mut AnyConnection,
+    event: &Event,
+    now: i64,
+    lifecycle: Lifecycle,
+) -> Result<Stored, sqlx::Error> {
+    let at = utc_text(event.time.unwrap_or(now));
+    let now_text = utc_text(now);
+    // Twice at most: a concurrent writer (on PostgreSQL) may raise or reopen the alert between our look and our write.
+    for _ in 0..3 {
+        let open: Option<OpenAlert> = sqlx::query_as(
+            "SELECT id, number, ci_id, case_id FROM alerts WHERE message_key = $1 AND state <> 'Closed'",
+        )
+        .bind(&event.message_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(alert) = open {
+            return if event.resolved {
+                close(conn, &alert, event, &at, &now_text).await
+            } else {
+                update(conn, &alert, event, &at).await
+            };
+        }
+        if event.resolved {
+            return Ok(Stored {
+                outcome: Outcome::Ignored,
+                alert: None,
+            });
+        }
+        let closed: Option<ClosedAlert> = sqlx::query_as(
+            "SELECT id, number, closed_at, flap_count, flap_window_start FROM alerts
+             WHERE message_key = $1 AND state = 'Closed' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&event.message_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let reopen_after = utc_text(now - lifecycle.reopen_within_secs);
+        if let Some(alert) = closed.filter(|a| a.closed_at.as_deref().is_some_and(|at| at >= reopen_after.as_str())) {
+            if let Some(stored) = reopen(conn, &alert, event, &at, now, lifecycle).await? {
+                return Ok(stored);
+            }
+            continue;
+        }
+        if let Some(stored) = raise(conn, event, &at).await? {
+            return Ok(stored);
+        }
+    }
+    tracing::error!(key = %event.message_key, "no alert could be updated or raised for an event");
+    Err(sqlx::Error::Protocol("event could not be stored".into()))
+}
+
+async fn update(conn: &mut AnyConnection, alert: &OpenAlert, event: &Event, at: &str) -> Result<Stored, sqlx::Error> {
+    // An alert raised before its CI was in the CMDB is bound when a later event finds it.
+    let ci = match alert.ci_id {
+        Some(_) => None,
+        None => bind_ci(conn, &event.node).await?,
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE alerts SET event_count = event_count + 1, {SPAN_SQL}, severity = $2,
+                description = CASE WHEN $3 = '' THEN description ELSE $3 END,
+                additional_info = COALESCE($4, additional_info), ci_id = COALESCE(ci_id, $5)
+         WHERE id = $6"
+    )))
+    .bind(at)
+    .bind(i64::from(event.severity.code()))
+    .bind(&event.description)
+    .bind(event.additional_info.as_deref())
+    .bind(ci)
+    .bind(alert.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Stored {
+        outcome: Outcome::Updated,
+        alert: Some(alert.number.clone()),
+    })
+}
+
+async fn close(
+    conn: &mut AnyConnection,
+    alert: &OpenAlert,
+    event: &Event,
+    at: &str,
+    now: &str,
+) -> Result<Stored, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE alerts SET state = 'Closed', closed_at = $2, event_count = event_count + 1, {SPAN_SQL} WHERE id = $3"
+    )))
+    .bind(at)
+    .bind(now)
+    .bind(alert.id)
+    .execute(&mut *conn)
+    .await?;
+    let body = format!("Closed: {} reported the problem resolved.", event.source);
+    journal(conn, None, Some(alert.id), "activity", &event.source, &body).await?;
+    if let Some(case_id) = alert.case_id {
+        // The case stays open for the agent; its journal says the alert is over. A closed case is read-only.
+        sqlx::query(
+            "INSERT INTO journal_entries (case_id, kind, author, created_at, body)
+             SELECT id, 'work_note', $2, $3, $4 FROM cases WHERE id = $1 AND state NOT IN ('Closed', 'Canceled')",
+        )
+        .bind(case_id)
+        .bind(&event.source)
+        .bind(now)
+        .bind(format!(
+            "Alert {} resolved: {} reported the problem cleared at {at} UTC. This case stays open until an agent \
+             closes it.",
+            alert.number, event.source
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Stored {
+        outcome: Outcome::Closed,
+        alert: Some(alert.number.clone()),
+    })
+}
+
+/// Reopens a closed alert, or says `None` when another writer reopened it first.
+async fn reopen(
+    conn: &mut AnyConnection,
+    alert: &ClosedAlert,
+    event: &Event,
+    at: &str,
+    now: i64,
+    lifecycle: Lifecycle,
+) -> Result<Option<Stored>, sqlx::Error> {
+    let window_after = utc_text(now - lifecycle.flap_window_secs);
+    let (flap_count, window_start) = match &alert.flap_window_start {
+        Some(start) if start.as_str() >= window_after.as_str() => (alert.flap_count + 1, start.clone()),
+        _ => (1, utc_text(now)),
+    };
+    let (state, outcome) = if flap_count >= lifecycle.flap_threshold {
+        ("Flapping", Outcome::Flapping)
+    } else {
+        ("Reopen", Outcome::Reopened)
+    };
+    let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE alerts SET state = $2, closed_at = NULL, flap_count = $3, flap_window_start = $4,
+                event_count = event_count + 1, {SPAN_SQL}, severity = $5,
+                description = CASE WHEN $6 = '' THEN description ELSE $6 END
+         WHERE id = $7 AND state = 'Closed'"
+    )))
+    .bind(at)
+    .bind(state)
+    .bind(flap_count)
+    .bind(&window_start)
+    .bind(i64::from(event.severity.code()))
+    .bind(&event.description)
+    .bind(alert.id)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let body = match outcome {
+        Outcome::Flapping => format!(
+            "Flapping: reopened {flap_count} times within {} minutes by {} events.",
+            lifecycle.flap_window_secs / 60,
+            event.source
+        ),
+        _ => format!("Reopened: {} reported the problem again.", event.source),
+    };
+    journal(conn, None, Some(alert.id), "activity", &event.source, &body).await?;
+    Ok(Some(Stored {
+        outcome,
+        alert: Some(alert.number.clone()),
+    }))
+}
+
+/// Raises a new alert, or says `None` when a concurrent writer raised one for the key first.
+async fn raise(conn: &mut AnyConnection, event: &Event, at: &str) -> Result<Option<Stored>, sqlx::Error> {
+    let number = next_number::<AlertPrefix>(conn).await?;
+    let ci = bind_ci(conn, &event.node).await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO alerts (number, source, node, type, resource, metric_name, message_key, description,
+                             additional_info, severity, state, ci_id, event_count, first_event_at, last_event_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'Open', $11, 1, $12, $12)
+         ON CONFLICT (message_key) WHERE state <> 'Closed' DO NOTHING
+         RETURNING id",
+    )
+    .bind(number.to_string())
+    .bind(&event.source)
+    .bind(&event.node)
+    .bind(&event.kind)
+    .bind(&event.resource)
+    .bind(&event.metric_name)
+    .bind(&event.message_key)
+    .bind(&event.description)
+    .bind(event.additional_info.as_deref())
+    .bind(i64::from(event.severity.code()))
+    .bind(ci)
+    .bind(at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let body = match (ci, event.node.is_empty()) {
+        (Some(_), _) => format!("Alert raised by {} for {}.", event.source, event.node),
+        (None, false) => format!(
+            "Alert raised by {} for {}; no configuration item has that name, fqdn or ip.",
+            event.source, event.node
+        ),
+        (None, true) => format!("Alert raised by {}; the event named no node.", event.source),
+    };
+    journal(conn, None, Some(id), "activity", &event.source, &body).await?;
+    Ok(Some(Stored {
+        outcome: Outcome::Created,
+        alert: Some(number.to_string()),
+    }))
+}
+
+/// The CI an event's node names: by name, else fqdn, else ip, ignoring case.
+async fn bind_ci(conn: &mut AnyConnection, node: &str) -> Result<Option<i64>, sqlx::Error> {
+    if node.is_empty() {
+        return Ok(None);
+    }
+    sqlx::query_scalar(
+        "SELECT id FROM configuration_items
+         WHERE lower(name) = lower($1) OR lower(fqdn) = lower($1) OR lower(ip) = lower($1)
+         ORDER BY CASE WHEN lower(name) = lower($1) THEN 0 WHEN lower(fqdn) = lower($1) THEN 1 ELSE 2 END, id
+         LIMIT 1",
+    )
+    .bind(node)
+    .fetch_optional(conn)
+    .await
+}

@@ -1,0 +1,182 @@
+//! API tokens, which monitoring tools send as `Authorization: Bearer …`. A token is shown once, when created; only
+//! its SHA-256 is stored. Revoking one refuses it from the next request on.
+
+use crate::{
+    audit::{server::Audit, AuditAction},
+    auth::server::passwords::random_text,
+    store::{is_unique_violation, now_sql, Store},
+};
+use sha2::{Digest, Sha256};
+
+/// In front of every token, so one is recognised when it turns up in a log or a repository.
+pub const TOKEN_PREFIX: &str = "fst_";
+const MAX_NAME_CHARS: usize = 64;
+
+/// Why a token command was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("a token name needs 1 to {MAX_NAME_CHARS} characters with no spaces at either end")]
+    InvalidName,
+    #[error("a token named “{0}” exists already")]
+    Exists(String),
+    #[error("there is no token named “{0}”")]
+    NoSuchToken(String),
+    #[error("the token “{0}” was revoked already")]
+    AlreadyRevoked(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A token as `forestall token list` shows it (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct TokenInfo {
+    pub name: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+fn hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn check_name(name: &str) -> Result<(), TokenError> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS || name.trim() != name {
+        return Err(TokenError::InvalidName);
+    }
+    Ok(())
+}
+
+fn audit<'a>(actor: &'a str, action: AuditAction, name: &'a str) -> Audit<'a> {
+    Audit {
+        actor,
+        action,
+        record: Some(name),
+        detail: "",
+        address: None,
+    }
+}
+
+impl Store {
+    /// Creates a token named `name`; the token, to be shown once.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn create_token(&self, name: &str, actor: &str) -> Result<String, TokenError> {
+        let token = format!("{TOKEN_PREFIX}{}", random_text(40));
+        self.add_token(name, &token, actor).await?;
+        Ok(token)
+    }
+
+    /// Stores `token` under `name`: for [`Store::create_token`] and the demo data's published token.
+    pub(crate) async fn add_token(&self, name: &str, token: &str, actor: &str) -> Result<(), TokenError> {
+        check_name(name)?;
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, {})",
+            now_sql()
+        )))
+        .bind(name)
+        .bind(hash(token))
+        .bind(actor)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(error) if is_unique_violation(&error) => return Err(TokenError::Exists(name.to_owned())),
+            other => other?,
+        };
+        audit(actor, AuditAction::TokenCreated, name).write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Revokes the token named `name`: requests that send it are refused from now on.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn revoke_token(&self, name: &str, actor: &str) -> Result<(), TokenError> {
+        let mut tx = self.begin_write().await?;
+        let revoked: Option<Option<String>> =
+            sqlx::query_scalar("SELECT revoked_at FROM api_tokens WHERE lower(name) = lower($1)")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match revoked {
+            None => return Err(TokenError::NoSuchToken(name.to_owned())),
+            Some(Some(_)) => return Err(TokenError::AlreadyRevoked(name.to_owned())),
+            Some(None) => {}
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE api_tokens SET revoked_at = {} WHERE lower(name) = lower($1)",
+            now_sql()
+        )))
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        audit(actor, AuditAction::TokenRevoked, name).write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, sqlx::Error> {
+        sqlx::query_as("SELECT name, created_by, created_at, revoked_at FROM api_tokens ORDER BY lower(name)")
+            .fetch_all(self.pool())
+            .await
+    }
+
+    /// The name of the token, if it is one and not revoked.
+    pub async fn token_name(&self, token: &str) -> Result<Option<String>, sqlx::Error> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
+            return Ok(None);
+        }
+        sqlx::query_scalar("SELECT name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(hash(token))
+            .fetch_optional(self.pool())
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::memory_store;
+
+    #[tokio::test]
+    async fn a_token_works_until_revoked_and_only_its_hash_is_kept() {
+        let store = memory_store().await;
+        let token = store.create_token("prometheus", "test").await.expect("created");
+        assert!(token.starts_with(TOKEN_PREFIX) && token.len() == TOKEN_PREFIX.len() + 40);
+        assert_eq!(
+            store.token_name(&token).await.expect("read").as_deref(),
+            Some("prometheus")
+        );
+        assert_eq!(store.token_name(&format!("{token}x")).await.expect("read"), None);
+        let stored: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
+            .fetch_one(store.pool())
+            .await
+            .expect("row");
+        assert!(!stored.contains(&token[TOKEN_PREFIX.len()..]));
+
+        assert!(matches!(
+            store.create_token("Prometheus", "test").await,
+            Err(TokenError::Exists(_))
+        ));
+        assert!(matches!(
+            store.create_token(" x", "test").await,
+            Err(TokenError::InvalidName)
+        ));
+        store.revoke_token("PROMETHEUS", "test").await.expect("revoked");
+        assert_eq!(store.token_name(&token).await.expect("read"), None);
+        assert!(matches!(
+            store.revoke_token("prometheus", "test").await,
+            Err(TokenError::AlreadyRevoked(_))
+        ));
+        assert!(matches!(
+            store.revoke_token("grafana", "test").await,
+            Err(TokenError::NoSuchToken(_))
+        ));
+        let listed = store.list_tokens().await.expect("list");
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].revoked_at.is_some());
+    }
+}
