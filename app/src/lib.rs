@@ -9,10 +9,12 @@ pub mod domain;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod import;
+pub mod incidents;
 #[cfg(feature = "ssr")]
 pub mod ingest;
 pub mod install_base;
 pub mod journal;
+pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
@@ -87,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/login") view=auth::LoginPage />
                     <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/rules") view=rules::AlertRulesPage ssr=SsrMode::Async />
                     <Route path=path!("/alerts") view=alerts::AlertsPage ssr=SsrMode::InOrder />
                     <Route path=path!("/alerts/:number") view=alerts::AlertPage ssr=SsrMode::Async />
                     <Route path=path!("/cases") view=cases::CasesPage ssr=SsrMode::InOrder />
@@ -106,6 +109,7 @@ fn Navigation() -> impl IntoView {
     let links = [
         (Permission::ViewAlerts, "/alerts", "All Alerts"),
         (Permission::ViewCases, "/cases", "Cases"),
+        (Permission::ManageAlertRules, "/rules", "Alert Rules"),
         (Permission::ViewAuditLog, "/audit", "Audit log"),
     ];
     view! {

@@ -45,6 +45,7 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/cases", Rule::Roles(CASE_VIEWERS)),
     ("GET", "/cases/{number}", Rule::Roles(CASE_VIEWERS)),
     ("GET", "/audit", Rule::Roles(&[Admin])),
+    ("GET", "/rules", Rule::Roles(&[EvtMgmtAdmin])),
     ("POST", "/api/list_alerts", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/get_alert", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/alert_journal", Rule::Roles(ALERT_VIEWERS)),
@@ -52,6 +53,9 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("POST", "/api/refresh_install_base", Rule::Roles(OPERATORS)),
     ("POST", "/api/prefill_case", Rule::Roles(OPERATORS)),
     ("POST", "/api/create_case", Rule::Roles(OPERATORS)),
+    ("POST", "/api/create_incident", Rule::Roles(OPERATORS)),
+    ("POST", "/api/list_rules", Rule::Roles(&[EvtMgmtAdmin])),
+    ("POST", "/api/update_rule", Rule::Roles(&[EvtMgmtAdmin])),
     ("POST", "/api/list_cases", Rule::Roles(CASE_VIEWERS)),
     ("POST", "/api/get_case", Rule::Roles(CASE_VIEWERS)),
     ("POST", "/api/update_case", Rule::Roles(&[SnCustomerserviceAgent])),
@@ -106,6 +110,13 @@ fn request(method: &str, path: &str) -> Request<Body> {
             ("input[alert]", DB_HOST_ALERT),
             ("input[short_description]", "Database host down"),
             ("input[priority]", "1"),
+        ],
+        "/api/create_incident" => &[("alert", DB_HOST_ALERT)],
+        "/api/list_rules" => &[],
+        "/api/update_rule" => &[
+            ("input[id]", "1"),
+            ("input[active]", "on"),
+            ("input[min_severity]", "3"),
         ],
         "/api/list_cases" => &[],
         "/api/get_case" => &[("number", "CS0010001")],
@@ -163,6 +174,8 @@ async fn fingerprint(app: &TestApp) -> String {
             .await,
         app.count("SELECT COUNT(*) FROM audit_log").await,
         app.count("SELECT CAST(SUM(event_count) AS BIGINT) FROM alerts").await,
+        app.count("SELECT COUNT(*) FROM incidents").await,
+        app.count("SELECT COUNT(*) FROM alert_rules WHERE active = 1").await,
     ];
     format!("{states:?} {counts:?}")
 }

@@ -5,6 +5,7 @@ use super::{alert_journal, get_alert, AlertDetail};
 use crate::{
     auth::{viewer, Permission},
     cases::{prefill_case, CaseComposer, CaseDraft, CreateCase},
+    incidents::CreateIncident,
     install_base::{affected_items, refresh_install_base, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
     journal::{Journal, JournalEntry},
     ui::LoadError,
@@ -69,6 +70,7 @@ pub fn AlertPage() -> impl IntoView {
 pub struct AlertRights {
     pub may_refresh: bool,
     pub may_create_case: bool,
+    pub may_create_incident: bool,
     /// Said on the form when an action is missing.
     pub why_not: Option<String>,
 }
@@ -91,6 +93,7 @@ impl AlertRights {
         Self {
             may_refresh,
             may_create_case,
+            may_create_incident: viewer.may(Permission::CreateIncidents),
             why_not,
         }
     }
@@ -109,17 +112,27 @@ fn AlertForm(
 ) -> impl IntoView {
     let refresh = ServerAction::<RefreshInstallBase>::new();
     let create = ServerAction::<CreateCase>::new();
+    let incident = ServerAction::<CreateIncident>::new();
     let snapshot = RwSignal::new(snapshot);
     let journal = RwSignal::new(journal);
     let draft = RwSignal::new(draft);
-    reload_after_actions(alert.number.clone(), refresh, create, snapshot, journal, draft);
+    let versions = Signal::derive(move || refresh.version().get() + create.version().get() + incident.version().get());
+    reload_after_actions(alert.number.clone(), versions, snapshot, journal, draft);
 
-    // The Case field follows the submit at once: the new case's number, or the existing one a conflict names.
+    // The Case field follows the submit at once: the new case's number, or the existing one a conflict names; or
+    // the case the Create Proactive Case rule opened along with an incident.
     let stored_case = alert.case_number.clone();
-    let case_number = Signal::derive(move || match create.value().get() {
+    let case_number = Signal::derive(move || match (create.value().get(), incident.value().get()) {
+        (Some(Ok(created)), _) => Some(created.number),
+        (Some(Err(AppError::Conflict { existing, .. })), _) => Some(existing),
+        (_, Some(Ok(created))) if created.case.is_some() => created.case,
+        _ => stored_case.clone(),
+    });
+    let stored_incident = alert.incident_number.clone();
+    let incident_number = Signal::derive(move || match incident.value().get() {
         Some(Ok(created)) => Some(created.number),
         Some(Err(AppError::Conflict { existing, .. })) => Some(existing),
-        _ => stored_case.clone(),
+        _ => stored_incident.clone(),
     });
     let self_href = format!("/alerts/{}", alert.number);
     let compose_href = format!("{self_href}?compose=case");
@@ -164,6 +177,14 @@ fn AlertForm(
                     </form>
                     <MoreActions compose_href=compose_href.get_value() />
                     </Show>
+                    <Show when=move || rights.may_create_incident && incident_number.get().is_none()>
+                    <ActionForm action=incident attr:class="inline">
+                        <input type="hidden" name="alert" value=hidden_number.get_value() />
+                        <button type="submit" disabled=move || incident.pending().get()>
+                            "Create Incident"
+                        </button>
+                    </ActionForm>
+                    </Show>
                 </div>
             </header>
             <p id="alert-stale" class="notice" hidden=move || !snapshot.with(|s| s.stale)>
@@ -180,6 +201,7 @@ fn AlertForm(
                 }}
             </p>
             <CaseOutcome create />
+            <IncidentOutcome incident />
             <div class="fields">
                 <Field id="alert-number" label="Number" value=number />
                 <Field id="alert-severity" label="Severity" value=alert.severity.to_string() />
@@ -208,7 +230,7 @@ fn AlertForm(
                         "Incident"
                     </label>
                     <output id="alert-incident" aria-labelledby="alert-incident-label">
-                        {alert.incident_number.clone()}
+                        {move || incident_number.get()}
                     </output>
                 </div>
                 <div class="field wide">
@@ -234,16 +256,13 @@ fn AlertForm(
 /// activity after either.
 fn reload_after_actions(
     number: String,
-    refresh: ServerAction<RefreshInstallBase>,
-    create: ServerAction<CreateCase>,
+    versions: Signal<usize>,
     snapshot: RwSignal<AffectedSnapshot>,
     journal: RwSignal<Vec<JournalEntry>>,
     draft: RwSignal<Option<CaseDraft>>,
 ) {
     Effect::new(move |_| {
-        let refreshed = refresh.version().get();
-        let created = create.version().get();
-        if refreshed + created == 0 {
+        if versions.get() == 0 {
             return; // the first run, at hydration: the props are current
         }
         let number = number.clone();
@@ -293,6 +312,35 @@ fn CaseOutcome(create: ServerAction<CreateCase>) -> impl IntoView {
     let refused = move || match create.value().get() {
         // Field errors are shown beside their field.
         Some(Err(AppError::Invalid { .. })) => None,
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    view! {
+        <div class="outcome">
+            <p role="status" class="status-message">
+                {created}
+            </p>
+            <p role="alert" class="error">
+                {refused}
+            </p>
+        </div>
+    }
+}
+
+/// The answer to Create Incident: its number, and the case the rule opened, if it did.
+#[component]
+fn IncidentOutcome(incident: ServerAction<CreateIncident>) -> impl IntoView {
+    let created = move || match incident.value().get() {
+        Some(Ok(created)) => match created.case {
+            Some(case) => format!(
+                "Incident {} created. The Create Proactive Case rule opened case {case}.",
+                created.number
+            ),
+            None => format!("Incident {} created", created.number),
+        },
+        _ => String::new(),
+    };
+    let refused = move || match incident.value().get() {
         Some(Err(error)) => Some(error.to_string()),
         _ => None,
     };

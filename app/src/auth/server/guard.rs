@@ -39,6 +39,7 @@ pub fn route_access(pattern: &str) -> Option<Access> {
         "/alerts" | "/alerts/{number}" => Access::Needs(ViewAlerts),
         "/cases" | "/cases/{number}" => Access::Needs(ViewCases),
         "/audit" => Access::Needs(ViewAuditLog),
+        "/rules" => Access::Needs(ManageAlertRules),
         api if api.starts_with("/api/") => Access::SignedIn,
         "/ingest/v1/events" | "/ingest/v1/alertmanager" | "/ingest/v1/grafana" => Access::Token,
         _ => return None,

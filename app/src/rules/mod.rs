@@ -1,0 +1,52 @@
+//! Alert rules: the `Alert Rules` page where `evt_mgmt_admin` turns rules on and off, and (on the server) the rule
+//! `Create Proactive Case`, which opens an alert's proactive case when an incident is created from it.
+
+mod page;
+#[cfg(feature = "ssr")]
+mod server;
+
+pub use page::AlertRulesPage;
+
+use crate::{domain::Severity, AppError};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A rule as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRule {
+    pub id: i64,
+    pub name: String,
+    /// What it does, as the page says it.
+    pub action: String,
+    pub active: bool,
+    /// The least severe alert it acts on.
+    pub min_severity: Severity,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// A change to a rule from the page's form: texts as posted, parsed on the server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleChange {
+    pub id: String,
+    /// A checkbox: present ("on") when ticked.
+    pub active: Option<String>,
+    /// 1 to 5.
+    pub min_severity: String,
+}
+
+/// The alert rules (`evt_mgmt_admin` only).
+#[server(endpoint = "list_rules")]
+pub async fn list_rules() -> Result<Vec<AlertRule>, AppError> {
+    crate::auth::require(crate::auth::Permission::ManageAlertRules)?;
+    let state = crate::state::app_state()?;
+    crate::error::with_status(state.store.list_rules().await)
+}
+
+/// Activates or deactivates a rule and sets its minimum severity (`evt_mgmt_admin` only); audited.
+#[server(endpoint = "update_rule")]
+pub async fn update_rule(input: RuleChange) -> Result<AlertRule, AppError> {
+    let viewer = crate::auth::require(crate::auth::Permission::ManageAlertRules)?;
+    let state = crate::state::app_state()?;
+    crate::error::with_status(state.store.update_rule(&input, &viewer.name).await)
+}

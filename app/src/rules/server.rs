@@ -1,0 +1,202 @@
+//! Rule queries, and the rule `Create Proactive Case`: the agent's trace and case creation, run by the server.
+
+use super::{AlertRule, RuleChange};
+use crate::{
+    audit::{server::Audit, AuditAction},
+    cases::NewCase,
+    domain::Severity,
+    install_base::DEFAULT_MAX_HOPS,
+    store::{now_sql, write_journal, Store},
+    AppError,
+};
+
+#[derive(sqlx::FromRow)]
+struct RuleRecord {
+    id: i64,
+    name: String,
+    action: String,
+    active: i64,
+    min_severity: i64,
+    updated_by: Option<String>,
+    updated_at: Option<String>,
+}
+
+impl RuleRecord {
+    fn into_rule(self) -> Result<AlertRule, AppError> {
+        Ok(AlertRule {
+            action: match self.action.as_str() {
+                "create_proactive_case" => "Create Proactive Case when an incident is created from an open alert \
+                                            that affects external customers' install base items"
+                    .to_owned(),
+                other => other.to_owned(),
+            },
+            min_severity: crate::alerts::server::decode_severity(self.min_severity)?,
+            id: self.id,
+            name: self.name,
+            active: self.active != 0,
+            updated_by: self.updated_by,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+const RULE_SQL: &str = "SELECT id, name, action, active, min_severity, updated_by, updated_at FROM alert_rules";
+
+/// The alert's facts the rule decides on.
+#[derive(sqlx::FromRow)]
+struct AlertFacts {
+    id: i64,
+    state: String,
+    severity: i64,
+    ci_id: Option<i64>,
+    case_id: Option<i64>,
+}
+
+impl Store {
+    pub async fn list_rules(&self) -> Result<Vec<AlertRule>, AppError> {
+        let records: Vec<RuleRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{RULE_SQL} ORDER BY name")))
+            .fetch_all(self.pool())
+            .await?;
+        records.into_iter().map(RuleRecord::into_rule).collect()
+    }
+
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn update_rule(&self, change: &RuleChange, actor: &str) -> Result<AlertRule, AppError> {
+        let id: i64 = change
+            .id
+            .trim()
+            .parse()
+            .map_err(|_| AppError::not_found("Alert rule", change.id.clone()))?;
+        let min_severity = change
+            .min_severity
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(Severity::from_code)
+            .filter(|s| *s != Severity::Clear)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "min_severity",
+                    "Choose a minimum severity from 1 - Critical to 5 - Info.",
+                )
+            })?;
+        let active = change.active.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE alert_rules SET active = $1, min_severity = $2, updated_by = $3, updated_at = {} WHERE id = $4",
+            now_sql()
+        )))
+        .bind(i64::from(active))
+        .bind(i64::from(min_severity.code()))
+        .bind(actor)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(AppError::not_found("Alert rule", id.to_string()));
+        }
+        let record: RuleRecord = sqlx::query_as(sqlx::AssertSqlSafe(format!("{RULE_SQL} WHERE id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let detail = format!(
+            "{}, minimum severity {min_severity}",
+            if active { "active" } else { "inactive" }
+        );
+        Audit {
+            actor,
+            action: AuditAction::AlertRuleChanged,
+            record: Some(&record.name),
+            detail: &detail,
+            address: None,
+        }
+        .write(&mut tx)
+        .await?;
+        tx.commit().await?;
+        record.into_rule()
+    }
+
+    /// Runs the rule `Create Proactive Case`, if active, for an incident just created from `alert`: the case it
+    /// opened, if it opened one. The incident stands whatever happens here; a failure is logged and noted on the
+    /// alert.
+    pub(crate) async fn apply_case_rule(&self, alert: &str, incident: &str) -> Option<String> {
+        match self.try_case_rule(alert, incident).await {
+            Ok(case) => case,
+            Err(error) => {
+                tracing::error!(%alert, %incident, ?error, "the Create Proactive Case rule failed");
+                let note = async {
+                    let mut conn = self.pool().acquire().await?;
+                    let id: i64 = sqlx::query_scalar("SELECT id FROM alerts WHERE number = $1")
+                        .bind(alert)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    let body = format!("The Create Proactive Case rule could not run for incident {incident}: {error}");
+                    write_journal(&mut conn, None, Some(id), "activity", "Alert rules", &body).await
+                };
+                if let Err(error) = note.await {
+                    tracing::error!(%error, "could not note the rule's failure on the alert");
+                }
+                None
+            }
+        }
+    }
+
+    async fn try_case_rule(&self, alert: &str, incident: &str) -> Result<Option<String>, AppError> {
+        let rule: Option<(String, i64)> = sqlx::query_as(
+            "SELECT name, min_severity FROM alert_rules WHERE action = 'create_proactive_case' AND active = 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        let Some((name, min_severity)) = rule else {
+            return Ok(None);
+        };
+        let actor = format!("Alert rule: {name}");
+        let facts: AlertFacts =
+            sqlx::query_as("SELECT id, state, severity, ci_id, case_id FROM alerts WHERE number = $1")
+                .bind(alert)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| AppError::not_found("Alert", alert))?;
+        // Closed alerts, alerts with a case already, and alerts below the rule's severity are not the rule's.
+        if facts.state == "Closed" || facts.case_id.is_some() || facts.severity == 0 || facts.severity > min_severity {
+            return Ok(None);
+        }
+        let author = actor.as_str();
+        let say = |body: String| async move {
+            let mut conn = self.pool().acquire().await?;
+            write_journal(&mut conn, None, Some(facts.id), "activity", author, &body)
+                .await
+                .map_err(AppError::from)
+        };
+        if facts.ci_id.is_none() {
+            say(
+                "No configuration item is bound to this alert, so no install base items could be traced; no case \
+                 was created."
+                    .to_owned(),
+            )
+            .await?;
+            return Ok(None);
+        }
+        self.refresh_install_base(alert, DEFAULT_MAX_HOPS, &actor).await?;
+        let draft = self.case_draft(alert).await?;
+        if !draft.affected_accounts.iter().any(|account| account.external) {
+            say("No external customer's install base items are affected; no case was created.".to_owned()).await?;
+            return Ok(None);
+        }
+        let input = NewCase {
+            alert: alert.to_owned(),
+            short_description: draft.short_description,
+            priority: draft.priority.code().to_string(),
+            work_notes: format!(
+                "Created by the alert rule “{name}” when incident {incident} was created from {alert}."
+            ),
+            ..NewCase::default()
+        };
+        match self.create_proactive_case(&input, &actor).await {
+            Ok(created) => Ok(Some(created.number)),
+            // An agent was quicker: their case stands, and is the alert's one case.
+            Err(AppError::Conflict { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
