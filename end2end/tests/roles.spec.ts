@@ -42,10 +42,10 @@ test('the login page refuses a wrong password with a message and signs in with t
   await expect(page).toHaveURL(/\/login\?next=/);
 });
 
-const NAV = ['All Alerts', 'Cases', 'Audit log'] as const;
+const NAV = ['All Alerts', 'Cases', 'Alert Rules', 'Audit log'] as const;
 const EXPECTED: Record<DemoUser, { nav: (typeof NAV)[number][]; home: RegExp }> = {
   admin: { nav: ['Audit log'], home: /\/audit$/ },
-  'evt.admin': { nav: ['All Alerts', 'Cases'], home: /\/alerts$/ },
+  'evt.admin': { nav: ['All Alerts', 'Cases', 'Alert Rules'], home: /\/alerts$/ },
   operator: { nav: ['All Alerts', 'Cases'], home: /\/alerts$/ },
   agent: { nav: ['Cases'], home: /\/cases$/ },
   viewer: { nav: ['All Alerts', 'Cases'], home: /\/alerts$/ },
@@ -75,6 +75,7 @@ for (const [user, expected] of Object.entries(EXPECTED) as [DemoUser, (typeof EX
       await expect(alertForm.refreshButton).toHaveCount(mayAct ? 1 : 0);
       await expect(alertForm.createCaseButton).toHaveCount(mayAct ? 1 : 0);
       await expect(alertForm.moreActions).toHaveCount(mayAct ? 1 : 0);
+      await expect(page.getByRole('button', { name: 'Create Incident' })).toHaveCount(mayAct ? 1 : 0);
       if (!mayAct) {
         await expect(page.getByText('may view this alert but not refresh its install base items or create a case'))
           .toBeVisible();

@@ -164,30 +164,31 @@ fn choose_alerts(cmdb: &MemoryCmdb, per_bucket: usize) -> Vec<Bucket> {
         .collect()
 }
 
-fn quantile(samples: &mut [Duration], q: f64) -> Duration {
+pub(crate) fn quantile(samples: &mut [Duration], q: f64) -> Duration {
     samples.sort_unstable();
     let index = ((samples.len() as f64 - 1.0) * q).round() as usize;
     samples.get(index).copied().unwrap_or_default()
 }
 
-fn ms(duration: Duration) -> String {
+pub(crate) fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
 }
 
-/// A fresh SQLite file for this size.
-fn sqlite_url(work_dir: &Path, size: u64) -> std::io::Result<String> {
-    let path = work_dir.join(format!("bench-{size}.db"));
+/// A fresh SQLite file named for `tag` (a CMDB size, say).
+pub(crate) fn sqlite_url(work_dir: &Path, tag: impl std::fmt::Display) -> std::io::Result<String> {
+    std::fs::create_dir_all(work_dir)?;
+    let path = work_dir.join(format!("bench-{tag}.db"));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     Ok(format!("sqlite://{}", path.display()))
 }
 
-/// A fresh PostgreSQL database for this size on `server`; its URL.
-async fn postgres_database(server: &str, size: u64) -> Result<String, sqlx::Error> {
+/// A fresh PostgreSQL database named for `tag` on `server`; its URL.
+pub(crate) async fn postgres_database(server: &str, tag: impl std::fmt::Display) -> Result<String, sqlx::Error> {
     sqlx::any::install_default_drivers();
     let admin = sqlx::AnyPool::connect(server).await?;
-    let name = format!("forestall_bench_{size}");
+    let name = format!("forestall_bench_{tag}");
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
     )))

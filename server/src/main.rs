@@ -14,6 +14,7 @@ use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
 mod bench;
+mod bench_ingest;
 
 /// Forestall: proactive customer service from monitoring alerts.
 #[derive(Debug, Parser)]
@@ -52,6 +53,9 @@ enum Command {
     },
     /// Measure the trace (and the import) on generated CMDBs; prints the tables of BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Measure event ingestion: events per second batched and single, and request latency under concurrent
+    /// senders; prints the table of BENCHMARKS.md.
+    BenchIngest(bench_ingest::IngestBenchArgs),
     /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
     Import { dir: std::path::PathBuf },
     /// Manage the users who may sign in.
@@ -172,6 +176,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             return Ok(());
         }
         Some(Command::Bench(args)) => return bench::run(args).await,
+        Some(Command::BenchIngest(args)) => return bench_ingest::run(args).await,
         _ => {}
     }
     let store = Store::open(&cli.database_url).await?;
@@ -181,7 +186,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::User(command) => user(&store, command).await?,
         Command::Token(command) => token(&store, command).await?,
         Command::Import { dir } => import(&store, &dir).await?,
-        Command::Gen { .. } | Command::Bench(_) => unreachable!("handled before the database is opened"),
+        Command::Gen { .. } | Command::Bench(_) | Command::BenchIngest(_) => {
+            unreachable!("handled before the database is opened")
+        }
         Command::Serve => {
             if cli.serve.demo {
                 seed(&store).await?;

@@ -370,6 +370,11 @@ async fn a_missing_wrong_or_revoked_token_gets_401_and_stores_nothing() {
     assert_eq!(reply.status, 401);
     assert!(reply.json()["error"].as_str().is_some_and(|e| e.contains("revoked")));
     assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, before + 1);
+    let events: i64 = sqlx::query_scalar("SELECT event_count FROM alerts WHERE message_key = 'token-check'")
+        .fetch_one(&app.db)
+        .await
+        .expect("alert");
+    assert_eq!(events, 2, "the two accepted events only");
 }
 
 #[tokio::test]

@@ -51,6 +51,31 @@ fn check_name(name: &str) -> Result<(), TokenError> {
     Ok(())
 }
 
+/// Stores `token` under `name`, audited: for `forestall token create` and the demo data's published token.
+pub(crate) async fn insert_token(
+    conn: &mut sqlx::AnyConnection,
+    name: &str,
+    token: &str,
+    actor: &str,
+) -> Result<(), TokenError> {
+    check_name(name)?;
+    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, {})",
+        now_sql()
+    )))
+    .bind(name)
+    .bind(hash(token))
+    .bind(actor)
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Err(error) if is_unique_violation(&error) => return Err(TokenError::Exists(name.to_owned())),
+        other => other?,
+    };
+    audit(actor, AuditAction::TokenCreated, name).write(conn).await?;
+    Ok(())
+}
+
 fn audit<'a>(actor: &'a str, action: AuditAction, name: &'a str) -> Audit<'a> {
     Audit {
         actor,
@@ -70,24 +95,10 @@ impl Store {
         Ok(token)
     }
 
-    /// Stores `token` under `name`: for [`Store::create_token`] and the demo data's published token.
-    pub(crate) async fn add_token(&self, name: &str, token: &str, actor: &str) -> Result<(), TokenError> {
-        check_name(name)?;
+    /// Stores `token` under `name`, for [`Store::create_token`].
+    async fn add_token(&self, name: &str, token: &str, actor: &str) -> Result<(), TokenError> {
         let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, {})",
-            now_sql()
-        )))
-        .bind(name)
-        .bind(hash(token))
-        .bind(actor)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(error) if is_unique_violation(&error) => return Err(TokenError::Exists(name.to_owned())),
-            other => other?,
-        };
-        audit(actor, AuditAction::TokenCreated, name).write(&mut tx).await?;
+        insert_token(&mut tx, name, token, actor).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -13,6 +13,7 @@ use crate::{
         Role,
     },
     domain::{AlertPrefix, ItemPrefix, Severity},
+    ingest::tokens::{insert_token, TokenError},
 };
 use serde::Serialize;
 use sqlx::AnyConnection;
@@ -238,10 +239,20 @@ impl Store {
                     other => sqlx::Error::Protocol(other.to_string()),
                 })?;
         }
+        insert_token(&mut tx, DEMO_TOKEN.0, DEMO_TOKEN.1, "demo data")
+            .await
+            .map_err(|error| match error {
+                TokenError::Database(error) => error,
+                other => sqlx::Error::Protocol(other.to_string()),
+            })?;
         tx.commit().await?;
         Ok(DemoSummary { written: true, alerts })
     }
 }
+
+/// The demo's API token, name and token, for posting events to a demo server. For the demo only: it is in the
+/// README.
+pub const DEMO_TOKEN: (&str, &str) = ("demo", "fst_demo_only_not_secret_0000000000000000");
 
 /// The demo's users, one per role: name, role, password. For the demo only: anyone who reads the README knows them.
 pub const DEMO_USERS: [(&str, Role, &str); 5] = [

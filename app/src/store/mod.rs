@@ -12,7 +12,7 @@ use sqlx::{
 };
 use std::str::FromStr;
 
-pub use demo::{DemoSummary, DEMO_USERS};
+pub use demo::{DemoSummary, DEMO_TOKEN, DEMO_USERS};
 
 /// Names the database kinds in URLs that Forestall accepts, for messages.
 pub const SUPPORTED_URLS: &str =
