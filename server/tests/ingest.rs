@@ -365,6 +365,13 @@ async fn a_missing_wrong_or_revoked_token_gets_401_and_stores_nothing() {
             .status,
         200
     );
+    // The demo data's published token works on a demo database.
+    let demo = send(
+        app.router.clone(),
+        post(EVENTS, Some(app::store::DEMO_TOKEN.1), body.clone()),
+    )
+    .await;
+    assert_eq!(demo.status, 200, "{}", demo.body);
     app.store.revoke_token("monitoring", "test").await.expect("revoke");
     let reply = send(app.router.clone(), post(EVENTS, Some(&token), body)).await;
     assert_eq!(reply.status, 401);
