@@ -10,7 +10,7 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
     AnyConnection, AnyPool, Executor, Transaction,
 };
-use std::str::FromStr;
+use std::{str::FromStr, sync::Arc};
 
 pub use demo::{DemoSummary, DEMO_TOKEN, DEMO_USERS};
 
@@ -65,6 +65,40 @@ pub(crate) async fn write_journal(
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's writers queue here, in order (see [`Store::begin_write`]).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction; on SQLite it holds the store's write gate until it ends. It derefs to the connection, as a
+/// `Transaction` does.
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, sqlx::Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    #[cfg(test)]
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 /// Why the database could not be opened.
@@ -123,7 +157,11 @@ impl Store {
             }
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            write_gate: Arc::default(),
+        })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
@@ -135,12 +173,24 @@ impl Store {
     }
 
     /// Starts a transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so two
-    /// writers queue instead of both reading the same state and one failing when it upgrades to a write; on
-    /// PostgreSQL, rows are locked as they are written and unique indexes settle races.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+    /// writers queue instead of both reading the same state and one failing when it upgrades to a write; and before
+    /// that it passes the store's write gate, so writers of this process wait their turn in order rather than each
+    /// holding a connection and sleeping in SQLite's busy handler, whose growing back-off made the slowest requests
+    /// wait many times longer than the rest. On PostgreSQL, rows are locked as they are written and unique indexes
+    /// settle races.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let gate = Arc::clone(&self.write_gate).lock_owned().await;
+                Ok(WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _gate: Some(gate),
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _gate: None,
+            }),
         }
     }
 
