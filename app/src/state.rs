@@ -13,6 +13,8 @@ pub struct AppState {
     pub store: Store,
     pub changes: Changes,
     pub settings: Settings,
+    /// The process's writer of events from monitoring (group commit).
+    pub ingestor: crate::ingest::Ingestor,
 }
 
 /// Deployment settings the request handlers read.

@@ -82,3 +82,19 @@ test('an alert posted by Alertmanager appears in All Alerts, and Create Incident
   );
   await operator.close();
 });
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false, storageState: signedInAs('operator') });
+
+  test('Create Incident works as a plain form', async ({ page }) => {
+    const alertForm = new AlertForm(page);
+    await page.goto('/alerts?q=edge-router-07&page=1');
+    await page.getByRole('table', { name: 'All Alerts' }).getByRole('link', { name: /^Alert\d{7}$/ }).first().click();
+    await expect(alertForm.field('Incident')).toHaveText('');
+    await page.getByRole('button', { name: 'Create Incident' }).click();
+    // The form posts, and the server sends the browser back to the alert, which now shows its incident.
+    await expect(alertForm.heading).toHaveText(/^Alert\d{7}$/);
+    await expect(alertForm.field('Incident')).toHaveText(/^INC\d{7}$/);
+    await expect(page.getByRole('button', { name: 'Create Incident' })).toHaveCount(0);
+  });
+});

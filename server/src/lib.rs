@@ -5,7 +5,7 @@ mod security;
 
 use app::{
     auth::server as auth,
-    ingest::handlers as ingest,
+    ingest::{handlers as ingest, Ingestor},
     state::{AppState, Changes, Settings},
     store::Store,
     App,
@@ -65,9 +65,10 @@ pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     ]
 }
 
-/// The state for `store` with the given Leptos options and settings.
+/// The state for `store` with the given Leptos options and settings; starts the event writer on the current runtime.
 pub fn app_state(leptos_options: LeptosOptions, store: Store, settings: Settings) -> AppState {
     AppState {
+        ingestor: Ingestor::start(store.clone(), settings.lifecycle),
         leptos_options,
         store,
         changes: Changes::default(),

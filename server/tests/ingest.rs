@@ -412,3 +412,36 @@ async fn oversized_bodies_are_refused_before_they_are_read_whole() {
 fn endless_body() -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
     futures_util::stream::repeat_with(|| Ok(vec![b' '; 64 * 1024]))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_racing_on_one_new_problem_make_one_alert_as_instances_sharing_a_database_would() {
+    // Each instance has its own event writer; here sixteen writes race outside any one writer, as theirs would.
+    let app = TestApp::new().await;
+    let event = app::ingest::Event {
+        source: "Nagios".into(),
+        node: "db-host-01".into(),
+        kind: "Disk".into(),
+        resource: "/data".into(),
+        metric_name: String::new(),
+        message_key: "race".into(),
+        severity: app::domain::Severity::Major,
+        description: "Disk full".into(),
+        additional_info: None,
+        time: None,
+        resolved: false,
+    };
+    let writes: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, event) = (app.store.clone(), event.clone());
+            tokio::spawn(async move { store.ingest(&[event], Default::default()).await })
+        })
+        .collect();
+    let mut created = 0;
+    for write in writes {
+        let stored = write.await.expect("task").expect("stored");
+        created += usize::from(stored[0].outcome == app::ingest::Outcome::Created);
+    }
+    assert_eq!(created, 1);
+    let (_, state, count, ci, ..) = open_alert(&app, "race").await.expect("alert");
+    assert_eq!((state.as_str(), count, ci.as_deref()), ("Open", 16, Some("db-host-01")));
+}

@@ -88,7 +88,8 @@ async fn ingest(
         }
     }
     let good: Vec<Event> = payload.events.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
-    let mut stored = match state.store.ingest(&good, state.settings.lifecycle).await {
+    let accepted = good.len();
+    let mut stored = match state.ingestor.ingest(good).await {
         Ok(stored) => stored.into_iter(),
         Err(e) => {
             return error(
@@ -101,7 +102,7 @@ async fn ingest(
     tracing::debug!(
         token,
         events = payload.events.len(),
-        stored = good.len(),
+        stored = accepted,
         "events ingested"
     );
     let mut results = Vec::with_capacity(payload.events.len());
@@ -136,7 +137,6 @@ async fn ingest(
             number: number.to_owned(),
         });
     }
-    let accepted = good.len();
     let rejected = results.len() - accepted;
     let status = if accepted == 0 {
         StatusCode::UNPROCESSABLE_ENTITY
