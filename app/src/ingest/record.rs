@@ -108,14 +108,6 @@ fn retryable(error: &sqlx::Error) -> bool {
 }
 
 #[derive(sqlx::FromRow)]
-struct OpenAlert {
-    id: i64,
-    number: String,
-    ci_id: Option<i64>,
-    case_id: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
 struct ClosedAlert {
     id: i64,
     number: String,
@@ -138,18 +130,14 @@ async fn record(
     let now_text = utc_text(now);
     // Twice at most: a concurrent writer (on PostgreSQL) may raise or reopen the alert between our look and our write.
     for _ in 0..3 {
-        let open: Option<OpenAlert> = sqlx::query_as(
-            "SELECT id, number, ci_id, case_id FROM alerts WHERE message_key = $1 AND state <> 'Closed'",
-        )
-        .bind(&event.message_key)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(alert) = open {
-            return if event.resolved {
-                close(conn, &alert, event, &at, &now_text).await
-            } else {
-                update(conn, &alert, event, &at).await
-            };
+        // The common case, one statement: the open alert with this key takes the event.
+        let touched = if event.resolved {
+            close(conn, event, &at, &now_text).await?
+        } else {
+            update(conn, event, &at).await?
+        };
+        if let Some(stored) = touched {
+            return Ok(stored);
         }
         if event.resolved {
             return Ok(Stored {
@@ -179,50 +167,50 @@ async fn record(
     Err(sqlx::Error::Protocol("event could not be stored".into()))
 }
 
-async fn update(conn: &mut AnyConnection, alert: &OpenAlert, event: &Event, at: &str) -> Result<Stored, sqlx::Error> {
-    // An alert raised before its CI was in the CMDB is bound when a later event finds it.
-    let ci = match alert.ci_id {
-        Some(_) => None,
-        None => bind_ci(conn, &event.node).await?,
-    };
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+/// Counts the event on the open alert with its key, if there is one. An alert raised before its CI was in the CMDB
+/// is bound when a later event finds the CI (the lookup runs only for unbound alerts).
+async fn update(conn: &mut AnyConnection, event: &Event, at: &str) -> Result<Option<Stored>, sqlx::Error> {
+    let number: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "UPDATE alerts SET event_count = event_count + 1, {SPAN_SQL}, severity = $2,
                 description = CASE WHEN $3 = '' THEN description ELSE $3 END,
-                additional_info = COALESCE($4, additional_info), ci_id = COALESCE(ci_id, $5)
-         WHERE id = $6"
+                additional_info = COALESCE($4, additional_info),
+                ci_id = COALESCE(ci_id, ({}))
+         WHERE message_key = $6 AND state <> 'Closed'
+         RETURNING number",
+        bind_ci_sql("$5")
     )))
     .bind(at)
     .bind(i64::from(event.severity.code()))
     .bind(&event.description)
     .bind(event.additional_info.as_deref())
-    .bind(ci)
-    .bind(alert.id)
-    .execute(&mut *conn)
+    .bind(&event.node)
+    .bind(&event.message_key)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(Stored {
+    Ok(number.map(|number| Stored {
         outcome: Outcome::Updated,
-        alert: Some(alert.number.clone()),
-    })
+        alert: Some(number),
+    }))
 }
 
-async fn close(
-    conn: &mut AnyConnection,
-    alert: &OpenAlert,
-    event: &Event,
-    at: &str,
-    now: &str,
-) -> Result<Stored, sqlx::Error> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE alerts SET state = 'Closed', closed_at = $2, event_count = event_count + 1, {SPAN_SQL} WHERE id = $3"
+/// Closes the open alert with the event's key, if there is one; its proactive case, still open, hears of it.
+async fn close(conn: &mut AnyConnection, event: &Event, at: &str, now: &str) -> Result<Option<Stored>, sqlx::Error> {
+    let closed: Option<(i64, String, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE alerts SET state = 'Closed', closed_at = $2, event_count = event_count + 1, {SPAN_SQL}
+         WHERE message_key = $3 AND state <> 'Closed'
+         RETURNING id, number, case_id"
     )))
     .bind(at)
     .bind(now)
-    .bind(alert.id)
-    .execute(&mut *conn)
+    .bind(&event.message_key)
+    .fetch_optional(&mut *conn)
     .await?;
+    let Some((id, number, case_id)) = closed else {
+        return Ok(None);
+    };
     let body = format!("Closed: {} reported the problem resolved.", event.source);
-    journal(conn, None, Some(alert.id), "activity", &event.source, &body).await?;
-    if let Some(case_id) = alert.case_id {
+    journal(conn, None, Some(id), "activity", &event.source, &body).await?;
+    if let Some(case_id) = case_id {
         // The case stays open for the agent; its journal says the alert is over. A closed case is read-only.
         sqlx::query(
             "INSERT INTO journal_entries (case_id, kind, author, created_at, body)
@@ -232,17 +220,17 @@ async fn close(
         .bind(&event.source)
         .bind(now)
         .bind(format!(
-            "Alert {} resolved: {} reported the problem cleared at {at} UTC. This case stays open until an agent \
-             closes it.",
-            alert.number, event.source
+            "Alert {number} resolved: {} reported the problem cleared at {at} UTC. This case stays open until an \
+             agent closes it.",
+            event.source
         ))
         .execute(&mut *conn)
         .await?;
     }
-    Ok(Stored {
+    Ok(Some(Stored {
         outcome: Outcome::Closed,
-        alert: Some(alert.number.clone()),
-    })
+        alert: Some(number),
+    }))
 }
 
 /// Reopens a closed alert, or says `None` when another writer reopened it first.
@@ -300,14 +288,14 @@ async fn reopen(
 /// Raises a new alert, or says `None` when a concurrent writer raised one for the key first.
 async fn raise(conn: &mut AnyConnection, event: &Event, at: &str) -> Result<Option<Stored>, sqlx::Error> {
     let number = next_number::<AlertPrefix>(conn).await?;
-    let ci = bind_ci(conn, &event.node).await?;
-    let id: Option<i64> = sqlx::query_scalar(
+    let raised: Option<(i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO alerts (number, source, node, type, resource, metric_name, message_key, description,
                              additional_info, severity, state, ci_id, event_count, first_event_at, last_event_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'Open', $11, 1, $12, $12)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'Open', ({}), 1, $11, $11)
          ON CONFLICT (message_key) WHERE state <> 'Closed' DO NOTHING
-         RETURNING id",
-    )
+         RETURNING id, ci_id",
+        bind_ci_sql("$3")
+    )))
     .bind(number.to_string())
     .bind(&event.source)
     .bind(&event.node)
@@ -318,11 +306,10 @@ async fn raise(conn: &mut AnyConnection, event: &Event, at: &str) -> Result<Opti
     .bind(&event.description)
     .bind(event.additional_info.as_deref())
     .bind(i64::from(event.severity.code()))
-    .bind(ci)
     .bind(at)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(id) = id else {
+    let Some((id, ci)) = raised else {
         return Ok(None);
     };
     let body = match (ci, event.node.is_empty()) {
@@ -340,18 +327,13 @@ async fn raise(conn: &mut AnyConnection, event: &Event, at: &str) -> Result<Opti
     }))
 }
 
-/// The CI an event's node names: by name, else fqdn, else ip, ignoring case.
-async fn bind_ci(conn: &mut AnyConnection, node: &str) -> Result<Option<i64>, sqlx::Error> {
-    if node.is_empty() {
-        return Ok(None);
-    }
-    sqlx::query_scalar(
+/// A subquery for the CI that the node in the parameter `node` (`$3`, say) names: by name, else fqdn, else ip,
+/// ignoring case.
+fn bind_ci_sql(node: &str) -> String {
+    format!(
         "SELECT id FROM configuration_items
-         WHERE lower(name) = lower($1) OR lower(fqdn) = lower($1) OR lower(ip) = lower($1)
-         ORDER BY CASE WHEN lower(name) = lower($1) THEN 0 WHEN lower(fqdn) = lower($1) THEN 1 ELSE 2 END, id
-         LIMIT 1",
+         WHERE {node} <> '' AND (lower(name) = lower({node}) OR lower(fqdn) = lower({node}) OR lower(ip) = lower({node}))
+         ORDER BY CASE WHEN lower(name) = lower({node}) THEN 0 WHEN lower(fqdn) = lower({node}) THEN 1 ELSE 2 END, id
+         LIMIT 1"
     )
-    .bind(node)
-    .fetch_optional(conn)
-    .await
 }
