@@ -68,7 +68,7 @@ pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
 /// The state for `store` with the given Leptos options and settings; starts the event writer on the current runtime.
 pub fn app_state(leptos_options: LeptosOptions, store: Store, settings: Settings) -> AppState {
     AppState {
-        ingestor: Ingestor::start(store.clone(), settings.lifecycle),
+        ingestor: Ingestor::start(&store, settings.lifecycle),
         leptos_options,
         store,
         changes: Changes::default(),

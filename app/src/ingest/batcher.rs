@@ -3,17 +3,24 @@
 //! written at once; nothing waits for company.
 
 use super::{Event, Lifecycle, Stored};
-use crate::{store::Store, AppError};
+use crate::{
+    store::{Backend, Store},
+    AppError,
+};
+use std::hash::{Hash, Hasher};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most events written in one transaction (a few full batches).
 const GROUP_MAX_EVENTS: usize = 4_000;
 
-/// The process's one writer of events.
+/// The process's writers of events: one on SQLite, which writes one transaction at a time whatever happens; four on
+/// PostgreSQL, which writes different alerts in parallel. Events of one message key always go to the same writer.
 #[derive(Clone, Debug)]
 pub struct Ingestor {
-    sender: mpsc::Sender<Job>,
+    writers: Vec<mpsc::Sender<Job>>,
 }
+
+const POSTGRES_WRITERS: usize = 4;
 
 #[derive(Debug)]
 struct Job {
@@ -22,17 +29,33 @@ struct Job {
 }
 
 impl Ingestor {
-    /// Starts the writer on the current tokio runtime; it ends when the last handle is dropped.
-    pub fn start(store: Store, lifecycle: Lifecycle) -> Self {
-        let (sender, receiver) = mpsc::channel(1_024);
-        tokio::spawn(write_groups(store, lifecycle, receiver));
-        Self { sender }
+    /// Starts the writers on the current tokio runtime; they end when the last handle is dropped.
+    pub fn start(store: &Store, lifecycle: Lifecycle) -> Self {
+        let count = match store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_WRITERS,
+        };
+        let writers = (0..count)
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel(1_024);
+                tokio::spawn(write_groups(store.clone(), lifecycle, receiver));
+                sender
+            })
+            .collect();
+        Self { writers }
     }
 
     /// Stores the events (in the next group's transaction); the outcome of each, in order.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<Vec<Stored>, AppError> {
+        // A request goes to the writer of its first event's key: single events are spread by key, and a key's
+        // events are written in the order they came.
+        let writer = events.first().map_or(0, |event| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            event.message_key.hash(&mut hasher);
+            usize::try_from(hasher.finish() % self.writers.len() as u64).unwrap_or(0)
+        });
         let (reply, answer) = oneshot::channel();
-        if self.sender.send(Job { events, reply }).await.is_err() {
+        if self.writers[writer].send(Job { events, reply }).await.is_err() {
             tracing::error!("the event writer has stopped");
             return Err(AppError::Internal);
         }

@@ -131,8 +131,13 @@ impl Store {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
-            // One in-memory SQLite database lives in one connection; a file or a server is shared by several.
-            .max_connections(if in_memory { 1 } else { 8 })
+            // One in-memory SQLite database lives in one connection; a file is shared by several; a server by more,
+            // since PostgreSQL's event writers (see `ingest::batcher`) each hold one while requests read beside them.
+            .max_connections(match (in_memory, backend) {
+                (true, _) => 1,
+                (false, Backend::Sqlite) => 8,
+                (false, Backend::Postgres) => 16,
+            })
             .min_connections(1)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
