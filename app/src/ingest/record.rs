@@ -10,7 +10,7 @@ use crate::{
     domain::AlertPrefix,
     store::{
         clock::{now_secs, utc_text},
-        is_unique_violation, next_number, write_journal as journal, Store,
+        is_unique_violation, next_number, write_journal as journal, Backend, Store,
     },
     AppError,
 };
@@ -88,12 +88,19 @@ impl Store {
     async fn ingest_once(&self, events: &[Event], lifecycle: Lifecycle) -> Result<Vec<Stored>, sqlx::Error> {
         let mut tx = self.begin_write().await?;
         let now = now_secs();
-        let mut stored = Vec::with_capacity(events.len());
-        for event in events {
-            stored.push(record(&mut tx, event, now, lifecycle).await?);
+        // On PostgreSQL every statement is a round trip: a group of repeats of different open problems is counted
+        // in one statement, and only the rest go one by one.
+        let mut stored: Vec<Option<Stored>> = match self.backend() {
+            Backend::Postgres if events.len() > 1 => update_many(&mut tx, events, now).await?,
+            _ => vec![None; events.len()],
+        };
+        for (event, stored) in events.iter().zip(stored.iter_mut()) {
+            if stored.is_none() {
+                *stored = Some(record(&mut tx, event, now, lifecycle).await?);
+            }
         }
         tx.commit().await?;
-        Ok(stored)
+        Ok(stored.into_iter().flatten().collect())
     }
 }
 
@@ -165,6 +172,61 @@ async fn record(
     }
     tracing::error!(key = %event.message_key, "no alert could be updated or raised for an event");
     Err(sqlx::Error::Protocol("event could not be stored".into()))
+}
+
+/// [`update`] for many events in one statement (PostgreSQL): when they are all new occurrences of different keys,
+/// each is counted on its key's open alert; the outcome of each, `None` for those with no open alert (to be raised or
+/// reopened one by one). A group with a key twice, or a resolved event, is left to the one-by-one path, which keeps
+/// their order.
+async fn update_many(conn: &mut AnyConnection, events: &[Event], now: i64) -> Result<Vec<Option<Stored>>, sqlx::Error> {
+    let mut keys = std::collections::HashSet::with_capacity(events.len());
+    if events
+        .iter()
+        .any(|e| e.resolved || !keys.insert(e.message_key.as_str()))
+    {
+        return Ok(vec![None; events.len()]);
+    }
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "key": e.message_key,
+                "at": utc_text(e.time.unwrap_or(now)),
+                "severity": e.severity.code(),
+                "description": e.description,
+                "info": e.additional_info,
+                "node": e.node,
+            })
+        })
+        .collect();
+    let updated: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE alerts AS a SET event_count = a.event_count + 1,
+                last_event_at = CASE WHEN v.at > a.last_event_at THEN v.at ELSE a.last_event_at END,
+                first_event_at = CASE WHEN v.at < a.first_event_at THEN v.at ELSE a.first_event_at END,
+                severity = v.severity,
+                description = CASE WHEN v.description = '' THEN a.description ELSE v.description END,
+                additional_info = COALESCE(v.info, a.additional_info),
+                ci_id = COALESCE(a.ci_id, ({}))
+         FROM (SELECT e->>'key' AS key, e->>'at' AS at, CAST(e->>'severity' AS BIGINT) AS severity,
+                      e->>'description' AS description, e->>'info' AS info, e->>'node' AS node
+               FROM json_array_elements(CAST($1 AS json)) AS e) AS v
+         WHERE a.message_key = v.key AND a.state <> 'Closed'
+         RETURNING a.message_key, a.number",
+        bind_ci_sql("v.node")
+    )))
+    .bind(serde_json::Value::Array(rows).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let numbers: std::collections::HashMap<String, String> = updated.into_iter().collect();
+    Ok(events
+        .iter()
+        .map(|e| {
+            numbers.get(&e.message_key).map(|number| Stored {
+                outcome: Outcome::Updated,
+                alert: Some(number.clone()),
+            })
+        })
+        .collect())
 }
 
 /// Counts the event on the open alert with its key, if there is one. An alert raised before its CI was in the CMDB
