@@ -7,6 +7,17 @@ use crate::{
     store::{is_unique_violation, now_sql, Store},
 };
 use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+/// Tokens found valid, by hash: their name and when they were checked.
+pub(crate) type TokenCache = HashMap<String, (String, Instant)>;
+/// How long a token found valid is taken on trust.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Most tokens remembered (there are a handful: one per monitoring tool).
+const TOKEN_CACHE_MAX: usize = 1_000;
 
 /// In front of every token, so one is recognised when it turns up in a log or a repository.
 pub const TOKEN_PREFIX: &str = "fst_";
@@ -126,6 +137,7 @@ impl Store {
         .await?;
         audit(actor, AuditAction::TokenRevoked, name).write(&mut tx).await?;
         tx.commit().await?;
+        self.forget_cached_tokens();
         Ok(())
     }
 
@@ -135,15 +147,43 @@ impl Store {
             .await
     }
 
-    /// The name of the token, if it is one and not revoked.
+    /// The name of the token, if it is one and not revoked. A token found valid is taken on trust for
+    /// [`TOKEN_CACHE_TTL`] after, sparing a monitoring tool's every request a database round trip: a revocation by this
+    /// process applies at once, one by another process (the CLI, another instance) within that second.
     pub async fn token_name(&self, token: &str) -> Result<Option<String>, sqlx::Error> {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
             return Ok(None);
         }
-        sqlx::query_scalar("SELECT name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(hash(token))
-            .fetch_optional(self.pool())
-            .await
+        let hashed = hash(token);
+        if let Some(name) = self.cached_token(&hashed) {
+            return Ok(Some(name));
+        }
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(&hashed)
+                .fetch_optional(self.pool())
+                .await?;
+        if let (Some(name), Ok(mut cache)) = (&name, self.token_cache.lock()) {
+            if cache.len() >= TOKEN_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(hashed, (name.clone(), Instant::now()));
+        }
+        Ok(name)
+    }
+
+    fn cached_token(&self, hashed: &str) -> Option<String> {
+        let cache = self.token_cache.lock().ok()?;
+        cache
+            .get(hashed)
+            .filter(|(_, checked)| checked.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(name, _)| name.clone())
+    }
+
+    fn forget_cached_tokens(&self) {
+        if let Ok(mut cache) = self.token_cache.lock() {
+            cache.clear();
+        }
     }
 }
 
@@ -189,5 +229,22 @@ mod tests {
         let listed = store.list_tokens().await.expect("list");
         assert_eq!(listed.len(), 1);
         assert!(listed[0].revoked_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_revocation_by_another_process_applies_within_the_second_of_trust() {
+        let store = memory_store().await;
+        let token = store.create_token("grafana", "test").await.expect("created");
+        assert_eq!(
+            store.token_name(&token).await.expect("read").as_deref(),
+            Some("grafana")
+        );
+        // Revoked by another process (the CLI, another instance): straight in the database, not through this store.
+        sqlx::query("UPDATE api_tokens SET revoked_at = '2026-11-27 05:00:00' WHERE name = 'grafana'")
+            .execute(store.pool())
+            .await
+            .expect("revoke");
+        tokio::time::sleep(TOKEN_CACHE_TTL + Duration::from_millis(100)).await;
+        assert_eq!(store.token_name(&token).await.expect("read"), None);
     }
 }

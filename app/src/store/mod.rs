@@ -67,6 +67,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite's writers queue here, in order (see [`Store::begin_write`]).
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// API tokens checked in the last second (see `ingest::tokens`).
+    pub(crate) token_cache: Arc<std::sync::Mutex<crate::ingest::tokens::TokenCache>>,
 }
 
 /// A write transaction; on SQLite it holds the store's write gate until it ends. It derefs to the connection, as a
@@ -166,6 +168,7 @@ impl Store {
             pool,
             backend,
             write_gate: Arc::default(),
+            token_cache: Arc::default(),
         })
     }
 
