@@ -2,7 +2,7 @@
 //! [`BODY_LIMIT`] before reading it whole, and answers JSON: per event what it did, or what is wrong with it.
 
 use super::{
-    event::{Event, FieldError},
+    event::FieldError,
     formats::{self, Payload},
     record::Stored,
 };
@@ -87,42 +87,47 @@ async fn ingest(
             return error(StatusCode::UNPROCESSABLE_ENTITY, &e.message, Some(&e.field));
         }
     }
-    let good: Vec<Event> = payload.events.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
-    let accepted = good.len();
-    let mut stored = match state.ingestor.ingest(good).await {
-        Ok(stored) => stored.into_iter(),
-        Err(e) => {
-            return error(
-                StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                &e.to_string(),
-                None,
-            )
+    let total = payload.events.len();
+    let mut good = Vec::with_capacity(total);
+    let mut rejections = Vec::with_capacity(total);
+    for event in payload.events {
+        match event {
+            Ok(event) => {
+                good.push(event);
+                rejections.push(None);
+            }
+            Err(rejected) => rejections.push(Some(rejected)),
         }
-    };
-    tracing::debug!(
-        token,
-        events = payload.events.len(),
-        stored = accepted,
-        "events ingested"
-    );
-    let mut results = Vec::with_capacity(payload.events.len());
-    for (index, event) in payload.events.into_iter().enumerate() {
-        let result = match event {
-            Ok(_) => match stored.next() {
-                Some(stored) => EventAnswer::Stored(stored),
-                None => {
-                    tracing::error!("fewer outcomes than events stored");
-                    return error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        &crate::AppError::Internal.to_string(),
-                        None,
-                    );
-                }
-            },
-            Err(rejected) => EventAnswer::Rejected(rejected),
-        };
-        results.push(EventResult { index, result });
     }
+    let accepted = good.len();
+    let stored = match good.is_empty() {
+        true => Vec::new(),
+        false => match state.ingestor.ingest(good).await {
+            Ok(stored) if stored.len() == accepted => stored,
+            Ok(_) => {
+                tracing::error!("the writer answered a different number of outcomes than events");
+                let internal = crate::AppError::Internal.to_string();
+                return error(StatusCode::INTERNAL_SERVER_ERROR, &internal, None);
+            }
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return error(status, &e.to_string(), None);
+            }
+        },
+    };
+    tracing::debug!(token, events = total, stored = accepted, "events ingested");
+    let mut stored = stored.into_iter();
+    let results: Vec<EventResult> = rejections
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, rejected)| {
+            let result = match rejected {
+                Some(rejected) => EventAnswer::Rejected(rejected),
+                None => EventAnswer::Stored(stored.next()?),
+            };
+            Some(EventResult { index, result })
+        })
+        .collect();
     let mut changed: Vec<&str> = results
         .iter()
         .filter_map(|r| match &r.result {
