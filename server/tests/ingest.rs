@@ -304,6 +304,7 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
         (with("message_key", json!("k".repeat(1025))), "message_key"),
         (with("description", json!("d".repeat(4001))), "description"),
         (with("time_of_event", json!(1732676400)), "time_of_event"),
+        (with("description", json!("disk\0full")), "description"),
     ];
     for (event, field) in table {
         let reply = send_json(&app, EVENTS, &token, &event).await;
@@ -444,4 +445,57 @@ async fn writers_racing_on_one_new_problem_make_one_alert_as_instances_sharing_a
     assert_eq!(created, 1);
     let (_, state, count, ci, ..) = open_alert(&app, "race").await.expect("alert");
     assert_eq!((state.as_str(), count, ci.as_deref()), ("Open", 16, Some("db-host-01")));
+}
+
+#[tokio::test]
+async fn late_or_replayed_deliveries_of_an_earlier_episode_neither_close_nor_reopen() {
+    let (app, token) = app_with_token().await;
+    let at = |time: &str, resolved: bool| {
+        let mut event = event("episodes", 2);
+        event["time_of_event"] = json!(time);
+        if resolved {
+            event["resolution_state"] = json!("Closing");
+        }
+        event
+    };
+    let status = |reply: Reply| {
+        reply.json()["results"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // Episode one fires at 03:00 and resolves at 03:20.
+    assert_eq!(
+        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:00:00Z", false)).await),
+        "created"
+    );
+    assert_eq!(
+        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:20:00Z", true)).await),
+        "closed"
+    );
+    let number: String = sqlx::query_scalar("SELECT number FROM alerts WHERE message_key = 'episodes'")
+        .fetch_one(&app.db)
+        .await
+        .expect("alert");
+    // Its firing, delivered again late, does not reopen it.
+    assert_eq!(
+        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:00:00Z", false)).await),
+        "ignored"
+    );
+    assert_eq!(alert_state(&app, &number).await, "Closed");
+    // Episode two fires at 03:40; episode one's resolve, delivered again, does not close it.
+    assert_eq!(
+        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:40:00Z", false)).await),
+        "reopened"
+    );
+    assert_eq!(
+        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:20:00Z", true)).await),
+        "ignored"
+    );
+    assert_eq!(alert_state(&app, &number).await, "Reopen");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM alerts WHERE message_key = 'episodes'")
+            .await,
+        1
+    );
 }

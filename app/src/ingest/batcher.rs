@@ -91,6 +91,14 @@ async fn write_groups(store: Store, lifecycle: Lifecycle, mut receiver: mpsc::Re
                     let _ = job.reply.send(Ok(stored.by_ref().take(size).collect()));
                 }
             }
+            // One request's events may be what failed the group: each is written on its own, so only it fails.
+            Err(_) if jobs.len() > 1 => {
+                let mut events = events.into_iter();
+                for (job, size) in jobs.into_iter().zip(sizes) {
+                    let own: Vec<Event> = events.by_ref().take(size).collect();
+                    let _ = job.reply.send(store.ingest(&own, lifecycle).await);
+                }
+            }
             Err(error) => {
                 for job in jobs {
                     let _ = job.reply.send(Err(error.clone()));

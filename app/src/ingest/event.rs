@@ -110,6 +110,7 @@ impl<'a> Fields<'a> {
                 format!("Is longer than {max} characters."),
             ));
         }
+        no_nul(&self.path(name), text)?;
         Ok(Some(text.to_owned()))
     }
 
@@ -154,8 +155,21 @@ impl<'a> Fields<'a> {
                 format!("Is longer than {ADDITIONAL_INFO_MAX} characters."),
             ));
         }
+        no_nul(&self.path(name), &text)?;
         Ok(Some(text).filter(|t| !t.is_empty()))
     }
+}
+
+/// Text may hold any character but NUL (`\u0000`), which PostgreSQL cannot store: refused here, by field, rather
+/// than failing the transaction it would be written in.
+fn no_nul(path: &str, text: &str) -> Result<(), FieldError> {
+    if text.contains('\0') {
+        return Err(FieldError::new(
+            path,
+            "Contains a NUL character (\\u0000), which cannot be stored.",
+        ));
+    }
+    Ok(())
 }
 
 /// A severity as the generic API takes it: its number (0-5, as a number or text) or its name.
@@ -222,6 +236,10 @@ mod tests {
             "Is required."
         );
         assert_eq!(fields.time("at").expect_err("not a time").field, "events[3].at");
+        let nul = json!({ "description": "disk\0full", "info": "a\0b" });
+        let nul = Fields::of(&nul, "").expect("object");
+        assert_eq!(nul.text("description", 100).expect_err("NUL").field, "description");
+        assert_eq!(nul.json_text("info").expect_err("NUL").field, "info");
         let labels = fields.object("labels").expect("object").expect("present");
         assert_eq!(labels.path("severity"), "events[3].labels.severity");
         assert_eq!(

@@ -119,6 +119,7 @@ struct ClosedAlert {
     id: i64,
     number: String,
     closed_at: Option<String>,
+    last_event_at: String,
     flap_count: i64,
     flap_window_start: Option<String>,
 }
@@ -153,12 +154,23 @@ async fn record(
             });
         }
         let closed: Option<ClosedAlert> = sqlx::query_as(
-            "SELECT id, number, closed_at, flap_count, flap_window_start FROM alerts
+            "SELECT id, number, closed_at, last_event_at, flap_count, flap_window_start FROM alerts
              WHERE message_key = $1 AND state = 'Closed' ORDER BY id DESC LIMIT 1",
         )
         .bind(&event.message_key)
         .fetch_optional(&mut *conn)
         .await?;
+        // A firing event dated before the closed alert's last event belongs to that earlier episode (a late or
+        // replayed delivery, as Alertmanager's at-least-once sending makes): it neither reopens nor raises.
+        if let Some(alert) = closed
+            .as_ref()
+            .filter(|a| event.time.is_some() && at.as_str() < a.last_event_at.as_str())
+        {
+            return Ok(Stored {
+                outcome: Outcome::Ignored,
+                alert: Some(alert.number.clone()),
+            });
+        }
         let reopen_after = utc_text(now - lifecycle.reopen_within_secs);
         if let Some(alert) = closed.filter(|a| a.closed_at.as_deref().is_some_and(|at| at >= reopen_after.as_str())) {
             if let Some(stored) = reopen(conn, &alert, event, &at, now, lifecycle).await? {
@@ -257,14 +269,17 @@ async fn update(conn: &mut AnyConnection, event: &Event, at: &str) -> Result<Opt
 
 /// Closes the open alert with the event's key, if there is one; its proactive case, still open, hears of it.
 async fn close(conn: &mut AnyConnection, event: &Event, at: &str, now: &str) -> Result<Option<Stored>, sqlx::Error> {
+    // A resolved event dated before the alert's last event is about an earlier episode (a late or replayed
+    // delivery): the problem is firing again since, so it does not close the alert.
     let closed: Option<(i64, String, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE alerts SET state = 'Closed', closed_at = $2, event_count = event_count + 1, {SPAN_SQL}
-         WHERE message_key = $3 AND state <> 'Closed'
+         WHERE message_key = $3 AND state <> 'Closed' AND ($4 = 0 OR $1 >= last_event_at)
          RETURNING id, number, case_id"
     )))
     .bind(at)
     .bind(now)
     .bind(&event.message_key)
+    .bind(i64::from(event.time.is_some()))
     .fetch_optional(&mut *conn)
     .await?;
     let Some((id, number, case_id)) = closed else {
@@ -317,8 +332,11 @@ async fn reopen(
     let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE alerts SET state = $2, closed_at = NULL, flap_count = $3, flap_window_start = $4,
                 event_count = event_count + 1, {SPAN_SQL}, severity = $5,
-                description = CASE WHEN $6 = '' THEN description ELSE $6 END
-         WHERE id = $7 AND state = 'Closed'"
+                description = CASE WHEN $6 = '' THEN description ELSE $6 END,
+                additional_info = COALESCE($7, additional_info),
+                ci_id = COALESCE(ci_id, ({}))
+         WHERE id = $9 AND state = 'Closed'",
+        bind_ci_sql("$8")
     )))
     .bind(at)
     .bind(state)
@@ -326,6 +344,8 @@ async fn reopen(
     .bind(&window_start)
     .bind(i64::from(event.severity.code()))
     .bind(&event.description)
+    .bind(event.additional_info.as_deref())
+    .bind(&event.node)
     .bind(alert.id)
     .execute(&mut *conn)
     .await?;

@@ -12,8 +12,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Tokens found valid, by hash: their name and when they were checked.
-pub(crate) type TokenCache = HashMap<String, (String, Instant)>;
+/// Tokens found valid, by hash: their name and when they were checked. `generation` goes up with every revocation
+/// here, so a lookup that started before one does not put its (now stale) answer back.
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    entries: HashMap<String, (String, Instant)>,
+    generation: u64,
+}
 /// How long a token found valid is taken on trust.
 pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Most tokens remembered (there are a handful: one per monitoring tool).
@@ -118,23 +123,24 @@ impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn revoke_token(&self, name: &str, actor: &str) -> Result<(), TokenError> {
         let mut tx = self.begin_write().await?;
-        let revoked: Option<Option<String>> =
-            sqlx::query_scalar("SELECT revoked_at FROM api_tokens WHERE lower(name) = lower($1)")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match revoked {
-            None => return Err(TokenError::NoSuchToken(name.to_owned())),
-            Some(Some(_)) => return Err(TokenError::AlreadyRevoked(name.to_owned())),
-            Some(None) => {}
-        }
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE api_tokens SET revoked_at = {} WHERE lower(name) = lower($1)",
+        // One statement decides, so of two revocations at once only one succeeds (and is audited).
+        let revoked = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE api_tokens SET revoked_at = {} WHERE lower(name) = lower($1) AND revoked_at IS NULL",
             now_sql()
         )))
         .bind(name)
         .execute(&mut *tx)
         .await?;
+        if revoked.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM api_tokens WHERE lower(name) = lower($1)")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                Some(_) => TokenError::AlreadyRevoked(name.to_owned()),
+                None => TokenError::NoSuchToken(name.to_owned()),
+            });
+        }
         audit(actor, AuditAction::TokenRevoked, name).write(&mut tx).await?;
         tx.commit().await?;
         self.forget_cached_tokens();
@@ -155,34 +161,33 @@ impl Store {
             return Ok(None);
         }
         let hashed = hash(token);
-        if let Some(name) = self.cached_token(&hashed) {
-            return Ok(Some(name));
-        }
+        let generation = match self.token_cache.lock() {
+            Ok(cache) => match cache.entries.get(&hashed) {
+                Some((name, checked)) if checked.elapsed() < TOKEN_CACHE_TTL => return Ok(Some(name.clone())),
+                _ => cache.generation,
+            },
+            Err(_) => u64::MAX,
+        };
         let name: Option<String> =
             sqlx::query_scalar("SELECT name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
                 .bind(&hashed)
                 .fetch_optional(self.pool())
                 .await?;
         if let (Some(name), Ok(mut cache)) = (&name, self.token_cache.lock()) {
-            if cache.len() >= TOKEN_CACHE_MAX {
-                cache.clear();
+            if cache.generation == generation {
+                if cache.entries.len() >= TOKEN_CACHE_MAX {
+                    cache.entries.clear();
+                }
+                cache.entries.insert(hashed, (name.clone(), Instant::now()));
             }
-            cache.insert(hashed, (name.clone(), Instant::now()));
         }
         Ok(name)
     }
 
-    fn cached_token(&self, hashed: &str) -> Option<String> {
-        let cache = self.token_cache.lock().ok()?;
-        cache
-            .get(hashed)
-            .filter(|(_, checked)| checked.elapsed() < TOKEN_CACHE_TTL)
-            .map(|(name, _)| name.clone())
-    }
-
     fn forget_cached_tokens(&self) {
         if let Ok(mut cache) = self.token_cache.lock() {
-            cache.clear();
+            cache.entries.clear();
+            cache.generation += 1;
         }
     }
 }
