@@ -315,16 +315,7 @@ fn CaseOutcome(create: ServerAction<CreateCase>) -> impl IntoView {
         Some(Err(error)) => Some(error.to_string()),
         _ => None,
     };
-    view! {
-        <div class="outcome">
-            <p role="status" class="status-message">
-                {created}
-            </p>
-            <p role="alert" class="error">
-                {refused}
-            </p>
-        </div>
-    }
+    view! { <Outcome status=Signal::derive(created) refused=Signal::derive(refused) /> }
 }
 
 /// The answer to Create Incident: its number, and the case the rule opened, if it did.
@@ -344,10 +335,16 @@ fn IncidentOutcome(incident: ServerAction<CreateIncident>) -> impl IntoView {
         Some(Err(error)) => Some(error.to_string()),
         _ => None,
     };
+    view! { <Outcome status=Signal::derive(created) refused=Signal::derive(refused) /> }
+}
+
+/// An action's answer: a status when it succeeded, an alert when it was refused.
+#[component]
+fn Outcome(status: Signal<String>, refused: Signal<Option<String>>) -> impl IntoView {
     view! {
         <div class="outcome">
             <p role="status" class="status-message">
-                {created}
+                {status}
             </p>
             <p role="alert" class="error">
                 {refused}
