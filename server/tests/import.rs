@@ -165,7 +165,7 @@ async fn bad_files_stop_the_import_with_where_and_why_and_import_nothing() {
 }
 
 #[tokio::test]
-async fn a_generated_cmdb_traces_to_the_same_items_as_a_walk_in_memory() {
+async fn a_generated_cmdb_traces_to_the_same_items_in_sql_on_the_graph_and_by_a_plain_walk() {
     let (store, _db, _guard) = empty_store().await;
     let dir = TempDir::new();
     let generated = app::import::generate(dir.path(), 4_000, 11).expect("generate");
@@ -190,7 +190,13 @@ async fn a_generated_cmdb_traces_to_the_same_items_as_a_walk_in_memory() {
     for name in names {
         let ci = cmdb.ci(&name).expect("generated CI");
         let traced = store.trace_items(ci, 10).await.expect("trace");
-        assert_eq!(traced, cmdb.affected(ci, 10), "{name}");
+        assert_eq!(
+            traced,
+            cmdb.affected(ci, 10),
+            "{name}: the graph's trace and the plain walk"
+        );
+        let in_sql = store.trace_items_sql(ci, 10).await.expect("trace in SQL");
+        assert_eq!(traced, in_sql, "{name}: the graph's trace and the SQL trace");
         sizes.push(traced.len());
     }
     assert!(

@@ -66,6 +66,46 @@ async fn a_second_refresh_replaces_the_snapshot() {
 }
 
 #[tokio::test]
+async fn every_instance_traces_the_cmdb_as_it_is_now_whoever_changed_it() {
+    let app = TestApp::new().await;
+    // A second Forestall instance on the same database, with its own impact graph in memory.
+    let other = app::store::Store::open(&app.url).await.expect("second instance");
+    let other_refresh = || async {
+        other
+            .refresh_install_base(DB_HOST_ALERT, 10, "other instance")
+            .await
+            .expect("refresh on the other instance")
+            .items
+    };
+    assert_eq!(app.refresh(DB_HOST_ALERT).await["items"], 6);
+    assert_eq!(other_refresh().await, 6);
+
+    // An administrator retires an item with plain SQL: both instances trace without it from then on.
+    sqlx::query("UPDATE install_base_items SET active = 0 WHERE name = 'Globex billing'")
+        .execute(&app.db)
+        .await
+        .expect("update");
+    assert_eq!(other_refresh().await, 5);
+    assert_eq!(app.refresh(DB_HOST_ALERT).await["items"], 5);
+
+    // The other instance imports a CMDB that hangs a new item of Initech's on the database host.
+    let folder = TempDir::new();
+    std::fs::write(
+        folder.path().join("install_base_items.csv"),
+        "number,name,account,contact,product,ci,parent,active,install_date\n\
+         IB0090001,Initech reporting node,Initech,,,db-host-01,,true,\n",
+    )
+    .expect("write the CSV");
+    other.import_dir(folder.path(), |_, _| {}).await.expect("import");
+    let outcome = app.refresh(DB_HOST_ALERT).await;
+    assert_eq!(
+        (outcome["items"].as_u64(), outcome["accounts"].as_u64()),
+        (Some(6), Some(4))
+    );
+    other.close().await;
+}
+
+#[tokio::test]
 async fn an_alert_without_a_ci_is_refused_with_a_message_and_nothing_changes() {
     let app = TestApp::new().await;
     let reply = app.call("refresh_install_base", &[("alert", NO_CI_ALERT)]).await;

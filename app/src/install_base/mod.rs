@@ -6,7 +6,9 @@ mod server;
 
 pub use affected_list::AffectedItemsRegion;
 #[cfg(feature = "ssr")]
-pub use server::{MemoryCmdb, DEFAULT_MAX_HOPS};
+pub(crate) use server::GraphCache;
+#[cfg(feature = "ssr")]
+pub use server::{ImpactGraph, MemoryCmdb, DEFAULT_MAX_HOPS};
 
 use crate::AppError;
 use leptos::prelude::*;

@@ -69,6 +69,8 @@ pub struct Store {
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// API tokens checked in the last second (see `ingest::tokens`).
     pub(crate) token_cache: Arc<std::sync::Mutex<crate::ingest::tokens::TokenCache>>,
+    /// The CMDB's impact graph, as this process last read it (see `install_base::server::graph`).
+    pub(crate) graphs: Arc<crate::install_base::GraphCache>,
 }
 
 /// A write transaction; on SQLite it holds the store's write gate until it ends. It derefs to the connection, as a
@@ -169,6 +171,7 @@ impl Store {
             backend,
             write_gate: Arc::default(),
             token_cache: Arc::default(),
+            graphs: Arc::default(),
         })
     }
 

@@ -34,6 +34,8 @@ pub struct TestApp {
     pub cookie: Option<String>,
     /// The app's own store, for what the CLI would do.
     pub store: Store,
+    /// The database's URL, for another instance to open.
+    pub url: String,
     database: TestDatabase,
 }
 
@@ -182,6 +184,7 @@ impl TestApp {
             db,
             cookie: None,
             store,
+            url,
             database,
         };
         app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);

@@ -1,5 +1,12 @@
-//! The trace, in SQL: impacted CIs by a recursive walk over impact-carrying relationships, then the active items on
-//! them and, recursively, their active children. The result replaces the alert's snapshot in one transaction.
+//! The trace: impacted CIs by a walk over impact-carrying relationships, then the active items on them and,
+//! recursively, their active children. Refresh walks the impact graph held in memory (`graph`); the same trace in
+//! SQL (`trace_sql`, recursive CTEs) is the reference the walk is checked against on both databases. The result
+//! replaces the alert's snapshot in one transaction.
+
+mod graph;
+
+pub(crate) use graph::GraphCache;
+pub use graph::ImpactGraph;
 
 use super::{AffectedItem, AffectedSnapshot, Reason, RefreshOutcome, ITEMS_PAGE_SIZE};
 use crate::{
@@ -9,7 +16,7 @@ use crate::{
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
-use std::collections::HashMap;
+use std::{collections::HashMap, fmt::Write as _, sync::Arc};
 
 /// How far impact travels from the alert's CI, in relationship hops.
 pub const DEFAULT_MAX_HOPS: u32 = 10;
@@ -38,7 +45,8 @@ pub(crate) struct TracedItem {
     pub item_id: i64,
     pub reason: &'static str,
     pub hops: u32,
-    pub ci_path: Option<String>,
+    /// Shared by the items on one CI.
+    pub ci_path: Option<Arc<str>>,
     pub via_item_id: Option<i64>,
 }
 
@@ -93,8 +101,8 @@ SELECT item_id, ci_id, via_item_id FROM reached ORDER BY item_id, via_item_id IS
     )
 }
 
-/// Traces from `root_ci` and returns the snapshot rows, one per item, ordered by item id.
-pub(crate) async fn trace(
+/// Traces from `root_ci` in SQL and returns the snapshot rows, one per item, ordered by item id.
+pub(crate) async fn trace_sql(
     conn: &mut AnyConnection,
     backend: Backend,
     root_ci: i64,
@@ -133,7 +141,7 @@ pub(crate) async fn trace(
                     item_id: row.item_id,
                     reason: if hops == 0 { "direct" } else { "ci_path" },
                     hops,
-                    ci_path: Some(path_to(ci, &by_id).join(" → ")),
+                    ci_path: Some(Arc::from(path_to(ci, &by_id).join(" → "))),
                     via_item_id: None,
                 }
             }
@@ -207,8 +215,16 @@ impl SnapshotRecord {
     }
 }
 
+/// Snapshot rows per INSERT statement: 6 parameters each, well under both databases' limits.
+const ROWS_PER_INSERT: usize = 200;
+
+/// How often a refresh traces again when the alert was bound to another CI while it traced.
+const REFRESH_ATTEMPTS: usize = 3;
+
 impl Store {
-    /// Traces the alert's CI and replaces its snapshot, all in one transaction.
+    /// Traces the alert's CI and replaces its snapshot in one transaction. The trace runs before that transaction,
+    /// on the impact graph at the CMDB version read with the alert, so writers do not wait for it; the write checks
+    /// that the alert is still on the CI that was traced.
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn refresh_install_base(
         &self,
@@ -217,50 +233,90 @@ impl Store {
         actor: &str,
     ) -> Result<RefreshOutcome, AppError> {
         let number = parse_alert_number(alert)?;
-        let mut tx = self.begin_write().await?;
-        let (id, ci_id): (i64, Option<i64>) = sqlx::query_as("SELECT id, ci_id FROM alerts WHERE number = $1")
+        for _ in 0..REFRESH_ATTEMPTS {
+            let (id, ci_id, version): (i64, Option<i64>, i64) = sqlx::query_as(
+                "SELECT a.id, a.ci_id, s.version FROM alerts a CROSS JOIN cmdb_state s
+                 WHERE a.number = $1 AND s.id = 1",
+            )
             .bind(number.to_string())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| AppError::not_found("Alert", number.to_string()))?;
-        let Some(ci_id) = ci_id else {
-            return Err(AppError::invalid(
-                "configuration_item",
-                format!(
-                    "{number} has no configuration item, so there are no install base items to trace. \
-                     Bind the alert to a configuration item first."
-                ),
-            ));
-        };
+            let Some(ci_id) = ci_id else {
+                return Err(AppError::invalid(
+                    "configuration_item",
+                    format!(
+                        "{number} has no configuration item, so there are no install base items to trace. \
+                         Bind the alert to a configuration item first."
+                    ),
+                ));
+            };
+            let graph = self.impact_graph(version).await?;
+            let items = graph.trace(ci_id, max_hops);
+            if let Some(outcome) = self
+                .store_snapshot(id, ci_id, graph.version(), &items, &number.to_string(), actor)
+                .await?
+            {
+                return Ok(outcome);
+            }
+            tracing::info!(%number, "the alert's CI changed while it was traced; tracing again");
+        }
+        Err(AppError::Conflict {
+            existing: number.to_string(),
+            message: format!("{number} kept changing its configuration item while it was traced. Try again."),
+        })
+    }
 
-        let items = trace(&mut tx, self.backend(), ci_id, max_hops).await?;
+    /// Replaces alert `id`'s snapshot with `items`, traced from `ci_id` at CMDB `version`; `None` (and nothing
+    /// written) if the alert is no longer on that CI.
+    async fn store_snapshot(
+        &self,
+        id: i64,
+        ci_id: i64,
+        version: i64,
+        items: &[TracedItem],
+        number: &str,
+        actor: &str,
+    ) -> Result<Option<RefreshOutcome>, AppError> {
+        let mut tx = self.begin_write().await?;
+        // First, so that two refreshes of one alert on PostgreSQL take turns on its row.
+        let refreshed_at: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "UPDATE alerts SET ib_refreshed_at = {}, ib_cmdb_version = $2
+             WHERE id = $1 AND ci_id = $3 RETURNING ib_refreshed_at",
+            now_sql()
+        )))
+        .bind(id)
+        .bind(version)
+        .bind(ci_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(refreshed_at) = refreshed_at else {
+            return Ok(None);
+        };
         sqlx::query("DELETE FROM affected_items WHERE alert_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        for item in &items {
-            sqlx::query(
-                "INSERT INTO affected_items (alert_id, item_id, reason, hops, ci_path, via_item_id)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(item.item_id)
-            .bind(item.reason)
-            .bind(i64::from(item.hops))
-            .bind(item.ci_path.as_deref())
-            .bind(item.via_item_id)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in items.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO affected_items (alert_id, item_id, reason, hops, ci_path, via_item_id) VALUES ",
+            );
+            for n in 0..chunk.len() {
+                let p = 2 + n * 5;
+                let comma = if n == 0 { "" } else { ", " };
+                let _ = write!(sql, "{comma}($1, ${p}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4);
+            }
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+            for item in chunk {
+                insert = insert
+                    .bind(item.item_id)
+                    .bind(item.reason)
+                    .bind(i64::from(item.hops))
+                    .bind(item.ci_path.as_deref())
+                    .bind(item.via_item_id);
+            }
+            insert.execute(&mut *tx).await?;
         }
-        let refreshed_at: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "UPDATE alerts SET ib_refreshed_at = {},
-                               ib_cmdb_version = (SELECT version FROM cmdb_state WHERE id = 1)
-             WHERE id = $1 RETURNING ib_refreshed_at",
-            now_sql()
-        )))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
         let accounts: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT ib.account_id) FROM affected_items ai
              JOIN install_base_items ib ON ib.id = ai.item_id WHERE ai.alert_id = $1",
@@ -271,18 +327,18 @@ impl Store {
         Audit {
             actor,
             action: AuditAction::InstallBaseRefreshed,
-            record: Some(&number.to_string()),
+            record: Some(number),
             detail: &format!("{} items, {accounts} accounts", items.len()),
             address: None,
         }
         .write(&mut tx)
         .await?;
         tx.commit().await?;
-        Ok(RefreshOutcome {
+        Ok(Some(RefreshOutcome {
             items: items.len() as u64,
             accounts: u64::try_from(accounts).unwrap_or(0),
             refreshed_at,
-        })
+        }))
     }
 
     /// The alert's stored snapshot, ordered by account and item number.
@@ -341,8 +397,8 @@ impl Store {
     }
 }
 
-/// The CMDB's impact graph in memory: the lower bound the benchmark compares the SQL trace with, and the reference
-/// the tests check it against. Same rules: impact goes from a CI to the CIs that depend on, run on or are hosted on
+/// A plain breadth-first walk over the CMDB in hash maps: the lower bound the benchmark compares the trace with, and
+/// a second reference the tests check it against. Same rules: impact goes from a CI to the CIs that depend on, run on or are hosted on
 /// it; CIs in maintenance are not entered (and, as the alert's CI, do not pass impact on); at most `max_hops` hops;
 /// active items on impacted CIs, then their active children.
 pub struct MemoryCmdb {
@@ -450,10 +506,17 @@ impl Store {
         Ok(cmdb)
     }
 
-    /// The ids of the items an alert on `ci` affects, sorted, by the SQL trace (what Refresh runs, without writing).
+    /// The ids of the items an alert on `ci` affects, sorted, as Refresh traces them (without writing): on the
+    /// impact graph at the CMDB's current version.
     pub async fn trace_items(&self, ci: i64, max_hops: u32) -> Result<Vec<i64>, sqlx::Error> {
+        let version = self.cmdb_version().await?;
+        Ok(self.impact_graph(version).await?.affected(ci, max_hops))
+    }
+
+    /// The same, by the trace in SQL.
+    pub async fn trace_items_sql(&self, ci: i64, max_hops: u32) -> Result<Vec<i64>, sqlx::Error> {
         let mut conn = self.pool().acquire().await?;
-        let mut items: Vec<i64> = trace(&mut conn, self.backend(), ci, max_hops)
+        let mut items: Vec<i64> = trace_sql(&mut conn, self.backend(), ci, max_hops)
             .await?
             .into_iter()
             .map(|item| item.item_id)
@@ -484,11 +547,19 @@ mod tests {
             CmdbWriter::new(self.store.pool().acquire().await.expect("connection"))
         }
 
+        /// The trace on the impact graph, after checking that the SQL trace gives the very same rows.
         async fn traced(&self, root: i64, max_hops: u32) -> Vec<TracedItem> {
-            let mut conn = self.store.pool().acquire().await.expect("connection");
-            trace(&mut conn, self.store.backend(), root, max_hops)
-                .await
-                .expect("trace")
+            let in_sql = {
+                let mut conn = self.store.pool().acquire().await.expect("connection");
+                trace_sql(&mut conn, self.store.backend(), root, max_hops)
+                    .await
+                    .expect("trace")
+            };
+            let version = self.store.cmdb_version().await.expect("version");
+            let graph = self.store.impact_graph(version).await.expect("graph");
+            let walked = graph.trace(root, max_hops);
+            assert_eq!(walked, in_sql, "the walk over the graph and the SQL trace differ");
+            walked
         }
     }
 
@@ -627,6 +698,60 @@ mod tests {
         let a = w.ci("a", "server", false).await.expect("write");
         let b = w.ci("b", "server", false).await.expect("write");
         assert!(w.relate(a, "Likes::Liked by", b).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn of_two_shortest_paths_the_one_through_the_smaller_ci_id_is_shown() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let acme = w.account("Acme", true).await.expect("write");
+        let root = w.ci("root", "server", false).await.expect("write");
+        let first = w.ci("first", "database", false).await.expect("write");
+        let second = w.ci("second", "database", false).await.expect("write");
+        let top = w.ci("top", "application", false).await.expect("write");
+        // Related in the opposite order, so that neither walk meets the smaller id first by accident.
+        w.relate(second, "Runs on::Runs", root).await.expect("write");
+        w.relate(first, "Runs on::Runs", root).await.expect("write");
+        w.relate(top, "Depends on::Used by", second).await.expect("write");
+        w.relate(top, "Depends on::Used by", first).await.expect("write");
+        let on_top = w.item("on top", acme, Some(top), None, true).await.expect("write");
+        drop(w);
+
+        assert_eq!(
+            summary(&fx.traced(root, 10).await),
+            vec![(on_top, "ci_path", 2, Some("root → first → top"), None)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_change_to_the_cmdb_is_traced_at_once_whoever_made_it() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let acme = w.account("Acme", true).await.expect("write");
+        let host = w.ci("host", "server", false).await.expect("write");
+        let app = w.ci("app", "application", false).await.expect("write");
+        let on_app = w.item("on app", acme, Some(app), None, true).await.expect("write");
+        drop(w);
+        assert!(fx.traced(host, 10).await.is_empty());
+
+        // Plain SQL, as an administrator might: the graph held is replaced because the version went up.
+        sqlx::query("INSERT INTO ci_relationships (parent_id, type_id, child_id)
+                     SELECT $1, id, $2 FROM relationship_types WHERE name = 'Runs on::Runs'")
+            .bind(app)
+            .bind(host)
+            .execute(fx.store.pool())
+            .await
+            .expect("relate");
+        assert_eq!(
+            summary(&fx.traced(host, 10).await),
+            vec![(on_app, "ci_path", 1, Some("host → app"), None)]
+        );
+        sqlx::query("UPDATE configuration_items SET in_maintenance = 1 WHERE id = $1")
+            .bind(app)
+            .execute(fx.store.pool())
+            .await
+            .expect("maintenance");
+        assert!(fx.traced(host, 10).await.is_empty());
     }
 
     #[tokio::test]
