@@ -59,9 +59,9 @@ fn event(n: usize, keys: usize) -> String {
 }
 
 pub async fn run(args: IngestBenchArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let mut stores = vec![("SQLite", sqlite_url(&args.work_dir, "ingest")?)];
+    let mut stores = vec![("SQLite", sqlite_url(&args.work_dir, "ingest", false)?)];
     if let Some(server) = &args.postgres {
-        stores.push(("PostgreSQL", postgres_database(server, "ingest").await?));
+        stores.push(("PostgreSQL", postgres_database(server, "ingest", false).await?));
     }
     let mut rows = vec![
         "| store | mode | events | requests | time | events/s | p50 | p99 | max |".to_owned(),

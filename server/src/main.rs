@@ -233,6 +233,13 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
         },
     };
     let app = server::router(server::app_state(options, store.clone(), settings));
+    // Read the impact graph now rather than in the first refresh (seconds, for a CMDB of a million rows).
+    let warm = store.clone();
+    tokio::spawn(async move {
+        if let Err(error) = async { warm.impact_graph(warm.cmdb_version().await?).await }.await {
+            tracing::warn!(%error, "could not read the CMDB's impact graph ahead of the first refresh");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Forestall listening on http://{addr}");
     // The peer address is what sign-in throttling counts failures by.
