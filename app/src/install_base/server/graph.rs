@@ -11,39 +11,42 @@ use std::{
     sync::Arc,
 };
 
-/// Adjacency lists packed into two arrays: the targets of node `n` are `targets[offsets[n]..offsets[n + 1]]`.
-struct Packed {
-    offsets: Vec<u32>,
-    targets: Vec<u32>,
+/// Packs `(from, to)` pairs over `nodes` nodes into adjacency lists: where each node's list starts (one entry more
+/// than `nodes`, for the end of the last), and the lists one after another, each in the pairs' order.
+fn pack(nodes: usize, pairs: &[(u32, u32)]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; nodes + 1];
+    for &(from, _) in pairs {
+        starts[from as usize + 1] += 1;
+    }
+    for n in 0..nodes {
+        starts[n + 1] += starts[n];
+    }
+    let mut next = starts.clone();
+    let mut targets = vec![0u32; pairs.len()];
+    for &(from, to) in pairs {
+        let slot = &mut next[from as usize];
+        targets[*slot as usize] = to;
+        *slot += 1;
+    }
+    (starts, targets)
 }
 
-impl Packed {
-    /// Packs `(from, to)` pairs over `nodes` nodes; each node's targets keep the pairs' order.
-    fn new(nodes: usize, pairs: &[(u32, u32)]) -> Self {
-        let mut offsets = vec![0u32; nodes + 1];
-        for &(from, _) in pairs {
-            offsets[from as usize + 1] += 1;
-        }
-        for n in 0..nodes {
-            offsets[n + 1] += offsets[n];
-        }
-        let mut next = offsets.clone();
-        let mut targets = vec![0u32; pairs.len()];
-        for &(from, to) in pairs {
-            let slot = &mut next[from as usize];
-            targets[*slot as usize] = to;
-            *slot += 1;
-        }
-        Self { offsets, targets }
-    }
+/// What a trace reads of one CI, side by side, so that reaching a CI of a big CMDB costs one cache miss rather than
+/// one per array: where its dependents, its items and its name start. The next CI's entry (a last one closes the
+/// list) says where they end.
+#[derive(Clone, Copy, Default)]
+struct CiNode {
+    dependents: u32,
+    items: u32,
+    name: u32,
+    in_maintenance: bool,
+}
 
-    fn of(&self, node: u32) -> &[u32] {
-        let node = node as usize;
-        match (self.offsets.get(node), self.offsets.get(node + 1)) {
-            (Some(&start), Some(&end)) => &self.targets[start as usize..end as usize],
-            _ => &[],
-        }
-    }
+/// An active item: its id, and where its active children start (the next item's entry says where they end).
+#[derive(Clone, Copy, Default)]
+struct ItemNode {
+    id: i64,
+    children: u32,
 }
 
 /// The impact graph at one CMDB version. CIs and active items are numbered densely in the order of their ids, so
@@ -51,17 +54,15 @@ impl Packed {
 pub struct ImpactGraph {
     version: i64,
     ci_number: HashMap<i64, u32>,
-    /// CI names, one after another; CI `n`'s is `names[name_ends[n - 1]..name_ends[n]]`.
+    cis: Vec<CiNode>,
     names: String,
-    name_ends: Vec<u32>,
-    in_maintenance: Vec<bool>,
-    /// CI → the CIs that depend on, run on or are hosted on it.
-    dependents: Packed,
-    /// CI → its active items.
-    items_on: Packed,
-    /// Active item → its active children.
-    children: Packed,
-    item_ids: Vec<i64>,
+    /// Per CI, the CIs that depend on, run on or are hosted on it.
+    dependents: Vec<u32>,
+    /// Per CI, its active items.
+    items_on: Vec<u32>,
+    items: Vec<ItemNode>,
+    /// Per active item, its active children.
+    children: Vec<u32>,
 }
 
 /// A CI the trace reached: its number, hops from the alert's CI, and where in the reached list the CI one hop
@@ -81,31 +82,41 @@ impl ImpactGraph {
     /// CIs, impact-carrying relationships and active items held.
     pub fn size(&self) -> (usize, usize, usize) {
         (
-            self.in_maintenance.len(),
-            self.dependents.targets.len(),
-            self.item_ids.len(),
+            self.cis.len().saturating_sub(1),
+            self.dependents.len(),
+            self.items.len().saturating_sub(1),
         )
     }
 
     /// Bytes the graph holds on the heap (its arrays, names and the CI id index).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        let packed = |p: &Packed| (p.offsets.capacity() + p.targets.capacity()) * size_of::<u32>();
         // A hash map entry is its key and value plus one control byte.
         self.ci_number.capacity() * (size_of::<(i64, u32)>() + 1)
+            + self.cis.capacity() * size_of::<CiNode>()
             + self.names.capacity()
-            + self.name_ends.capacity() * size_of::<u32>()
-            + self.in_maintenance.capacity()
-            + packed(&self.dependents)
-            + packed(&self.items_on)
-            + packed(&self.children)
-            + self.item_ids.capacity() * size_of::<i64>()
+            + (self.dependents.capacity() + self.items_on.capacity() + self.children.capacity()) * size_of::<u32>()
+            + self.items.capacity() * size_of::<ItemNode>()
     }
 
-    fn name(&self, ci: u32) -> &str {
-        let ci = ci as usize;
-        let start = if ci == 0 { 0 } else { self.name_ends[ci - 1] as usize };
-        &self.names[start..self.name_ends[ci] as usize]
+    fn ci_dependents(&self, ci: u32) -> &[u32] {
+        let (this, next) = (self.cis[ci as usize], self.cis[ci as usize + 1]);
+        &self.dependents[this.dependents as usize..next.dependents as usize]
+    }
+
+    fn ci_items(&self, ci: u32) -> &[u32] {
+        let (this, next) = (self.cis[ci as usize], self.cis[ci as usize + 1]);
+        &self.items_on[this.items as usize..next.items as usize]
+    }
+
+    fn ci_name(&self, ci: u32) -> &str {
+        let (this, next) = (self.cis[ci as usize], self.cis[ci as usize + 1]);
+        &self.names[this.name as usize..next.name as usize]
+    }
+
+    fn item_children(&self, item: u32) -> &[u32] {
+        let (this, next) = (self.items[item as usize], self.items[item as usize + 1]);
+        &self.children[this.children as usize..next.children as usize]
     }
 
     /// The snapshot rows for an alert on the CI with id `root`, ordered by item id: the same rows as the SQL trace
@@ -123,17 +134,17 @@ impl ImpactGraph {
         let mut seen: HashSet<u32> = HashSet::new();
         let mut rows: Vec<(u32, TracedItem)> = Vec::new();
         for (at, ci) in reached.iter().enumerate() {
-            let items = self.items_on.of(ci.ci);
+            let items = self.ci_items(ci.ci);
             if items.is_empty() {
                 continue;
             }
-            let path = Arc::clone(paths[at].get_or_insert_with(|| self.path(&reached, at)));
+            let path = self.path(&reached, &mut paths, at);
             for &item in items {
                 seen.insert(item);
                 rows.push((
                     item,
                     TracedItem {
-                        item_id: self.item_ids[item as usize],
+                        item_id: self.items[item as usize].id,
                         reason: if ci.hops == 0 { "direct" } else { "ci_path" },
                         hops: ci.hops,
                         ci_path: Some(Arc::clone(&path)),
@@ -145,18 +156,18 @@ impl ImpactGraph {
         // Children of reached items, breadth first; an item has one parent, so the first way there is the only one.
         let mut next = 0;
         while next < rows.len() {
-            let parent = rows[next].0;
+            let (parent, parent_id) = (rows[next].0, rows[next].1.item_id);
             next += 1;
-            for &child in self.children.of(parent) {
+            for &child in self.item_children(parent) {
                 if seen.insert(child) {
                     rows.push((
                         child,
                         TracedItem {
-                            item_id: self.item_ids[child as usize],
+                            item_id: self.items[child as usize].id,
                             reason: "child",
                             hops: 0,
                             ci_path: None,
-                            via_item_id: Some(self.item_ids[parent as usize]),
+                            via_item_id: Some(parent_id),
                         },
                     ));
                 }
@@ -184,11 +195,11 @@ impl ImpactGraph {
         for hops in 1..=max_hops {
             for from in level.clone() {
                 let ci = reached[from].ci;
-                if self.in_maintenance[ci as usize] {
+                if self.cis[ci as usize].in_maintenance {
                     continue;
                 }
-                for &dependent in self.dependents.of(ci) {
-                    if self.in_maintenance[dependent as usize] {
+                for &dependent in self.ci_dependents(ci) {
+                    if self.cis[dependent as usize].in_maintenance {
                         continue;
                     }
                     match at.get(&dependent) {
@@ -219,16 +230,32 @@ impl ImpactGraph {
         reached
     }
 
-    /// CI names from the alert's CI to the reached CI at `at`.
-    fn path(&self, reached: &[Reached], at: usize) -> Arc<str> {
-        let mut names = vec![self.name(reached[at].ci)];
-        let mut current = &reached[at];
-        while let Some(previous) = current.from {
-            current = &reached[previous];
-            names.push(self.name(current.ci));
+    /// CI names from the alert's CI to the reached CI at `at`, each CI's path built on its predecessor's (kept in
+    /// `paths`), so a CI's name is read once however many paths pass through it.
+    fn path(&self, reached: &[Reached], paths: &mut [Option<Arc<str>>], at: usize) -> Arc<str> {
+        let mut unbuilt = vec![at];
+        let mut built: Option<Arc<str>> = None;
+        while let Some(&last) = unbuilt.last() {
+            if let Some(path) = &paths[last] {
+                built = Some(Arc::clone(path));
+                unbuilt.pop();
+                break;
+            }
+            match reached[last].from {
+                Some(from) => unbuilt.push(from),
+                None => break,
+            }
         }
-        names.reverse();
-        Arc::from(names.join(" → "))
+        while let Some(next) = unbuilt.pop() {
+            let name = self.ci_name(reached[next].ci);
+            let path: Arc<str> = match &built {
+                Some(before) => Arc::from(format!("{before} → {name}")),
+                None => Arc::from(name),
+            };
+            paths[next] = Some(Arc::clone(&path));
+            built = Some(path);
+        }
+        built.unwrap_or_else(|| Arc::from(""))
     }
 }
 
@@ -315,7 +342,7 @@ impl Store {
             .await?;
 
         let mut ci_number = HashMap::new();
-        let (mut names, mut name_ends, mut in_maintenance) = (String::new(), Vec::new(), Vec::new());
+        let (mut names, mut name_starts, mut in_maintenance) = (String::new(), Vec::new(), Vec::new());
         {
             let mut rows = sqlx::query_as::<_, (i64, String, i64)>(
                 "SELECT id, name, in_maintenance FROM configuration_items ORDER BY id",
@@ -323,11 +350,12 @@ impl Store {
             .fetch(&mut *tx);
             while let Some((id, name, maintenance)) = rows.try_next().await? {
                 ci_number.insert(id, dense(in_maintenance.len())?);
+                name_starts.push(dense(names.len())?);
                 names.push_str(&name);
-                name_ends.push(dense(names.len())?);
                 in_maintenance.push(maintenance != 0);
             }
         }
+        name_starts.push(dense(names.len())?);
         let mut edges = Vec::new();
         {
             let mut rows = sqlx::query_as::<_, (i64, i64)>(
@@ -362,24 +390,39 @@ impl Store {
         tx.commit().await?;
 
         // Parents are item ids; only an active parent passes impact on, and active items are numbered by id.
-        let children: Vec<(u32, u32)> = parents
+        let parent_child: Vec<(u32, u32)> = parents
             .into_iter()
             .filter_map(|(parent, child)| {
                 let parent = item_ids.binary_search(&parent).ok()?;
                 Some((u32::try_from(parent).ok()?, child))
             })
             .collect();
-        let cis = in_maintenance.len();
+        let (dependent_starts, dependents) = pack(in_maintenance.len(), &edges);
+        let (item_starts, items_on) = pack(in_maintenance.len(), &on_ci);
+        let (child_starts, children) = pack(item_ids.len(), &parent_child);
+        let cis = (0..=in_maintenance.len())
+            .map(|ci| CiNode {
+                dependents: dependent_starts[ci],
+                items: item_starts[ci],
+                name: name_starts[ci],
+                in_maintenance: in_maintenance.get(ci).copied().unwrap_or(false),
+            })
+            .collect();
+        let items = (0..=item_ids.len())
+            .map(|item| ItemNode {
+                id: item_ids.get(item).copied().unwrap_or(0),
+                children: child_starts[item],
+            })
+            .collect();
         Ok(ImpactGraph {
             version,
             ci_number,
+            cis,
             names,
-            name_ends,
-            in_maintenance,
-            dependents: Packed::new(cis, &edges),
-            items_on: Packed::new(cis, &on_ci),
-            children: Packed::new(item_ids.len(), &children),
-            item_ids,
+            dependents,
+            items_on,
+            items,
+            children,
         })
     }
 }

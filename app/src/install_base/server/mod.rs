@@ -735,13 +735,15 @@ mod tests {
         assert!(fx.traced(host, 10).await.is_empty());
 
         // Plain SQL, as an administrator might: the graph held is replaced because the version went up.
-        sqlx::query("INSERT INTO ci_relationships (parent_id, type_id, child_id)
-                     SELECT $1, id, $2 FROM relationship_types WHERE name = 'Runs on::Runs'")
-            .bind(app)
-            .bind(host)
-            .execute(fx.store.pool())
-            .await
-            .expect("relate");
+        sqlx::query(
+            "INSERT INTO ci_relationships (parent_id, type_id, child_id)
+                     SELECT $1, id, $2 FROM relationship_types WHERE name = 'Runs on::Runs'",
+        )
+        .bind(app)
+        .bind(host)
+        .execute(fx.store.pool())
+        .await
+        .expect("relate");
         assert_eq!(
             summary(&fx.traced(host, 10).await),
             vec![(on_app, "ci_path", 1, Some("host → app"), None)]
