@@ -290,8 +290,7 @@ impl GraphCache {
 
 impl Store {
     /// The impact graph at CMDB version `version` or later: the one held if it is that recent, else read anew (once,
-    /// however many traces ask at the same time).
-    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    /// however many traces ask at the same time). No tracing span here: this is on every trace's path.
     pub async fn impact_graph(&self, version: i64) -> Result<Arc<ImpactGraph>, sqlx::Error> {
         if let Some(graph) = self.graphs.held(version) {
             return Ok(graph);
@@ -328,6 +327,7 @@ impl Store {
 
     /// Reads the graph in one read-only transaction that sees one state of the database, so the version matches
     /// the rows. Rows are streamed: only the packed graph is kept.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     async fn read_graph(&self) -> Result<ImpactGraph, sqlx::Error> {
         let mut tx = match self.backend() {
             Backend::Sqlite => self.pool().begin().await?,
