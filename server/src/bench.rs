@@ -223,8 +223,8 @@ pub(crate) fn ms(duration: Duration) -> String {
 pub(crate) fn sqlite_url(work_dir: &Path, tag: impl std::fmt::Display, reuse: bool) -> std::io::Result<String> {
     std::fs::create_dir_all(work_dir)?;
     let path = work_dir.join(format!("bench-{tag}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        if !reuse {
+    if !reuse {
+        for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }

@@ -215,7 +215,7 @@ impl SnapshotRecord {
     }
 }
 
-/// Snapshot rows per INSERT statement: 6 parameters each, well under both databases' limits.
+/// Snapshot rows per INSERT statement: five parameters each and the alert's, well under both databases' limits.
 const ROWS_PER_INSERT: usize = 200;
 
 /// How often a refresh traces again when the alert was bound to another CI while it traced.
@@ -261,10 +261,10 @@ impl Store {
             }
             tracing::info!(%number, "the alert's CI changed while it was traced; tracing again");
         }
-        Err(AppError::Conflict {
-            existing: number.to_string(),
-            message: format!("{number} kept changing its configuration item while it was traced. Try again."),
-        })
+        Err(AppError::invalid(
+            "configuration_item",
+            format!("{number} kept changing its configuration item while it was traced. Try again."),
+        ))
     }
 
     /// Replaces alert `id`'s snapshot with `items`, traced from `ci_id` at CMDB `version`; `None` (and nothing
