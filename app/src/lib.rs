@@ -14,6 +14,7 @@ pub mod incidents;
 pub mod ingest;
 pub mod install_base;
 pub mod journal;
+pub mod live;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod state;

@@ -1,16 +1,16 @@
 //! What every request handler and server function shares on the server.
 
+pub use crate::live::server::Changes;
 use crate::{store::Store, AppError};
 use axum::extract::FromRef;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
 
 /// The server's shared state, given to `leptos_routes_with_context` and read with [`app_state`].
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
+    /// Committed changes, fanned out to open pages' live streams.
     pub changes: Changes,
     pub settings: Settings,
     /// The process's writer of events from monitoring (group commit).
@@ -29,6 +29,9 @@ pub struct Settings {
     pub refresh_stale_on_open: bool,
     /// When a closed alert reopens and when it is flapping.
     pub lifecycle: crate::ingest::Lifecycle,
+    /// How long a live stream stays open before the server ends it and the page reconnects (with its position, so
+    /// it misses nothing): behind a load balancer, streams spread over new instances this way. `None`: no limit.
+    pub live_max_age: Option<std::time::Duration>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -43,38 +46,4 @@ pub fn app_state() -> Result<AppState, AppError> {
         tracing::error!("AppState missing from the server function context");
         AppError::Internal
     })
-}
-
-/// A record that changed: the one place every write reports to, so a live push to open pages can subscribe here.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RecordChange {
-    AlertUpdated { number: String },
-    CaseCreated { number: String, alert: Option<String> },
-    CaseUpdated { number: String },
-}
-
-/// Fan-out of [`RecordChange`]s to whoever listens (none yet but tests; a push channel later).
-#[derive(Clone, Debug)]
-pub struct Changes {
-    sender: broadcast::Sender<RecordChange>,
-}
-
-impl Default for Changes {
-    fn default() -> Self {
-        Self {
-            sender: broadcast::channel(1024).0,
-        }
-    }
-}
-
-impl Changes {
-    /// Reports a committed change. Nobody listening is fine: the change is already stored.
-    pub fn publish(&self, change: RecordChange) {
-        tracing::debug!(?change, "record changed");
-        let _ = self.sender.send(change);
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<RecordChange> {
-        self.sender.subscribe()
-    }
 }

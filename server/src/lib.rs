@@ -53,10 +53,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The routes outside Leptos: health, sign-in and sign-out, and the ingestion endpoints. Public so the access test can list every route.
+/// The routes outside Leptos: health, the live stream, sign-in and sign-out, and the ingestion endpoints. Public so the access test can list every route.
 pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
         (Method::GET, "/healthz", get(healthz)),
+        (Method::GET, app::live::server::PATH, get(app::live::server::stream)),
         (Method::POST, "/login", post(auth::login)),
         (Method::POST, "/logout", post(auth::logout)),
         (Method::POST, "/ingest/v1/events", post(ingest::events)),
@@ -69,9 +70,9 @@ pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
 pub fn app_state(leptos_options: LeptosOptions, store: Store, settings: Settings) -> AppState {
     AppState {
         ingestor: Ingestor::start(&store, settings.lifecycle),
+        changes: Changes::start(&store),
         leptos_options,
         store,
-        changes: Changes::default(),
         settings,
     }
 }

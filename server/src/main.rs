@@ -140,6 +140,11 @@ struct ServeArgs {
     #[arg(long, env = "FORESTALL_FLAP_WINDOW", default_value_t = 3600, global = true)]
     flap_window: u32,
 
+    /// End each live stream after this many seconds (the page reconnects at once and misses nothing), so that
+    /// streams spread over instances added behind a load balancer; 0 for no limit.
+    #[arg(long, env = "FORESTALL_LIVE_MAX_AGE", default_value_t = 600, global = true)]
+    live_max_age: u64,
+
     /// How many reopens within the flap window make an alert Flapping.
     #[arg(long, env = "FORESTALL_FLAP_THRESHOLD", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     flap_threshold: u32,
@@ -231,8 +236,11 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
             flap_window_secs: i64::from(args.flap_window),
             flap_threshold: i64::from(args.flap_threshold),
         },
+        live_max_age: (args.live_max_age > 0).then(|| std::time::Duration::from_secs(args.live_max_age)),
     };
-    let app = server::router(server::app_state(options, store.clone(), settings));
+    let state = server::app_state(options, store.clone(), settings);
+    let changes = state.changes.clone();
+    let app = server::router(state);
     // Read the impact graph now rather than in the first refresh (seconds, for a CMDB of a million rows).
     let warm = store.clone();
     tokio::spawn(async move {
@@ -244,12 +252,35 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
     tracing::info!("Forestall listening on http://{addr}");
     // The peer address is what sign-in throttling counts failures by.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown(async move {
+            stop_requested().await;
+            tracing::info!("stopping: closing live streams, finishing requests in flight");
+            // Open pages' streams end here (their pages reconnect to whoever serves next), so the server does not
+            // wait for them forever.
+            changes.close();
         })
         .await?;
     store.close().await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what service managers and `kill` send).
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 async fn import(store: &Store, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {

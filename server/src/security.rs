@@ -11,8 +11,13 @@ use leptos::nonce::Nonce;
 /// Refuses a state-changing request (anything but GET, HEAD, OPTIONS) that a browser says came from another site,
 /// by `Sec-Fetch-Site` or, for browsers that do not send it, by `Origin`. Requests without either (curl, scripts)
 /// carry no cookies a page could have borrowed, and go through.
+///
+/// The live stream is refused the same way although it is a GET: it is read with the session's cookie, and what it
+/// says (which records change, when) is for Forestall's own pages only.
 pub async fn same_origin_writes(request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || same_origin(request.headers()) {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && request.uri().path() != app::live::server::PATH;
+    if reads || same_origin(request.headers()) {
         return next.run(request).await;
     }
     tracing::warn!(method = %request.method(), path = request.uri().path(), "cross-site request refused");

@@ -33,6 +33,8 @@ const WORK_NOTE_WRITERS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator, SnCustomerse
 /// Every route: method, path as the router matches it, rule.
 const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/healthz", Rule::Public),
+    // The stream of alert changes (`topics=alerts`); live.rs has the case topics.
+    ("GET", "/live", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/login", Rule::Public),
     ("GET", "/login", Rule::Public),
     ("POST", "/logout", Rule::SignedIn),
@@ -47,6 +49,8 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/audit", Rule::Roles(&[Admin])),
     ("GET", "/rules", Rule::Roles(&[EvtMgmtAdmin])),
     ("POST", "/api/list_alerts", Rule::Roles(ALERT_VIEWERS)),
+    // All Alerts' rows, for the live list (`list[Alerts]`); live.rs has the Cases list.
+    ("POST", "/api/live_rows", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/get_alert", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/alert_journal", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/affected_items", Rule::Roles(ALERT_VIEWERS)),
@@ -104,6 +108,11 @@ fn every_route_has_a_rule_here_and_in_the_guard() {
 fn request(method: &str, path: &str) -> Request<Body> {
     let form: &[(&str, &str)] = match path {
         "/api/list_alerts" => &[("filter[page]", "1")],
+        "/api/live_rows" => &[
+            ("list[Alerts][page]", "1"),
+            ("shown[0][number]", DB_HOST_ALERT),
+            ("shown[0][fingerprint]", "0"),
+        ],
         "/api/get_alert" | "/api/alert_journal" => &[("number", DB_HOST_ALERT)],
         "/api/affected_items" | "/api/refresh_install_base" | "/api/prefill_case" => &[("alert", MAIL_ALERT)],
         "/api/create_case" => &[
@@ -138,6 +147,12 @@ fn request(method: &str, path: &str) -> Request<Body> {
         return Request::post(path)
             .header("content-type", "application/json")
             .body(Body::from(body))
+            .expect("request");
+    }
+    if path == "/live" {
+        return Request::get("/live?topics=alerts")
+            .header("accept", "text/event-stream")
+            .body(Body::empty())
             .expect("request");
     }
     if method == "GET" {
@@ -201,7 +216,11 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                 _ => session.clone(),
             };
             let before = fingerprint(&app).await;
-            let reply = app.send(request(method, path)).await;
+            let reply = match *path {
+                // A stream never ends: its status says whether it was let through.
+                "/live" => send_head(app.router.clone(), app.authorize(request(method, path))).await,
+                _ => app.send(request(method, path)).await,
+            };
             let who = identity.map_or("nobody", |r| r.as_str());
             let allowed = match (rule, identity) {
                 (Rule::Token, _) => false,
@@ -247,6 +266,7 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                         assert!(reply.body.contains("API token is required"), "{}", reply.body);
                     }
                     // Pages send nobody to the login page; calls get 401 with the typed error.
+                    None if *path == "/live" => assert_eq!(reply.status, 401, "{method} {path}"),
                     None if *method == "GET" => assert_eq!(refused_as, Some("to login"), "{method} {path}"),
                     None => assert_eq!(reply.body, "\"Unauthorized\"", "{method} {path}"),
                     Some(_) => assert_eq!(reply.status, 403, "{method} {path} as {who}"),

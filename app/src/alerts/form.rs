@@ -8,6 +8,7 @@ use crate::{
     incidents::CreateIncident,
     install_base::{affected_items, refresh_install_base, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
     journal::{Journal, JournalEntry},
+    live::{follow, Feed, RecordKind, Topic},
     ui::LoadError,
     AppError,
 };
@@ -29,6 +30,8 @@ pub fn AlertPage() -> impl IntoView {
     let page = Resource::new(
         move || (number.get(), composing.get(), items_page.get()),
         |(number, composing, items_page)| async move {
+            // Before the alert is read: whatever commits after the read reaches the open page.
+            let feed = Feed::new(&[Topic::One(RecordKind::Alert, number.clone())]);
             let mut alert = get_alert(number.clone()).await?;
             let mut snapshot = affected_items(number.clone(), items_page).await?;
             if snapshot.stale && snapshot.refresh_on_open {
@@ -42,7 +45,7 @@ pub fn AlertPage() -> impl IntoView {
                 true => Some(prefill_case(number).await?),
                 false => None,
             };
-            Ok::<_, AppError>((alert, snapshot, journal, draft))
+            Ok::<_, AppError>((alert, snapshot, journal, draft, feed))
         },
     );
     view! {
@@ -51,10 +54,10 @@ pub fn AlertPage() -> impl IntoView {
                 let rights = rights.clone();
                 Suspend::new(async move {
                 match page.await {
-                    Ok((alert, snapshot, journal, draft)) => {
+                    Ok((alert, snapshot, journal, draft, feed)) => {
                         Either::Left(view! {
                             <Title text=alert.number.clone() />
-                            <AlertForm alert snapshot journal draft rights />
+                            <AlertForm alert snapshot journal draft rights feed />
                         })
                     }
                     Err(error) => Either::Right(view! { <LoadError error /> }),
@@ -100,7 +103,8 @@ impl AlertRights {
 }
 
 /// The interactive part of the alert page, hydrated in the browser: its actions, the Case field, the case form,
-/// the affected items and the activity all follow the same two actions.
+/// the affected items and the activity follow the actions taken here and, through the page's live stream, every
+/// change anyone else makes to the alert.
 #[island]
 fn AlertForm(
     alert: AlertDetail,
@@ -109,42 +113,55 @@ fn AlertForm(
     /// The prefilled case form, when the agent asked for it (`?compose=case`).
     draft: Option<CaseDraft>,
     rights: AlertRights,
+    feed: Feed,
 ) -> impl IntoView {
     let refresh = ServerAction::<RefreshInstallBase>::new();
     let create = ServerAction::<CreateCase>::new();
     let incident = ServerAction::<CreateIncident>::new();
+    let number = alert.number.clone();
+    let alert = RwSignal::new(alert);
     let snapshot = RwSignal::new(snapshot);
     let journal = RwSignal::new(journal);
     let draft = RwSignal::new(draft);
     let versions = Signal::derive(move || refresh.version().get() + create.version().get() + incident.version().get());
-    reload_after_actions(alert.number.clone(), versions, snapshot, journal, draft);
+    reload_after_changes(
+        number.clone(),
+        &feed,
+        versions,
+        Reloaded {
+            alert,
+            snapshot,
+            journal,
+            draft,
+        },
+    );
 
     // The Case field follows the submit at once: the new case's number, or the existing one a conflict names; or
-    // the case the Create Proactive Case rule opened along with an incident.
-    let stored_case = alert.case_number.clone();
+    // the case the Create Proactive Case rule opened along with an incident; or the case someone else made.
     let case_number = Signal::derive(move || match (create.value().get(), incident.value().get()) {
         (Some(Ok(created)), _) => Some(created.number),
         (Some(Err(AppError::Conflict { existing, .. })), _) => Some(existing),
         (_, Some(Ok(created))) if created.case.is_some() => created.case,
-        _ => stored_case.clone(),
+        _ => alert.with(|a| a.case_number.clone()),
     });
-    let stored_incident = alert.incident_number.clone();
     let incident_number = Signal::derive(move || match incident.value().get() {
         Some(Ok(created)) => Some(created.number),
         Some(Err(AppError::Conflict { existing, .. })) => Some(existing),
-        _ => stored_incident.clone(),
+        _ => alert.with(|a| a.incident_number.clone()),
     });
-    let self_href = format!("/alerts/{}", alert.number);
+    let self_href = format!("/alerts/{number}");
     let compose_href = format!("{self_href}?compose=case");
-    let number = alert.number;
     // Copy handles to the texts the conditional actions render, since they may render more than once.
     let (heading, hidden_number) = (number.clone(), StoredValue::new(number.clone()));
     let (self_href, compose_href) = (StoredValue::new(self_href), StoredValue::new(compose_href));
-    let ci_text = match (&alert.ci, &alert.ci_class) {
-        (Some(name), Some(class)) => format!("{name} ({class})"),
-        (Some(name), None) => name.clone(),
-        _ => "None: no configuration item matched the node".to_owned(),
+    let ci_text = move || {
+        alert.with(|alert| match (&alert.ci, &alert.ci_class) {
+            (Some(name), Some(class)) => format!("{name} ({class})"),
+            (Some(name), None) => name.clone(),
+            _ => "None: no configuration item matched the node".to_owned(),
+        })
     };
+    let text = move |field: fn(&AlertDetail) -> String| Signal::derive(move || alert.with(field));
 
     view! {
         <article class="record">
@@ -169,7 +186,8 @@ fn AlertForm(
                         </button>
                     </ActionForm>
                     </Show>
-                    <Show when=move || rights.may_create_case>
+                    // Once the alert has its case, the Case field's link takes the place of Create Case.
+                    <Show when=move || rights.may_create_case && case_number.get().is_none()>
                     // A plain GET form: it opens the case form with or without JavaScript.
                     <form method="get" action=self_href.get_value() class="inline">
                         <input type="hidden" name="compose" value="case" />
@@ -203,16 +221,16 @@ fn AlertForm(
             <CaseOutcome create />
             <IncidentOutcome incident />
             <div class="fields">
-                <Field id="alert-number" label="Number" value=number />
-                <Field id="alert-severity" label="Severity" value=alert.severity.to_string() />
-                <Field id="alert-state" label="State" value=alert.state.as_str().to_owned() />
-                <Field id="alert-source" label="Source" value=alert.source.clone() />
-                <Field id="alert-node" label="Node" value=alert.node.clone() />
-                <Field id="alert-ci" label="Configuration item" value=ci_text />
-                <Field id="alert-type" label="Type" value=alert.kind.clone() />
-                <Field id="alert-resource" label="Resource" value=alert.resource.clone() />
-                <Field id="alert-events" label="Event count" value=alert.event_count.to_string() />
-                <Field id="alert-last-event" label="Last event (UTC)" value=alert.last_event_at.clone() />
+                <Field id="alert-number" label="Number" value=text(|a| a.number.clone()) />
+                <Field id="alert-severity" label="Severity" value=text(|a| a.severity.to_string()) />
+                <Field id="alert-state" label="State" value=text(|a| a.state.as_str().to_owned()) />
+                <Field id="alert-source" label="Source" value=text(|a| a.source.clone()) />
+                <Field id="alert-node" label="Node" value=text(|a| a.node.clone()) />
+                <Field id="alert-ci" label="Configuration item" value=Signal::derive(ci_text) />
+                <Field id="alert-type" label="Type" value=text(|a| a.kind.clone()) />
+                <Field id="alert-resource" label="Resource" value=text(|a| a.resource.clone()) />
+                <Field id="alert-events" label="Event count" value=text(|a| a.event_count.to_string()) />
+                <Field id="alert-last-event" label="Last event (UTC)" value=text(|a| a.last_event_at.clone()) />
                 <div class="field">
                     <label id="alert-case-label" for="alert-case">
                         "Case"
@@ -235,8 +253,8 @@ fn AlertForm(
                 </div>
                 <div class="field wide">
                     <label for="alert-description">"Description"</label>
-                    <textarea id="alert-description" readonly rows="2">
-                        {alert.description}
+                    <textarea id="alert-description" readonly rows="2" prop:value=text(|a| a.description.clone())>
+                        {alert.get_untracked().description}
                     </textarea>
                 </div>
             </div>
@@ -252,39 +270,49 @@ fn AlertForm(
     }
 }
 
-/// Reloads what an action changed once it is done: the snapshot and the case form's prefill after a refresh, the
-/// activity after either.
-fn reload_after_actions(
-    number: String,
-    versions: Signal<usize>,
+/// What the alert form shows that a change can make stale.
+#[derive(Clone, Copy)]
+struct Reloaded {
+    alert: RwSignal<AlertDetail>,
     snapshot: RwSignal<AffectedSnapshot>,
     journal: RwSignal<Vec<JournalEntry>>,
     draft: RwSignal<Option<CaseDraft>>,
-) {
+}
+
+/// Reloads the alert, its snapshot (and the case form's prefill), and its activity once an action here is done and
+/// whenever the page's stream says the alert changed (or that the page may have missed a change).
+fn reload_after_changes(number: String, feed: &Feed, versions: Signal<usize>, shown: Reloaded) {
+    let number = StoredValue::new(number);
+    let reload = move || async move {
+        let number = number.get_value();
+        if let Ok(fresh) = get_alert(number.clone()).await {
+            shown.alert.set(fresh);
+        }
+        if let Ok(fresh) = affected_items(number.clone(), None).await {
+            shown.snapshot.set(fresh);
+        }
+        if shown.draft.get_untracked().is_some() {
+            if let Ok(fresh) = prefill_case(number.clone()).await {
+                shown.draft.set(Some(fresh));
+            }
+        }
+        if let Ok(fresh) = alert_journal(number).await {
+            shown.journal.set(fresh);
+        }
+    };
     Effect::new(move |_| {
         if versions.get() == 0 {
             return; // the first run, at hydration: the props are current
         }
-        let number = number.clone();
-        leptos::task::spawn_local(async move {
-            if let Ok(fresh) = affected_items(number.clone(), None).await {
-                snapshot.set(fresh);
-            }
-            if draft.get_untracked().is_some() {
-                if let Ok(fresh) = prefill_case(number.clone()).await {
-                    draft.set(Some(fresh));
-                }
-            }
-            if let Ok(fresh) = alert_journal(number).await {
-                journal.set(fresh);
-            }
-        });
+        leptos::task::spawn_local(reload());
     });
+    let feed = feed.clone();
+    Effect::new(move |_| follow(&feed, |_| true, reload));
 }
 
 /// A read-only alert field, labelled so `getByLabel` finds it.
 #[component]
-fn Field(id: &'static str, label: &'static str, value: String) -> impl IntoView {
+fn Field(id: &'static str, label: &'static str, value: Signal<String>) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id>{label}</label>

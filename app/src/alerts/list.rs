@@ -1,8 +1,9 @@
 //! All Alerts: newest first, filtered by state, severity and text, paged.
 
-use super::{list_alerts, AlertFilter, AlertListPage};
+use super::{list_alerts, AlertFilter, AlertListPage, AlertRow};
 use crate::{
     domain::{AlertState, Severity},
+    live::{Feed, LiveList, LiveRows, RecordKind, ShownRow, Topic},
     ui::{DataTable, LoadError, Pager},
 };
 use leptos::{either::Either, prelude::*};
@@ -48,7 +49,14 @@ fn href(filter: &AlertFilter, page: u32) -> String {
 pub fn AlertsPage() -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| filter_from(&query.read()));
-    let alerts = Resource::new(move || filter.get(), list_alerts);
+    // The feed's position is taken before the list is read: whatever commits after the read reaches the page.
+    let alerts = Resource::new(
+        move || filter.get(),
+        |filter| async move {
+            let feed = Feed::new(&[Topic::All(RecordKind::Alert)]);
+            list_alerts(filter).await.map(|page| (page, feed))
+        },
+    );
 
     view! {
         <Title text="All Alerts" />
@@ -100,7 +108,9 @@ pub fn AlertsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p role="status">"Loading alerts…"</p> }>
             {move || Suspend::new(async move {
                 match alerts.await {
-                    Ok(page) => Either::Left(view! { <AlertTable page filter=filter.get_untracked() /> }),
+                    Ok((page, feed)) => {
+                        Either::Left(view! { <AlertTable page filter=filter.get_untracked() feed /> })
+                    }
                     Err(error) => Either::Right(view! { <LoadError error /> }),
                 }
             })}
@@ -109,44 +119,47 @@ pub fn AlertsPage() -> impl IntoView {
 }
 
 #[component]
-fn AlertTable(page: AlertListPage, filter: AlertFilter) -> impl IntoView {
+fn AlertTable(page: AlertListPage, filter: AlertFilter, feed: Feed) -> impl IntoView {
     let empty = page.rows.is_empty();
+    let shown = page.rows.iter().map(ShownRow::of).collect();
+    let first_page = href(&filter, 1);
+    let list = LiveList::Alerts(AlertFilter {
+        page: page.page,
+        ..filter.clone()
+    });
     view! {
         <DataTable labelled_by="alerts-heading" columns=&["Number", "Severity", "State", "Source", "Node", "Configuration item", "Description", "Case", "Last event (UTC)"]>
-                    {page
-                        .rows
-                        .into_iter()
-                        .map(|row| {
-                            let href = format!("/alerts/{}", row.number);
-                            let severity_class = format!("severity severity-{}", row.severity.code());
-                            view! {
-                                <tr>
-                                    <th scope="row">
-                                        <a href=href>{row.number}</a>
-                                    </th>
-                                    <td>
-                                        <span class=severity_class>{row.severity.label()}</span>
-                                    </td>
-                                    <td>{row.state.as_str()}</td>
-                                    <td>{row.source}</td>
-                                    <td>{row.node}</td>
-                                    <td>{row.ci.unwrap_or_else(|| "—".into())}</td>
-                                    <td class="description">{row.description}</td>
-                                    <td>
-                                        {row
-                                            .case_number
-                                            .map(|n| view! { <a href=format!("/cases/{n}")>{n.clone()}</a> })}
-                                    </td>
-                                    <td>{row.last_event_at}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </DataTable>
+            {page.rows.into_iter().map(alert_row).collect_view()}
+        </DataTable>
+        <LiveRows list shown total=page.total feed first_page />
         <Show when=move || empty>
             <p role="status">"No alerts match these filters."</p>
         </Show>
         <Pager page=page.page pages=page.pages total=page.total noun="alerts" href=move |p| href(&filter, p) />
+    }
+}
+
+/// One row of All Alerts; `data-number` lets the live list find it to update it in place.
+pub(crate) fn alert_row(row: AlertRow) -> impl IntoView {
+    let href = format!("/alerts/{}", row.number);
+    let severity_class = format!("severity severity-{}", row.severity.code());
+    let number = row.number.clone();
+    view! {
+        <tr data-number=number>
+            <th scope="row">
+                <a href=href>{row.number}</a>
+            </th>
+            <td>
+                <span class=severity_class>{row.severity.label()}</span>
+            </td>
+            <td>{row.state.as_str()}</td>
+            <td>{row.source}</td>
+            <td>{row.node}</td>
+            <td>{row.ci.unwrap_or_else(|| "—".into())}</td>
+            <td class="description">{row.description}</td>
+            <td>{row.case_number.map(|n| view! { <a href=format!("/cases/{n}")>{n.clone()}</a> })}</td>
+            <td>{row.last_event_at}</td>
+        </tr>
     }
 }
 

@@ -6,6 +6,7 @@ mod list;
 pub(crate) mod server;
 
 pub use form::AlertPage;
+pub(crate) use list::alert_row;
 pub use list::AlertsPage;
 
 use crate::{

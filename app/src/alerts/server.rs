@@ -22,6 +22,30 @@ struct AlertRowRecord {
     last_event_at: String,
 }
 
+impl AlertRowRecord {
+    fn into_row(self) -> Result<AlertRow, AppError> {
+        Ok(AlertRow {
+            severity: decode_severity(self.severity)?,
+            state: decode_state(&self.state)?,
+            number: self.number,
+            source: self.source,
+            node: self.node,
+            ci: self.ci,
+            description: self.description,
+            case_number: self.case_number,
+            last_event_at: self.last_event_at,
+        })
+    }
+}
+
+const ROW_COLUMNS: &str = "SELECT a.number, a.severity, a.state, a.source, a.node, ci.name AS ci, a.description,
+                    c.number AS case_number, a.last_event_at";
+
+/// `$1, $2, …` for `count` parameters.
+pub(crate) fn placeholders(count: usize) -> String {
+    (1..=count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 #[derive(FromRow)]
 struct AlertDetailRecord {
     number: String,
@@ -112,8 +136,7 @@ impl Store {
             .await?;
         let window = Window::new(total, filter.page, PAGE_SIZE);
         let records: Vec<AlertRowRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT a.number, a.severity, a.state, a.source, a.node, ci.name AS ci, a.description,
-                    c.number AS case_number, a.last_event_at
+            "{ROW_COLUMNS}
              {FILTER_SQL}
              ORDER BY a.last_event_at DESC, a.id DESC
              LIMIT $4 OFFSET $5"
@@ -128,19 +151,7 @@ impl Store {
 
         let rows = records
             .into_iter()
-            .map(|r| {
-                Ok(AlertRow {
-                    severity: decode_severity(r.severity)?,
-                    state: decode_state(&r.state)?,
-                    number: r.number,
-                    source: r.source,
-                    node: r.node,
-                    ci: r.ci,
-                    description: r.description,
-                    case_number: r.case_number,
-                    last_event_at: r.last_event_at,
-                })
-            })
+            .map(AlertRowRecord::into_row)
             .collect::<Result<_, AppError>>()?;
         Ok(AlertListPage {
             rows,
@@ -148,6 +159,29 @@ impl Store {
             page: window.page,
             pages: window.pages,
         })
+    }
+
+    /// All Alerts' rows of the alerts with these numbers (those that exist), for a list that updates its rows in
+    /// place.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn alert_rows(&self, numbers: &[String]) -> Result<Vec<AlertRow>, AppError> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{ROW_COLUMNS} FROM alerts a
+             LEFT JOIN configuration_items ci ON ci.id = a.ci_id
+             LEFT JOIN cases c ON c.id = a.case_id
+             WHERE a.number IN ({})",
+            placeholders(numbers.len())
+        );
+        let query = numbers
+            .iter()
+            .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |query, number| {
+                query.bind(number)
+            });
+        let records: Vec<AlertRowRecord> = query.fetch_all(self.pool()).await?;
+        records.into_iter().map(AlertRowRecord::into_row).collect()
     }
 
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]

@@ -8,18 +8,10 @@ use leptos::prelude::*;
 /// any case; operators only work notes, and only to proactive cases.
 #[server(endpoint = "add_case_note")]
 pub async fn add_case_note(input: NewNote) -> Result<(), AppError> {
-    use crate::{
-        auth::require_session,
-        state::{app_state, RecordChange},
-    };
+    use crate::{auth::require_session, state::app_state};
 
     let viewer = require_session()?;
     let state = app_state()?;
     let result = state.store.add_case_note(&input, &viewer).await;
-    if result.is_ok() {
-        state
-            .changes
-            .publish(RecordChange::CaseUpdated { number: input.number });
-    }
     crate::error::with_status(result)
 }

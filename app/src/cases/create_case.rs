@@ -10,17 +10,11 @@ use leptos::prelude::*;
 pub async fn create_case(input: NewCase) -> Result<CaseCreated, AppError> {
     use crate::{
         auth::{require, Permission},
-        state::{app_state, RecordChange},
+        state::app_state,
     };
 
     let viewer = require(Permission::CreateCases)?;
     let state = app_state()?;
     let result = state.store.create_proactive_case(&input, &viewer.name).await;
-    if let Ok(created) = &result {
-        state.changes.publish(RecordChange::CaseCreated {
-            number: created.number.clone(),
-            alert: Some(input.alert),
-        });
-    }
     crate::error::with_status(result)
 }

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     auth::{viewer, Permission},
+    live::{Feed, RecordKind, Topic},
     ui::LoadError,
 };
 use leptos::{either::Either, prelude::*};
@@ -18,12 +19,19 @@ use leptos_router::hooks::use_params_map;
 pub fn CasePage() -> impl IntoView {
     let params = use_params_map();
     let number = Memo::new(move |_| params.read().get("number").unwrap_or_default());
-    let case = Resource::new(move || number.get(), get_case);
+    let case = Resource::new(
+        move || number.get(),
+        |number| async move {
+            // Before the case is read: whatever commits after the read reaches the open page.
+            let feed = Feed::new(&[Topic::One(RecordKind::Case, number.clone())]);
+            get_case(number).await.map(|detail| (detail, feed))
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p role="status">"Loading case…"</p> }>
             {move || Suspend::new(async move {
                 match case.await {
-                    Ok(detail) => Either::Left(view! { <CaseView detail /> }),
+                    Ok((detail, feed)) => Either::Left(view! { <CaseView detail feed /> }),
                     Err(error) => Either::Right(view! { <LoadError error /> }),
                 }
             })}
@@ -32,7 +40,7 @@ pub fn CasePage() -> impl IntoView {
 }
 
 #[component]
-fn CaseView(detail: CaseDetail) -> impl IntoView {
+fn CaseView(detail: CaseDetail, feed: Feed) -> impl IntoView {
     let case = detail.case;
     let kind = match (case.proactive, detail.children.is_empty(), case.parent.is_some()) {
         (_, false, _) => "Major proactive case",
@@ -102,7 +110,7 @@ fn CaseView(detail: CaseDetail) -> impl IntoView {
                         .collect_view()}
                 </ul>
             </section>
-            {rights.map(|rights| view! { <CaseWork work rights /> })}
+            {rights.map(|rights| view! { <CaseWork work rights feed /> })}
         </article>
     }
 }

@@ -10,16 +10,11 @@ use leptos::prelude::*;
 pub async fn update_case(input: CaseUpdate) -> Result<CaseState, AppError> {
     use crate::{
         auth::{require, Permission},
-        state::{app_state, RecordChange},
+        state::app_state,
     };
 
     let viewer = require(Permission::WorkCases)?;
     let state = app_state()?;
     let result = state.store.update_case_state(&input, &viewer.name).await;
-    if result.is_ok() {
-        state
-            .changes
-            .publish(RecordChange::CaseUpdated { number: input.number });
-    }
     crate::error::with_status(result)
 }

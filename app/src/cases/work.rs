@@ -6,6 +6,7 @@ use crate::{
     auth::{NoteKind, Permission, Viewer},
     domain::CaseState,
     journal::{Journal, JournalEntry},
+    live::{follow, Feed},
     AppError,
 };
 use leptos::prelude::*;
@@ -73,25 +74,28 @@ fn field_error<T>(
     }
 }
 
+/// The case's state, notes and journals, reloaded after each change made here and whenever the page's live stream
+/// says someone else changed the case.
 #[island]
-pub fn CaseWork(work: CaseWorkView, rights: CaseRights) -> impl IntoView {
+pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl IntoView {
     let update = ServerAction::<UpdateCase>::new();
     let work_note = ServerAction::<AddCaseNote>::new();
     let comment = ServerAction::<AddCaseNote>::new();
-    let number = work.number.clone();
+    let number = StoredValue::new(work.number.clone());
     let work = RwSignal::new(work);
+    let reload = move || async move {
+        if let Ok(fresh) = get_case(number.get_value()).await {
+            work.set(fresh.into());
+        }
+    };
     Effect::new(move |_| {
         let changes = update.version().get() + work_note.version().get() + comment.version().get();
         if changes == 0 {
             return; // hydration: the props are current
         }
-        let number = number.clone();
-        leptos::task::spawn_local(async move {
-            if let Ok(fresh) = get_case(number).await {
-                work.set(fresh.into());
-            }
-        });
+        leptos::task::spawn_local(reload());
     });
+    Effect::new(move |_| follow(&feed, |_| true, reload));
 
     let state = move || work.with(|w| w.state);
     let read_only = move || state().is_read_only();

@@ -8,21 +8,10 @@ use leptos::prelude::*;
 /// second request answers `Conflict` naming the existing incident.
 #[server(endpoint = "create_incident")]
 pub async fn create_incident(alert: String) -> Result<IncidentCreated, AppError> {
-    use crate::state::{app_state, RecordChange};
+    use crate::state::app_state;
 
     let viewer = crate::auth::require(crate::auth::Permission::CreateIncidents)?;
     let state = app_state()?;
     let result = state.store.create_incident(&alert, &viewer.name).await;
-    if let Ok(created) = &result {
-        state
-            .changes
-            .publish(RecordChange::AlertUpdated { number: alert.clone() });
-        if let Some(case) = &created.case {
-            state.changes.publish(RecordChange::CaseCreated {
-                number: case.clone(),
-                alert: Some(alert),
-            });
-        }
-    }
     crate::error::with_status(result)
 }

@@ -6,7 +6,7 @@ use super::{
     formats::{self, Payload},
     record::Stored,
 };
-use crate::state::{AppState, RecordChange};
+use crate::state::AppState;
 use axum::{
     body::{to_bytes, Body},
     extract::State,
@@ -128,20 +128,6 @@ async fn ingest(
             Some(EventResult { index, result })
         })
         .collect();
-    let mut changed: Vec<&str> = results
-        .iter()
-        .filter_map(|r| match &r.result {
-            EventAnswer::Stored(Stored { alert: Some(alert), .. }) => Some(alert.as_str()),
-            _ => None,
-        })
-        .collect();
-    changed.sort_unstable();
-    changed.dedup();
-    for number in changed {
-        state.changes.publish(RecordChange::AlertUpdated {
-            number: number.to_owned(),
-        });
-    }
     let rejected = results.len() - accepted;
     let status = if accepted == 0 {
         StatusCode::UNPROCESSABLE_ENTITY

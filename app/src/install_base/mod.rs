@@ -91,11 +91,6 @@ pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppEr
         .store
         .refresh_install_base(&alert, server::DEFAULT_MAX_HOPS, &viewer.name)
         .await;
-    if outcome.is_ok() {
-        state
-            .changes
-            .publish(crate::state::RecordChange::AlertUpdated { number: alert });
-    }
     crate::error::with_status(outcome)
 }
 

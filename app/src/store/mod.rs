@@ -65,6 +65,11 @@ pub(crate) async fn write_journal(
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// What the store was opened with, for connections outside the pool (PostgreSQL's listener for live updates).
+    url: Arc<str>,
+    /// Told after every write transaction commits, so whoever follows the database's changes (live updates) reads
+    /// them at once rather than at its next poll.
+    commits: Arc<tokio::sync::Notify>,
     /// SQLite's writers queue here, in order (see [`Store::begin_write`]).
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// API tokens checked in the last second (see `ingest::tokens`).
@@ -78,11 +83,14 @@ pub struct Store {
 pub(crate) struct WriteTx {
     tx: Transaction<'static, sqlx::Any>,
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    commits: Arc<tokio::sync::Notify>,
 }
 
 impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        self.commits.notify_one();
+        Ok(())
     }
 
     #[cfg(test)]
@@ -169,6 +177,8 @@ impl Store {
         Ok(Self {
             pool,
             backend,
+            url: url.into(),
+            commits: Arc::default(),
             write_gate: Arc::default(),
             token_cache: Arc::default(),
             graphs: Arc::default(),
@@ -181,6 +191,16 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Resolves after the next write transaction of this store commits (or at once if one committed since the last
+    /// call: a commit is never missed between two calls).
+    pub(crate) async fn committed(&self) {
+        self.commits.notified().await;
     }
 
     /// Starts a transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so two
@@ -196,11 +216,13 @@ impl Store {
                 Ok(WriteTx {
                     tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _gate: Some(gate),
+                    commits: Arc::clone(&self.commits),
                 })
             }
             Backend::Postgres => Ok(WriteTx {
                 tx: self.pool.begin().await?,
                 _gate: None,
+                commits: Arc::clone(&self.commits),
             }),
         }
     }

@@ -36,6 +36,8 @@ pub struct TestApp {
     pub store: Store,
     /// The database's URL, for another instance to open.
     pub url: String,
+    /// The app's hub of live changes, to close as a shutdown would.
+    pub changes: app::state::Changes,
     database: TestDatabase,
 }
 
@@ -173,11 +175,10 @@ impl TestApp {
         let (database, url) = TestDatabase::create().await;
         let store = Store::open(&url).await.expect("open test database");
         assert!(store.seed_demo().await.expect("seed").written);
-        let options = LeptosOptions::builder()
-            .output_name("forestall")
-            .site_root("target/site")
-            .build();
-        let router = server::router(server::app_state(options, store.clone(), settings));
+        let options = test_options();
+        let state = server::app_state(options, store.clone(), settings);
+        let changes = state.changes.clone();
+        let router = server::router(state);
         let db = AnyPool::connect(&url).await.expect("second pool");
         let mut app = Self {
             router,
@@ -185,6 +186,7 @@ impl TestApp {
             cookie: None,
             store,
             url,
+            changes,
             database,
         };
         app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);
@@ -284,6 +286,27 @@ pub fn server_fn_request(function: &str, form: &[(&str, &str)]) -> Request<Body>
         .header("accept", "application/json")
         .body(Body::from(encode(form)))
         .expect("request")
+}
+
+/// The options every test app is built with.
+pub fn test_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("forestall")
+        .site_root("target/site")
+        .build()
+}
+
+/// Sends one request through the app and answers its status and headers, leaving the body unread (a stream's
+/// never ends).
+pub async fn send_head(router: Router, request: Request<Body>) -> Reply {
+    let response = router.oneshot(request).await.expect("response");
+    Reply {
+        status: response.status().as_u16(),
+        location: None,
+        set_cookie: None,
+        headers: response.headers().clone(),
+        body: String::new(),
+    }
 }
 
 /// Sends one request through the app and reads the whole answer.

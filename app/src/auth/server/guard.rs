@@ -39,6 +39,8 @@ pub fn route_access(pattern: &str) -> Option<Access> {
         "/alerts" | "/alerts/{number}" => Access::Needs(ViewAlerts),
         "/cases" | "/cases/{number}" => Access::Needs(ViewCases),
         "/audit" => Access::Needs(ViewAuditLog),
+        // Each topic needs its own permission, which the stream checks (see `live::server::stream`).
+        "/live" => Access::SignedIn,
         "/rules" => Access::Needs(ManageAlertRules),
         api if api.starts_with("/api/") => Access::SignedIn,
         "/ingest/v1/events" | "/ingest/v1/alertmanager" | "/ingest/v1/grafana" => Access::Token,
@@ -82,7 +84,8 @@ pub async fn enforce(request: Request, next: Next) -> Response {
         .map(|path| path.as_str().to_owned())
         .unwrap_or_default();
     let viewer = request.extensions().get::<Viewer>().cloned();
-    let api = pattern.starts_with("/api/");
+    // A stream is read by a script, like the API: it gets 401, not the login page.
+    let api = pattern.starts_with("/api/") || pattern == crate::live::server::PATH;
     match (route_access(&pattern), viewer) {
         (Some(Access::Public | Access::Token), _) => next.run(request).await,
         (None, _) => {
@@ -94,6 +97,44 @@ pub async fn enforce(request: Request, next: Next) -> Response {
         (Some(Access::SignedIn), Some(_)) => next.run(request).await,
         (Some(Access::Needs(permission)), Some(viewer)) if viewer.may(permission) => next.run(request).await,
         (Some(Access::Needs(permission)), Some(viewer)) => forbidden_page(&viewer, permission),
+    }
+}
+
+/// Whether the session a long-lived request (a live stream) started with is still signed in as `viewer`, and the
+/// user, as stored now (role changed, disabled), still passes `allowed`. A database that does not answer keeps the
+/// stream: a blip should not close every page's stream at once.
+pub async fn session_still_allows(
+    store: &crate::store::Store,
+    session: &Session,
+    viewer: &Viewer,
+    allowed: impl Fn(&Viewer) -> bool,
+) -> bool {
+    use tower_sessions::SessionStore;
+    let Some(id) = session.id() else {
+        return false;
+    };
+    match store.load(&id).await {
+        Ok(Some(record)) if super::session_store::user_id(&record) == Some(viewer.id) => {}
+        Ok(_) => return false,
+        Err(error) => {
+            tracing::warn!(%error, "could not check a stream's session");
+            return true;
+        }
+    }
+    match store.session_user(viewer.id).await {
+        Ok(Some(now)) => allowed(&now),
+        Ok(None) => false,
+        Err(error) => {
+            tracing::warn!(%error, "could not check a stream's user");
+            true
+        }
+    }
+}
+
+/// Server functions' errors, and the same answer from plain routes.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        error_response(&self)
     }
 }
 

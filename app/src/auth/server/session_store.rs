@@ -10,7 +10,7 @@ use tower_sessions::{
 };
 
 /// The signed-in user the session names, kept in its own column so a user's sessions can be ended together.
-fn user_id(record: &Record) -> Option<i64> {
+pub(super) fn user_id(record: &Record) -> Option<i64> {
     record.data.get(super::USER_ID_KEY).and_then(serde_json::Value::as_i64)
 }
 

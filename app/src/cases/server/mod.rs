@@ -442,6 +442,25 @@ impl Store {
         })
     }
 
+    /// The Cases list's rows of the cases with these numbers (those that exist).
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn case_rows(&self, numbers: &[String]) -> Result<Vec<CaseRow>, AppError> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{CASE_ROW_SQL} WHERE c.number IN ({})",
+            crate::alerts::server::placeholders(numbers.len())
+        );
+        let query = numbers
+            .iter()
+            .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |query, number| {
+                query.bind(number)
+            });
+        let records: Vec<CaseRowRecord> = query.fetch_all(self.pool()).await?;
+        records.into_iter().map(CaseRowRecord::into_row).collect()
+    }
+
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn case_detail(&self, number: &str) -> Result<CaseDetail, AppError> {
         let number = number

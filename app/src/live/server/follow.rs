@@ -1,0 +1,151 @@
+//! Follows the database's record of changes and delivers each to the hub, so a change reaches open pages whoever
+//! made it: this process, another instance on the same PostgreSQL, or another process on the same SQLite file
+//! (`forestall import`, `forestall demo`, a second `serve`).
+//!
+//! - SQLite: the `change_log` table (one row per changed record, the newest change with the highest id), read by id
+//!   after every commit of this process (`Store::committed`) and every [`POLL`] for other processes' commits.
+//! - PostgreSQL: `LISTEN forestall_changes`. A notification is delivered at commit, to every instance. When the
+//!   listening connection drops, notifications sent meanwhile are lost: every stream is then told to resync.
+
+use super::Changes;
+use crate::{
+    live::RecordKind,
+    store::{Backend, Store},
+};
+use std::time::Duration;
+
+/// How often SQLite's change log is read for changes made by other processes.
+pub const POLL: Duration = Duration::from_millis(500);
+/// Rows read at a time.
+const BATCH: i64 = 2000;
+/// The PostgreSQL channel the triggers notify.
+pub const CHANNEL: &str = "forestall_changes";
+
+impl Changes {
+    /// The hub for `store`, with its follower running on the current runtime until [`Changes::close`].
+    pub fn start(store: &Store) -> Self {
+        let changes = Changes::default();
+        let follower = changes.clone();
+        let store = store.clone();
+        tokio::spawn(async move {
+            match store.backend() {
+                Backend::Sqlite => follow_log(&store, &follower).await,
+                Backend::Postgres => listen(&store, &follower).await,
+            }
+        });
+        changes
+    }
+}
+
+impl Store {
+    /// Changes recorded after `after`, oldest first.
+    async fn changes_after(&self, after: i64) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT id, kind, number FROM change_log WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(self.pool())
+            .await
+    }
+
+    async fn last_change(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM change_log")
+            .fetch_one(self.pool())
+            .await
+    }
+}
+
+async fn follow_log(store: &Store, changes: &Changes) {
+    let mut cursor = loop {
+        match store.last_change().await {
+            Ok(last) => break last,
+            Err(error) => {
+                tracing::warn!(%error, "live updates: could not read the change log; trying again");
+                tokio::select! {
+                    () = tokio::time::sleep(POLL) => {}
+                    () = changes.closed() => return,
+                }
+            }
+        }
+    };
+    let mut more = false;
+    loop {
+        if !more {
+            tokio::select! {
+                () = store.committed() => {}
+                () = tokio::time::sleep(POLL) => {}
+                () = changes.closed() => return,
+            }
+        }
+        match store.changes_after(cursor).await {
+            Ok(rows) => {
+                more = rows.len() as i64 == BATCH;
+                for (id, kind, number) in rows {
+                    cursor = id;
+                    match RecordKind::parse(&kind) {
+                        Some(kind) => changes.deliver(kind, number),
+                        None => tracing::warn!(kind, "live updates: unknown kind in the change log"),
+                    }
+                }
+            }
+            Err(error) => {
+                more = false;
+                tracing::warn!(%error, "live updates: could not read the change log");
+            }
+        }
+    }
+}
+
+async fn listen(store: &Store, changes: &Changes) {
+    let mut connected_before = false;
+    loop {
+        let listener = async {
+            let mut listener = sqlx::postgres::PgListener::connect(store.url()).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            listener = listener => match listener {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "live updates: could not listen for changes; trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        () = changes.closed() => return,
+                    }
+                }
+            },
+            () = changes.closed() => return,
+        };
+        if connected_before {
+            changes.resync_all();
+        }
+        connected_before = true;
+        loop {
+            let notification = tokio::select! {
+                notification = listener.try_recv() => notification,
+                () = changes.closed() => return,
+            };
+            match notification {
+                Ok(Some(notification)) => {
+                    let payload = notification.payload();
+                    match payload
+                        .split_once(' ')
+                        .and_then(|(kind, n)| Some((RecordKind::parse(kind)?, n)))
+                    {
+                        Some((kind, number)) => changes.deliver(kind, number.to_owned()),
+                        None => tracing::warn!(payload, "live updates: unknown notification"),
+                    }
+                }
+                // The connection dropped; the next call reconnects. What was notified meanwhile is lost.
+                Ok(None) => {
+                    tracing::warn!("live updates: the listening connection dropped; pages resync");
+                    changes.resync_all();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "live updates: listening failed; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
