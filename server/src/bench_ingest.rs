@@ -31,6 +31,10 @@ pub struct IngestBenchArgs {
     /// Single-event requests per sender.
     #[arg(long, default_value_t = 200)]
     requests: usize,
+    /// Live streams of every alert's changes held open (and read) while events arrive, as open All Alerts pages
+    /// would.
+    #[arg(long, default_value_t = 0)]
+    streams: usize,
     /// Also run on PostgreSQL: a server URL whose user may create databases (a database is made and dropped).
     #[arg(long)]
     postgres: Option<String>,
@@ -85,6 +89,22 @@ pub async fn run(args: IngestBenchArgs) -> Result<(), Box<dyn std::error::Error>
             .await
         });
 
+        let mut pages = Vec::with_capacity(args.streams);
+        if args.streams > 0 {
+            let cookie = crate::bench_live::sign_in(addr).await?;
+            for _ in 0..args.streams {
+                let mut stream = crate::bench_live::open_stream(addr, &cookie, "alerts").await?;
+                pages.push(tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 16 * 1024];
+                    while matches!(stream.read(&mut buffer).await, Ok(read) if read > 0) {}
+                }));
+            }
+        }
+        let open = match args.streams {
+            0 => String::new(),
+            n => format!(", {n} streams open"),
+        };
+
         // Batched: one sender, batches of `batch` events, keys cycling so most events update an open alert.
         let mut client = Client::connect(addr).await?;
         let mut latencies = Vec::new();
@@ -107,7 +127,7 @@ pub async fn run(args: IngestBenchArgs) -> Result<(), Box<dyn std::error::Error>
         let elapsed = started.elapsed();
         rows.push(row(
             kind,
-            &format!("batched ({} per request)", args.batch),
+            &format!("batched ({} per request){open}", args.batch),
             args.events,
             &mut latencies,
             elapsed,
@@ -139,7 +159,7 @@ pub async fn run(args: IngestBenchArgs) -> Result<(), Box<dyn std::error::Error>
         let events = args.senders * args.requests;
         rows.push(row(
             kind,
-            &format!("single, {} senders", args.senders),
+            &format!("single, {} senders{open}", args.senders),
             events,
             &mut latencies,
             elapsed,
@@ -162,6 +182,9 @@ pub async fn run(args: IngestBenchArgs) -> Result<(), Box<dyn std::error::Error>
             return Err(format!("{kind}: {counted} events counted, {} sent", args.events + events).into());
         }
         check.close().await;
+        for page in pages {
+            page.abort();
+        }
         server.abort();
         store.close().await;
     }
@@ -183,12 +206,12 @@ fn row(kind: &str, mode: &str, events: usize, latencies: &mut [Duration], elapse
 }
 
 /// A minimal HTTP/1.1 client on one keep-alive connection: enough to post JSON and read the answer.
-struct Client {
+pub(crate) struct Client {
     stream: BufReader<TcpStream>,
 }
 
 impl Client {
-    async fn connect(addr: std::net::SocketAddr) -> std::io::Result<Self> {
+    pub(crate) async fn connect(addr: std::net::SocketAddr) -> std::io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Self {
@@ -196,8 +219,8 @@ impl Client {
         })
     }
 
-    /// Posts `body`; fails unless the answer is 200.
-    async fn post(&mut self, path: &str, body: &str) -> std::io::Result<()> {
+    /// Posts `body` and answers the answer's body; fails unless the answer is 200.
+    pub(crate) async fn post(&mut self, path: &str, body: &str) -> std::io::Result<String> {
         let request = format!(
             "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\n\r\n{body}",
@@ -230,6 +253,6 @@ impl Client {
                 String::from_utf8_lossy(&answer)
             )));
         }
-        Ok(())
+        Ok(String::from_utf8_lossy(&answer).into_owned())
     }
 }

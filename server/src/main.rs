@@ -15,6 +15,7 @@ use tracing_subscriber::EnvFilter;
 
 mod bench;
 mod bench_ingest;
+mod bench_live;
 
 /// Forestall: proactive customer service from monitoring alerts.
 #[derive(Debug, Parser)]
@@ -56,6 +57,9 @@ enum Command {
     /// Measure event ingestion: events per second batched and single, and request latency under concurrent
     /// senders; prints the table of BENCHMARKS.md.
     BenchIngest(bench_ingest::IngestBenchArgs),
+    /// Measure live updates: streams held open, a burst of changes, the time until every stream has each, and the
+    /// memory per stream; prints the table of BENCHMARKS.md.
+    BenchLive(bench_live::LiveBenchArgs),
     /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
     Import { dir: std::path::PathBuf },
     /// Manage the users who may sign in.
@@ -182,6 +186,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(Command::Bench(args)) => return bench::run(args).await,
         Some(Command::BenchIngest(args)) => return bench_ingest::run(args).await,
+        Some(Command::BenchLive(args)) => return bench_live::run(args).await,
         _ => {}
     }
     let store = Store::open(&cli.database_url).await?;
@@ -191,7 +196,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::User(command) => user(&store, command).await?,
         Command::Token(command) => token(&store, command).await?,
         Command::Import { dir } => import(&store, &dir).await?,
-        Command::Gen { .. } | Command::Bench(_) | Command::BenchIngest(_) => {
+        Command::Gen { .. } | Command::Bench(_) | Command::BenchIngest(_) | Command::BenchLive(_) => {
             unreachable!("handled before the database is opened")
         }
         Command::Serve => {

@@ -287,3 +287,97 @@ async fn shutting_down_ends_every_stream() {
     assert!(ended.is_ok(), "the stream is still open after the shutdown");
     assert_eq!(app.changes.streams(), 0);
 }
+
+/// `live_rows`' form: the list and the rows the page shows.
+fn live_rows_form(list: &[(&str, &str)], shown: &[app::live::ShownRow]) -> Vec<(String, String)> {
+    let mut form: Vec<(String, String)> = list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    for (i, row) in shown.iter().enumerate() {
+        form.push((format!("shown[{i}][number]"), row.number.clone()));
+        form.push((format!("shown[{i}][fingerprint]"), row.fingerprint.clone()));
+    }
+    form
+}
+
+async fn live_rows(app: &TestApp, cookie: &str, form: &[(String, String)]) -> Reply {
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    send(app.router.clone(), {
+        let mut request = server_fn_request("live_rows", &form);
+        request.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
+        request
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_records() {
+    let app = TestApp::new().await;
+    let operator = app.cookie.clone().expect("operator");
+    let page: app::alerts::AlertListPage =
+        serde_json::from_str(&app.call("list_alerts", &[("filter[page]", "1")]).await.body).expect("page");
+    let shown: Vec<_> = page.rows.iter().map(app::live::ShownRow::of).collect();
+    assert!(
+        shown.iter().any(|row| row.number == DB_HOST_ALERT),
+        "the alert is on the first page"
+    );
+    let list = [("list[Alerts][page]", "1")];
+
+    // Nothing changed yet: nothing to redraw, nothing new.
+    let reply = live_rows(&app, &operator, &live_rows_form(&list, &shown)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
+    assert_eq!(update.changed, []);
+    assert_eq!(update.total, page.total);
+
+    // The alert gets its case, and monitoring raises a new alert.
+    app.refresh(DB_HOST_ALERT).await;
+    let made = app.create_case(DB_HOST_ALERT, "Database host down", "").await;
+    let case: app::cases::CaseCreated = serde_json::from_str(&made.body).expect("created");
+    let token = app.store.create_token("monitoring", "test").await.expect("token");
+    let posted = send(
+        app.router.clone(),
+        Request::post("/ingest/v1/events")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(
+                r#"{"source": "Nagios", "node": "mail-relay-01", "severity": 2, "message_key": "live-new"}"#,
+            ))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(posted.status, 200, "{}", posted.body);
+
+    // Only the changed row comes back, rendered as the page renders it, with the case link in its Case cell.
+    let reply = live_rows(&app, &operator, &live_rows_form(&list, &shown)).await;
+    let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
+    assert_eq!(update.total, page.total + 1, "one new alert");
+    assert_eq!(update.changed.len(), 1, "{:?}", update.changed);
+    let changed = &update.changed[0];
+    assert_eq!(changed.row.number, DB_HOST_ALERT);
+    assert!(
+        changed
+            .html
+            .starts_with(&format!(r#"<tr data-number="{DB_HOST_ALERT}""#)),
+        "{}",
+        changed.html
+    );
+    assert!(
+        changed
+            .html
+            .contains(&format!(r#"<a href="/cases/{0}">{0}</a>"#, case.number)),
+        "{}",
+        changed.html
+    );
+
+    // An agent may follow the Cases list but not All Alerts.
+    let agent = app.sign_in_as(Role::SnCustomerserviceAgent).await;
+    assert_eq!(
+        live_rows(&app, &agent, &live_rows_form(&list, &shown)).await.status,
+        403
+    );
+    let cases: app::cases::CaseListPage = serde_json::from_str(&app.call("list_cases", &[]).await.body).expect("cases");
+    let shown: Vec<_> = cases.rows.iter().map(app::live::ShownRow::of).collect();
+    let reply = live_rows(&app, &agent, &live_rows_form(&[("list[Cases][page]", "1")], &shown)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
+    assert_eq!((update.changed.len(), update.total), (0, cases.total));
+}

@@ -1,12 +1,11 @@
 //! All Alerts and the alert form: the lists an agent starts from and the record the flow works on.
 
 mod form;
-mod list;
+pub(crate) mod list;
 #[cfg(feature = "ssr")]
 pub(crate) mod server;
 
 pub use form::AlertPage;
-pub(crate) use list::alert_row;
 pub use list::AlertsPage;
 
 use crate::{

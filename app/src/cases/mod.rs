@@ -3,7 +3,7 @@
 mod add_case_note;
 mod create_case;
 mod form;
-mod list;
+pub(crate) mod list;
 mod page;
 #[cfg(feature = "ssr")]
 mod server;
@@ -13,7 +13,6 @@ mod work;
 pub use add_case_note::{add_case_note, AddCaseNote};
 pub use create_case::{create_case, CreateCase};
 pub use form::CaseComposer;
-pub(crate) use list::case_row;
 pub use list::CasesPage;
 pub use page::CasePage;
 pub use update_case::{update_case, UpdateCase};

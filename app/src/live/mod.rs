@@ -15,7 +15,7 @@ mod rows;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-pub use rows::{live_rows, LiveList, LiveRows, LiveRowsUpdate, ShownRow};
+pub use rows::{live_rows, LiveList, LiveRows, LiveRowsUpdate, ShownRow, MAX_SHOWN};
 
 use crate::{auth::Permission, AppError};
 use serde::{Deserialize, Serialize};

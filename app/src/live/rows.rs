@@ -100,7 +100,7 @@ pub async fn live_rows(list: LiveList, shown: Vec<ShownRow>) -> Result<LiveRowsU
                 let rows = state.store.alert_rows(&numbers).await?;
                 let rendered = rows
                     .into_iter()
-                    .map(|row| (ShownRow::of(&row), crate::alerts::alert_row(row).to_html()))
+                    .map(|row| (ShownRow::of(&row), crate::alerts::list::alert_row(row).to_html()))
                     .collect();
                 (total, rendered)
             }
@@ -110,7 +110,12 @@ pub async fn live_rows(list: LiveList, shown: Vec<ShownRow>) -> Result<LiveRowsU
                 let rows = state.store.case_rows(&numbers).await?;
                 let rendered = rows
                     .into_iter()
-                    .map(|row| (ShownRow::of(&row), crate::cases::case_row(row, link_alerts).to_html()))
+                    .map(|row| {
+                        (
+                            ShownRow::of(&row),
+                            crate::cases::list::case_row(row, link_alerts).to_html(),
+                        )
+                    })
                     .collect();
                 (total, rendered)
             }
