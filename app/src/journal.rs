@@ -26,7 +26,7 @@ impl JournalEntry {
 /// A record's journal, newest first. Bodies are text nodes: nothing typed by a person becomes markup.
 #[component]
 pub fn Journal(#[prop(into)] title: String, entries: Vec<JournalEntry>) -> impl IntoView {
-    let heading_id = format!("journal-{}", title.to_lowercase().replace(' ', "-"));
+    let heading_id = format!("journal-{}", title.to_ascii_lowercase().replace(' ', "-"));
     let empty = entries.is_empty();
     let labelled_by = heading_id.clone();
     view! {

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+mod codec;
 pub mod domain;
 pub mod error;
 #[cfg(feature = "ssr")]

@@ -91,3 +91,75 @@ pub fn Pager(page: u32, pages: u32, total: u64, noun: &'static str, href: impl F
         </nav>
     }
 }
+
+/// The fields of a submitted form by name, as the browser would post them.
+#[derive(Debug, Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The field's value, if the form sent it (an unticked checkbox is not sent).
+    pub fn optional(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, value)| value.clone())
+    }
+
+    /// The field's value, or empty.
+    pub fn text(&self, name: &str) -> String {
+        self.optional(name).unwrap_or_default()
+    }
+}
+
+/// A form that calls the server function of `action`. Without JavaScript the browser posts it to the function's
+/// URL, which answers with a redirect back to the page; with JavaScript, `read` builds the function's input from the
+/// form's fields and the action is dispatched without a reload. It stands in for leptos' `ActionForm`, whose generic
+/// reading of the fields (serde_qs) was 30 KB of the wasm (README, "Size of what a browser downloads").
+#[component]
+pub fn ServerForm<S, F>(
+    action: ServerAction<S>,
+    read: F,
+    #[prop(optional)] class: &'static str,
+    /// The server checks every field and says what is wrong; the browser's own checks would speak first.
+    #[prop(optional)]
+    novalidate: bool,
+    children: Children,
+) -> impl IntoView
+where
+    S: leptos::server_fn::ServerFn + Send + Sync + Clone + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+    F: Fn(&Fields) -> S + 'static,
+{
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        action.dispatch(read(&fields_of(&event)));
+    };
+    view! {
+        <form method="post" action=S::url() class=class novalidate=novalidate on:submit=submit>
+            {children()}
+        </form>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn fields_of(event: &leptos::ev::SubmitEvent) -> Fields {
+    use wasm_bindgen::JsCast;
+    let data = event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::HtmlFormElement>().ok())
+        .and_then(|form| web_sys::FormData::new_with_form(&form).ok());
+    let mut fields = Vec::new();
+    if let Some(Ok(Some(entries))) = data.map(|data| js_sys::try_iter(&data)) {
+        for entry in entries.flatten() {
+            let pair = js_sys::Array::from(&entry);
+            fields.push((
+                pair.get(0).as_string().unwrap_or_default(),
+                pair.get(1).as_string().unwrap_or_default(),
+            ));
+        }
+    }
+    Fields(fields)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn fields_of(_: &leptos::ev::SubmitEvent) -> Fields {
+    Fields::default()
+}

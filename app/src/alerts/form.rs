@@ -9,7 +9,7 @@ use crate::{
     install_base::{affected_items, refresh_install_base, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
     journal::{Journal, JournalEntry},
     live::{follow, Feed, RecordKind, Topic},
-    ui::LoadError,
+    ui::{Fields, LoadError, ServerForm},
     AppError,
 };
 use leptos::{either::Either, prelude::*};
@@ -174,7 +174,7 @@ fn AlertForm(
                 {rights.why_not.map(|why| view! { <p class="muted" id="alert-rights">{why}</p> })}
                 <div class="actions">
                     <Show when=move || rights.may_refresh>
-                    <ActionForm action=refresh attr:class="inline">
+                    <ServerForm action=refresh read=|f: &Fields| RefreshInstallBase { alert: f.text("alert") } class="inline">
                         <input type="hidden" name="alert" value=hidden_number.get_value() />
                         <button
                             type="submit"
@@ -184,7 +184,7 @@ fn AlertForm(
                         >
                             "Refresh Install Base Items"
                         </button>
-                    </ActionForm>
+                    </ServerForm>
                     </Show>
                     // Once the alert has its case, the Case field's link takes the place of Create Case.
                     <Show when=move || rights.may_create_case && case_number.get().is_none()>
@@ -196,12 +196,12 @@ fn AlertForm(
                     <MoreActions compose_href=compose_href.get_value() />
                     </Show>
                     <Show when=move || rights.may_create_incident && incident_number.get().is_none()>
-                    <ActionForm action=incident attr:class="inline">
+                    <ServerForm action=incident read=|f: &Fields| CreateIncident { alert: f.text("alert") } class="inline">
                         <input type="hidden" name="alert" value=hidden_number.get_value() />
                         <button type="submit" disabled=move || incident.pending().get()>
                             "Create Incident"
                         </button>
-                    </ActionForm>
+                    </ServerForm>
                     </Show>
                 </div>
             </header>

@@ -76,7 +76,7 @@ pub struct AlertDetail {
 }
 
 /// One page of All Alerts, newest first.
-#[server(endpoint = "list_alerts")]
+#[server(endpoint = "list_alerts", output = crate::codec::Json)]
 pub async fn list_alerts(filter: AlertFilter) -> Result<AlertListPage, AppError> {
     crate::auth::require(crate::auth::Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;
@@ -84,7 +84,7 @@ pub async fn list_alerts(filter: AlertFilter) -> Result<AlertListPage, AppError>
 }
 
 /// The alert with this number.
-#[server(endpoint = "get_alert")]
+#[server(endpoint = "get_alert", output = crate::codec::Json)]
 pub async fn get_alert(number: String) -> Result<AlertDetail, AppError> {
     crate::auth::require(crate::auth::Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;
@@ -92,7 +92,7 @@ pub async fn get_alert(number: String) -> Result<AlertDetail, AppError> {
 }
 
 /// The alert's activity, newest first.
-#[server(endpoint = "alert_journal")]
+#[server(endpoint = "alert_journal", output = crate::codec::Json)]
 pub async fn alert_journal(number: String) -> Result<Vec<JournalEntry>, AppError> {
     crate::auth::require(crate::auth::Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;

@@ -131,7 +131,7 @@ pub struct AuditPageData {
 }
 
 /// One page of the audit log, newest first (`admin` only).
-#[server(endpoint = "list_audit")]
+#[server(endpoint = "list_audit", output = crate::codec::Json)]
 pub async fn list_audit(page: Option<u32>) -> Result<AuditPageData, AppError> {
     crate::auth::require(crate::auth::Permission::ViewAuditLog)?;
     let state = crate::state::app_state()?;

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 /// Adds a work note (internal) or an additional comment (customer-visible) to the case. Agents may add either to
 /// any case; operators only work notes, and only to proactive cases.
-#[server(endpoint = "add_case_note")]
+#[server(endpoint = "add_case_note", output = crate::codec::Json)]
 pub async fn add_case_note(input: NewNote) -> Result<(), AppError> {
     use crate::{auth::require_session, state::app_state};
 

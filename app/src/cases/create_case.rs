@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 /// Creates the alert's proactive case (a major case with one child per account when the snapshot spans several
 /// accounts), links it to the alert, and answers `Conflict` naming the existing case if the alert has one already.
-#[server(endpoint = "create_case")]
+#[server(endpoint = "create_case", output = crate::codec::Json)]
 pub async fn create_case(input: NewCase) -> Result<CaseCreated, AppError> {
     use crate::{
         auth::{require, Permission},

@@ -1,7 +1,11 @@
 //! The case form the agent opens with Create Case, prefilled from the alert and its snapshot.
 
-use super::{CaseDraft, CreateCase};
-use crate::{domain::Priority, AppError};
+use super::{CaseDraft, CreateCase, NewCase};
+use crate::{
+    domain::Priority,
+    ui::{Fields, ServerForm},
+    AppError,
+};
 use leptos::{either::Either, prelude::*};
 
 /// The case form for `draft`; Submit runs `create`.
@@ -66,7 +70,7 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
 
     view! {
         <p class="hint">{scope}</p>
-        <ActionForm action=create attr:class="form" attr:novalidate=true>
+        <ServerForm action=create read=read_case class="form" novalidate=true>
             <input type="hidden" name="input[alert]" value=draft.alert.clone() />
             <TextField
                 field="short_description"
@@ -112,7 +116,21 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
                 </button>
                 <a href=format!("/alerts/{}", draft.alert)>"Cancel"</a>
             </div>
-        </ActionForm>
+        </ServerForm>
+    }
+}
+
+/// The case form's fields, as Submit sends them.
+fn read_case(fields: &Fields) -> CreateCase {
+    CreateCase {
+        input: NewCase {
+            alert: fields.text("input[alert]"),
+            short_description: fields.text("input[short_description]"),
+            priority: fields.text("input[priority]"),
+            account: fields.optional("input[account]"),
+            contact: fields.optional("input[contact]"),
+            work_notes: fields.text("input[work_notes]"),
+        },
     }
 }
 

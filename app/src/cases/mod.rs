@@ -160,7 +160,7 @@ pub struct NewNote {
 }
 
 /// The case form for this alert, prefilled.
-#[server(endpoint = "prefill_case")]
+#[server(endpoint = "prefill_case", output = crate::codec::Json)]
 pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
     crate::auth::require(crate::auth::Permission::CreateCases)?;
     let state = crate::state::app_state()?;
@@ -168,7 +168,7 @@ pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
 }
 
 /// One page of cases, newest first.
-#[server(endpoint = "list_cases")]
+#[server(endpoint = "list_cases", output = crate::codec::Json)]
 pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
     crate::auth::require(crate::auth::Permission::ViewCases)?;
     let state = crate::state::app_state()?;
@@ -176,7 +176,7 @@ pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
 }
 
 /// The case with this number.
-#[server(endpoint = "get_case")]
+#[server(endpoint = "get_case", output = crate::codec::Json)]
 pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
     crate::auth::require(crate::auth::Permission::ViewCases)?;
     let state = crate::state::app_state()?;

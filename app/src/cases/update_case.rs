@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 /// Moves the case to another state (resolving or closing needs resolution notes) and answers its new state.
 /// Closed and canceled cases refuse with `Conflict`.
-#[server(endpoint = "update_case")]
+#[server(endpoint = "update_case", output = crate::codec::Json)]
 pub async fn update_case(input: CaseUpdate) -> Result<CaseState, AppError> {
     use crate::{
         auth::{require, Permission},

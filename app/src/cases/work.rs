@@ -1,12 +1,13 @@
 //! The working part of the case page, hydrated in the browser: the case's state and resolution notes, the forms
 //! that change them, and the two journals (work notes, internal; additional comments, customer-visible).
 
-use super::{get_case, AddCaseNote, CaseDetail, UpdateCase};
+use super::{get_case, AddCaseNote, CaseDetail, CaseUpdate, NewNote, UpdateCase};
 use crate::{
     auth::{NoteKind, Permission, Viewer},
     domain::CaseState,
     journal::{Journal, JournalEntry},
     live::{follow, Feed},
+    ui::{Fields, ServerForm},
     AppError,
 };
 use leptos::prelude::*;
@@ -152,7 +153,7 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
                 <p class="muted">{move || format!("This case is {}: it is read-only.", state().as_str())}</p>
             </Show>
             <Show when=move || may_update && !read_only()>
-                <ActionForm action=update attr:class="case-update">
+                <ServerForm action=update read=read_update class="case-update">
                     <input type="hidden" name="input[number]" value=hidden_number />
                     <div class="field">
                         <label for="case-next-state">"Move to state"</label>
@@ -188,7 +189,7 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
                     <button type="submit" class="primary" disabled=move || update.pending().get()>
                         "Update case"
                     </button>
-                </ActionForm>
+                </ServerForm>
             </Show>
             <Show when=move || may_work_note && !read_only()>
                 <NoteForm
@@ -228,6 +229,17 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
     }
 }
 
+/// The state form's fields, as Update case sends them.
+fn read_update(fields: &Fields) -> UpdateCase {
+    UpdateCase {
+        input: CaseUpdate {
+            number: fields.text("input[number]"),
+            state: fields.text("input[state]"),
+            resolution_notes: fields.text("input[resolution_notes]"),
+        },
+    }
+}
+
 /// A work note or comment form: one textarea, its hint and error, and its button. The text clears once posted.
 #[component]
 #[allow(clippy::too_many_arguments)] // the texts of one form
@@ -249,14 +261,24 @@ fn NoteForm(
     });
     let error = field_error(move || action.value().get(), field);
     let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
-    let kind = match kind {
+    let kind_name = match kind {
         NoteKind::WorkNote => "WorkNote",
         NoteKind::Comment => "Comment",
     };
     view! {
-        <ActionForm action attr:class="case-note">
+        <ServerForm
+            action
+            read=move |fields: &Fields| AddCaseNote {
+                input: NewNote {
+                    number: fields.text("input[number]"),
+                    kind,
+                    text: fields.text("input[text]"),
+                },
+            }
+            class="case-note"
+        >
             <input type="hidden" name="input[number]" value=number />
-            <input type="hidden" name="input[kind]" value=kind />
+            <input type="hidden" name="input[kind]" value=kind_name />
             <div class="field wide">
                 <label for=id>{label}</label>
                 <textarea
@@ -273,6 +295,6 @@ fn NoteForm(
                 <p id=error_id class="field-error">{error}</p>
             </div>
             <button type="submit" disabled=move || action.pending().get()>{button}</button>
-        </ActionForm>
+        </ServerForm>
     }
 }

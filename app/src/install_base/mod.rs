@@ -83,7 +83,7 @@ pub struct RefreshOutcome {
 }
 
 /// Traces the alert's CI through the CMDB and stores the affected items as the alert's new snapshot.
-#[server(endpoint = "refresh_install_base")]
+#[server(endpoint = "refresh_install_base", output = crate::codec::Json)]
 pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppError> {
     let viewer = crate::auth::require(crate::auth::Permission::RefreshInstallBase)?;
     let state = crate::state::app_state()?;
@@ -95,7 +95,7 @@ pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppEr
 }
 
 /// One page (1-based; default the first) of the alert's stored snapshot of affected install base items.
-#[server(endpoint = "affected_items")]
+#[server(endpoint = "affected_items", output = crate::codec::Json)]
 pub async fn affected_items(alert: String, page: Option<u32>) -> Result<AffectedSnapshot, AppError> {
     let viewer = crate::auth::require(crate::auth::Permission::ViewAlerts)?;
     let state = crate::state::app_state()?;

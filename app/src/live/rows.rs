@@ -81,7 +81,7 @@ pub struct LiveRowsUpdate {
 }
 
 /// The rows of `shown` whose records changed, rendered again, and the list's total now.
-#[server(endpoint = "live_rows")]
+#[server(endpoint = "live_rows", output = crate::codec::Json)]
 pub async fn live_rows(list: LiveList, shown: Vec<ShownRow>) -> Result<LiveRowsUpdate, AppError> {
     use crate::auth::{require, Permission};
     let viewer = require(list.kind().permission())?;

@@ -36,7 +36,7 @@ pub struct RuleChange {
 }
 
 /// The alert rules (`evt_mgmt_admin` only).
-#[server(endpoint = "list_rules")]
+#[server(endpoint = "list_rules", output = crate::codec::Json)]
 pub async fn list_rules() -> Result<Vec<AlertRule>, AppError> {
     crate::auth::require(crate::auth::Permission::ManageAlertRules)?;
     let state = crate::state::app_state()?;
@@ -44,7 +44,7 @@ pub async fn list_rules() -> Result<Vec<AlertRule>, AppError> {
 }
 
 /// Activates or deactivates a rule and sets its minimum severity (`evt_mgmt_admin` only); audited.
-#[server(endpoint = "update_rule")]
+#[server(endpoint = "update_rule", output = crate::codec::Json)]
 pub async fn update_rule(input: RuleChange) -> Result<AlertRule, AppError> {
     let viewer = crate::auth::require(crate::auth::Permission::ManageAlertRules)?;
     let state = crate::state::app_state()?;

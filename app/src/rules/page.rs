@@ -1,7 +1,11 @@
 //! The Alert Rules page: one form per rule, which works with or without JavaScript.
 
-use super::{list_rules, AlertRule, UpdateRule};
-use crate::{domain::Severity, ui::LoadError, AppError};
+use super::{list_rules, AlertRule, RuleChange, UpdateRule};
+use crate::{
+    domain::Severity,
+    ui::{Fields, LoadError, ServerForm},
+    AppError,
+};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 
@@ -66,7 +70,17 @@ fn RuleEditor(rule: AlertRule) -> impl IntoView {
         <section class="rule" aria-labelledby=labelled_by>
             <h2 id=heading>{rule.name.clone()}</h2>
             <p>{rule.action.clone()}</p>
-            <ActionForm action=update attr:class="rule-form">
+            <ServerForm
+                action=update
+                read=|fields: &Fields| UpdateRule {
+                    input: RuleChange {
+                        id: fields.text("input[id]"),
+                        active: fields.optional("input[active]"),
+                        min_severity: fields.text("input[min_severity]"),
+                    },
+                }
+                class="rule-form"
+            >
                 <input type="hidden" name="input[id]" value=id.to_string() />
                 <div class="field checkbox">
                     <input
@@ -97,7 +111,7 @@ fn RuleEditor(rule: AlertRule) -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || update.pending().get()>
                     "Save"
                 </button>
-            </ActionForm>
+            </ServerForm>
             <p role="status" class="status-message">{status}</p>
             <p role="alert" class="error" id=error_id>{error}</p>
             <p class="muted">
