@@ -206,3 +206,19 @@ test('a page whose stream is cut reconnects by itself and catches up with what i
   await expect(new AffectedList(page).rows).toHaveCount(3);
   expect(await notReloaded(page)).toBe(true);
 });
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false, storageState: signedInAs('operator') });
+
+  test('All Alerts, Cases and a case page render in full; they are simply not live', async ({ page }) => {
+    await page.goto('/alerts');
+    const alerts = page.getByRole('table', { name: 'All Alerts' });
+    await expect(alerts.getByRole('link', { name: /^Alert\d{7}$/ }).first()).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Show' })).toHaveCount(0);
+    await page.goto('/cases');
+    await page.getByRole('table', { name: 'Cases' }).getByRole('link', { name: /^CS\d{7}$/ }).first().click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText(/^CS\d{7}$/);
+    await expect(page.getByRole('region', { name: 'Work notes' })).toBeVisible();
+    await expect(page.getByRole('textbox', { name: 'Work notes' })).toBeVisible();
+  });
+});

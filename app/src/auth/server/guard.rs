@@ -100,17 +100,17 @@ pub async fn enforce(request: Request, next: Next) -> Response {
     }
 }
 
-/// Whether the session a long-lived request (a live stream) started with is still signed in as `viewer`, and the
+/// Whether the session (by id) a long-lived request (a live stream) started with is still signed in as `viewer`, and the
 /// user, as stored now (role changed, disabled), still passes `allowed`. A database that does not answer keeps the
 /// stream: a blip should not close every page's stream at once.
 pub async fn session_still_allows(
     store: &crate::store::Store,
-    session: &Session,
+    session: Option<tower_sessions::session::Id>,
     viewer: &Viewer,
     allowed: impl Fn(&Viewer) -> bool,
 ) -> bool {
     use tower_sessions::SessionStore;
-    let Some(id) = session.id() else {
+    let Some(id) = session else {
         return false;
     };
     match store.load(&id).await {
