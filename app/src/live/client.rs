@@ -89,11 +89,11 @@ fn connect() {
             return;
         };
         remember(event);
-        if let Some(change) = event
+        let changes = event
             .data()
             .as_string()
-            .and_then(|d| serde_json::from_str::<Change>(&d).ok())
-        {
+            .and_then(|d| serde_json::from_str::<Vec<Change>>(&d).ok());
+        for change in changes.unwrap_or_default() {
             tell(Some(&change));
         }
     });
@@ -113,7 +113,7 @@ fn connect() {
         retry_later();
     });
     for (name, handler) in [
-        ("change", &on_change),
+        ("changes", &on_change),
         ("resync", &on_resync),
         ("open", &on_open),
         ("error", &on_error),

@@ -9,7 +9,7 @@
 
 use super::Changes;
 use crate::{
-    live::RecordKind,
+    live::{Change, RecordKind},
     store::{Backend, Store},
 };
 use std::time::Duration;
@@ -79,13 +79,15 @@ async fn follow_log(store: &Store, changes: &Changes) {
         match store.changes_after(cursor).await {
             Ok(rows) => {
                 more = rows.len() as i64 == BATCH;
+                let mut read = Vec::with_capacity(rows.len());
                 for (id, kind, number) in rows {
                     cursor = id;
                     match RecordKind::parse(&kind) {
-                        Some(kind) => changes.deliver(kind, number),
+                        Some(kind) => read.push(Change { kind, number }),
                         None => tracing::warn!(kind, "live updates: unknown kind in the change log"),
                     }
                 }
+                changes.deliver_all(read);
             }
             Err(error) => {
                 more = false;
@@ -126,15 +128,25 @@ async fn listen(store: &Store, changes: &Changes) {
                 () = changes.closed() => return,
             };
             match notification {
-                Ok(Some(notification)) => {
-                    let payload = notification.payload();
-                    match payload
-                        .split_once(' ')
-                        .and_then(|(kind, n)| Some((RecordKind::parse(kind)?, n)))
-                    {
-                        Some((kind, number)) => changes.deliver(kind, number.to_owned()),
-                        None => tracing::warn!(payload, "live updates: unknown notification"),
-                    }
+                // This one, and every other already received: one delivery for all of them.
+                Ok(Some(first)) => {
+                    let read = std::iter::once(first)
+                        .chain(std::iter::from_fn(|| listener.next_buffered()))
+                        .filter_map(|notification| {
+                            let payload = notification.payload();
+                            let change = payload.split_once(' ').and_then(|(kind, n)| {
+                                Some(Change {
+                                    kind: RecordKind::parse(kind)?,
+                                    number: n.to_owned(),
+                                })
+                            });
+                            if change.is_none() {
+                                tracing::warn!(payload, "live updates: unknown notification");
+                            }
+                            change
+                        })
+                        .collect();
+                    changes.deliver_all(read);
                 }
                 // The connection dropped; the next call reconnects. What was notified meanwhile is lost.
                 Ok(None) => {

@@ -17,12 +17,9 @@ pub const RECENT: usize = 4096;
 /// One thing the hub sent to every stream, numbered in the order it was sent.
 #[derive(Debug)]
 pub enum Delivery {
-    Change {
-        seq: u64,
-        change: Change,
-        /// The change as the stream's `data` line, serialised once for every stream.
-        json: String,
-    },
+    /// The changes the follower read at once (one commit's, or more): one delivery for all, so a burst costs each
+    /// stream one wake-up, not one per record.
+    Changes { seq: u64, changes: Vec<Change> },
     /// Something may have been missed (the database's notifications were interrupted): refetch what you show.
     Resync { seq: u64 },
 }
@@ -30,7 +27,7 @@ pub enum Delivery {
 impl Delivery {
     pub fn seq(&self) -> u64 {
         match self {
-            Delivery::Change { seq, .. } | Delivery::Resync { seq } => *seq,
+            Delivery::Changes { seq, .. } | Delivery::Resync { seq } => *seq,
         }
     }
 }
@@ -102,9 +99,14 @@ impl Changes {
 
     /// Sends a committed change to every stream.
     pub fn deliver(&self, kind: RecordKind, number: String) {
-        let change = Change { kind, number };
-        let json = serde_json::to_string(&change).unwrap_or_default();
-        self.send(|seq| Delivery::Change { seq, change, json });
+        self.deliver_all(vec![Change { kind, number }]);
+    }
+
+    /// Sends committed changes to every stream, as one delivery.
+    pub fn deliver_all(&self, changes: Vec<Change>) {
+        if !changes.is_empty() {
+            self.send(|seq| Delivery::Changes { seq, changes });
+        }
     }
 
     /// Tells every stream it may have missed changes.
@@ -184,7 +186,7 @@ mod tests {
         deliveries
             .iter()
             .map(|d| match &**d {
-                Delivery::Change { change, .. } => change.number.clone(),
+                Delivery::Changes { changes, .. } => changes[0].number.clone(),
                 Delivery::Resync { .. } => "resync".into(),
             })
             .collect()

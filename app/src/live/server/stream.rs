@@ -1,13 +1,13 @@
-//! `GET /live?topics=…&since=…`: the stream an open page reads (server-sent events). Each event names a record that
-//! changed (`event: change`, `data: {"kind":"alert","number":"Alert0010027"}`) or tells the page to refetch what it
-//! shows (`event: resync`); its id is the hub's position, which the page hands back when it reconnects (as
+//! `GET /live?topics=…&since=…`: the stream an open page reads (server-sent events). Each event names the records
+//! that changed (`event: changes`, `data: [{"kind":"alert","number":"Alert0010027"}]`, what came within 50 ms) or
+//! tells the page to refetch what it shows (`event: resync`); its id is the hub's position, which the page hands back when it reconnects (as
 //! `Last-Event-ID`, or `since`). The guard lets only signed-in users through; each topic needs the permission to view
 //! its records, and the session and role are checked again while the stream is open.
 
 use super::{Changes, Delivery};
 use crate::{
     auth::{server::session_still_allows, Viewer},
-    live::Topic,
+    live::{Change, Topic},
     state::AppState,
     AppError,
 };
@@ -32,6 +32,11 @@ pub const PATH: &str = "/live";
 pub const RECHECK: Duration = Duration::from_secs(20);
 /// A comment line this often keeps proxies and browsers from closing an idle stream.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long a stream gathers changes after the first before it sends them as one event: a page reloads once for a
+/// burst, and a burst costs the server one event a stream, not one a record.
+pub const GATHER: Duration = Duration::from_millis(50);
+/// More records than this in one gathering, and the stream says `resync` instead of naming them.
+pub const MAX_NAMED: usize = 20;
 /// What the browser waits before reconnecting a stream that ended.
 pub const RETRY: Duration = Duration::from_secs(1);
 
@@ -158,7 +163,7 @@ impl Following {
                     Ok(delivery) => {
                         if delivery.seq() > self.after {
                             self.after = delivery.seq();
-                            if let Some(event) = self.event_for(&delivery) {
+                            if let Some(event) = self.gathered_from(&delivery).await {
                                 return Some(event);
                             }
                         }
@@ -174,17 +179,65 @@ impl Following {
         }
     }
 
-    fn event_for(&self, delivery: &Delivery) -> Option<Event> {
+    /// Adds what of `delivery` this stream follows to `gathered`; `false` when the page must resync instead.
+    fn gather(&self, delivery: &Delivery, gathered: &mut Vec<Change>) -> bool {
         match delivery {
-            Delivery::Change { seq, change, json } => {
-                self.topics.iter().any(|topic| topic.matches(change)).then(|| {
-                    Event::default()
-                        .event("change")
-                        .id(self.changes.position_at(*seq))
-                        .data(json)
-                })
+            Delivery::Changes { changes, .. } => {
+                for change in changes {
+                    if self.topics.iter().any(|topic| topic.matches(change)) && !gathered.contains(change) {
+                        if gathered.len() == MAX_NAMED {
+                            return false;
+                        }
+                        gathered.push(change.clone());
+                    }
+                }
+                true
             }
-            Delivery::Resync { seq } => Some(resync(&self.changes, *seq)),
+            Delivery::Resync { .. } => false,
         }
+    }
+
+    /// The event for `delivery` (what the stream missed while away), if it concerns the stream.
+    fn event_for(&self, delivery: &Delivery) -> Option<Event> {
+        let mut gathered = Vec::new();
+        if !self.gather(delivery, &mut gathered) {
+            return Some(resync(&self.changes, delivery.seq()));
+        }
+        (!gathered.is_empty()).then(|| self.changes_event(&gathered, delivery.seq()))
+    }
+
+    fn changes_event(&self, gathered: &[Change], seq: u64) -> Event {
+        Event::default()
+            .event("changes")
+            .id(self.changes.position_at(seq))
+            .data(serde_json::to_string(gathered).unwrap_or_default())
+    }
+
+    /// After a first delivery that concerns the stream, gathers what else arrives within [`GATHER`] into one event.
+    async fn gathered_from(&mut self, first: &Delivery) -> Option<Event> {
+        let mut gathered = Vec::new();
+        let mut complete = self.gather(first, &mut gathered);
+        if complete && gathered.is_empty() {
+            return None;
+        }
+        let until = tokio::time::Instant::now() + GATHER;
+        while complete {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => break,
+                received = self.receiver.recv() => match received {
+                    Ok(delivery) if delivery.seq() > self.after => {
+                        self.after = delivery.seq();
+                        complete = self.gather(&delivery, &mut gathered);
+                    }
+                    Ok(_) => {}
+                    Err(_) => complete = false,
+                },
+            }
+        }
+        Some(match complete {
+            true => self.changes_event(&gathered, self.after),
+            // Too many records, or fell behind: the page refetches what it shows.
+            false => resync(&self.changes, self.after),
+        })
     }
 }
