@@ -16,6 +16,10 @@ use std::time::Duration;
 
 /// How often SQLite's change log is read for changes made by other processes.
 pub const POLL: Duration = Duration::from_millis(500);
+/// At most one delivery to the streams this often: changes committed meanwhile go out together, so a burst of
+/// commits (ingestion at full rate) costs each stream one wake-up every 50 ms, not one a commit. A lone change goes
+/// out at once.
+pub const WINDOW: Duration = Duration::from_millis(50);
 /// Rows read at a time.
 const BATCH: i64 = 2000;
 /// The PostgreSQL channel the triggers notify.
@@ -68,12 +72,20 @@ async fn follow_log(store: &Store, changes: &Changes) {
         }
     };
     let mut more = false;
+    let mut last_delivery: Option<tokio::time::Instant> = None;
     loop {
         if !more {
             tokio::select! {
                 () = store.committed() => {}
                 () = tokio::time::sleep(POLL) => {}
                 () = changes.closed() => return,
+            }
+            // Within the window of the last delivery: let the burst gather in the log.
+            if let Some(last) = last_delivery {
+                tokio::select! {
+                    () = tokio::time::sleep_until(last + WINDOW) => {}
+                    () = changes.closed() => return,
+                }
             }
         }
         match store.changes_after(cursor).await {
@@ -86,6 +98,9 @@ async fn follow_log(store: &Store, changes: &Changes) {
                         Some(kind) => read.push(Change { kind, number }),
                         None => tracing::warn!(kind, "live updates: unknown kind in the change log"),
                     }
+                }
+                if !read.is_empty() {
+                    last_delivery = Some(tokio::time::Instant::now());
                 }
                 changes.deliver_all(read);
             }
@@ -122,15 +137,26 @@ async fn listen(store: &Store, changes: &Changes) {
             changes.resync_all();
         }
         connected_before = true;
+        // Heard but not yet delivered, and when they go out (see WINDOW).
+        let mut heard: Vec<Change> = Vec::new();
+        let mut flush_at: Option<tokio::time::Instant> = None;
+        let mut last_delivery = tokio::time::Instant::now() - WINDOW;
         loop {
             let notification = tokio::select! {
                 notification = listener.try_recv() => notification,
+                () = async { tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)).await },
+                    if flush_at.is_some() =>
+                {
+                    changes.deliver_all(std::mem::take(&mut heard));
+                    (flush_at, last_delivery) = (None, tokio::time::Instant::now());
+                    continue;
+                }
                 () = changes.closed() => return,
             };
             match notification {
-                // This one, and every other already received: one delivery for all of them.
+                // This one, and every other already received.
                 Ok(Some(first)) => {
-                    let read = std::iter::once(first)
+                    let read: Vec<Change> = std::iter::once(first)
                         .chain(std::iter::from_fn(|| listener.next_buffered()))
                         .filter_map(|notification| {
                             let payload = notification.payload();
@@ -146,11 +172,20 @@ async fn listen(store: &Store, changes: &Changes) {
                             change
                         })
                         .collect();
-                    changes.deliver_all(read);
+                    heard.extend(read);
+                    let now = tokio::time::Instant::now();
+                    if now >= last_delivery + WINDOW {
+                        changes.deliver_all(std::mem::take(&mut heard));
+                        last_delivery = now;
+                    } else {
+                        flush_at.get_or_insert(last_delivery + WINDOW);
+                    }
                 }
                 // The connection dropped; the next call reconnects. What was notified meanwhile is lost.
                 Ok(None) => {
                     tracing::warn!("live updates: the listening connection dropped; pages resync");
+                    changes.deliver_all(std::mem::take(&mut heard));
+                    flush_at = None;
                     changes.resync_all();
                 }
                 Err(error) => {

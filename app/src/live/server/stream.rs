@@ -1,5 +1,5 @@
 //! `GET /live?topics=…&since=…`: the stream an open page reads (server-sent events). Each event names the records
-//! that changed (`event: changes`, `data: [{"kind":"alert","number":"Alert0010027"}]`, what came within 50 ms) or
+//! that changed (`event: changes`, `data: [{"kind":"alert","number":"Alert0010027"}]`, what the server read at once, at most every 50 ms) or
 //! tells the page to refetch what it shows (`event: resync`); its id is the hub's position, which the page hands back when it reconnects (as
 //! `Last-Event-ID`, or `since`). The guard lets only signed-in users through; each topic needs the permission to view
 //! its records, and the session and role are checked again while the stream is open.
@@ -23,7 +23,10 @@ use axum::{
 use futures_util::stream;
 use serde::Deserialize;
 use std::{collections::VecDeque, convert::Infallible, future::Future, pin::Pin, sync::Arc, time::Duration};
-use tokio::sync::broadcast::{error::RecvError, Receiver};
+use tokio::sync::broadcast::{
+    error::{RecvError, TryRecvError},
+    Receiver,
+};
 use tower_sessions::Session;
 
 /// The stream's path.
@@ -32,11 +35,8 @@ pub const PATH: &str = "/live";
 pub const RECHECK: Duration = Duration::from_secs(20);
 /// A comment line this often keeps proxies and browsers from closing an idle stream.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// How long a stream gathers changes after the first before it sends them as one event: a page reloads once for a
-/// burst, and a burst costs the server one event a stream, not one a record.
-pub const GATHER: Duration = Duration::from_millis(50);
 /// More records than this in one gathering, and the stream says `resync` instead of naming them.
-pub const MAX_NAMED: usize = 20;
+pub const MAX_NAMED: usize = 100;
 /// What the browser waits before reconnecting a stream that ended.
 pub const RETRY: Duration = Duration::from_secs(1);
 
@@ -163,7 +163,7 @@ impl Following {
                     Ok(delivery) => {
                         if delivery.seq() > self.after {
                             self.after = delivery.seq();
-                            if let Some(event) = self.gathered_from(&delivery).await {
+                            if let Some(event) = self.gathered_from(&delivery) {
                                 return Some(event);
                             }
                         }
@@ -213,31 +213,25 @@ impl Following {
             .data(serde_json::to_string(gathered).unwrap_or_default())
     }
 
-    /// After a first delivery that concerns the stream, gathers what else arrives within [`GATHER`] into one event.
-    async fn gathered_from(&mut self, first: &Delivery) -> Option<Event> {
+    /// After a first delivery that concerns the stream, gathers what else is already waiting into one event.
+    fn gathered_from(&mut self, first: &Delivery) -> Option<Event> {
         let mut gathered = Vec::new();
         let mut complete = self.gather(first, &mut gathered);
-        if complete && gathered.is_empty() {
-            return None;
-        }
-        let until = tokio::time::Instant::now() + GATHER;
         while complete {
-            tokio::select! {
-                () = tokio::time::sleep_until(until) => break,
-                received = self.receiver.recv() => match received {
-                    Ok(delivery) if delivery.seq() > self.after => {
-                        self.after = delivery.seq();
-                        complete = self.gather(&delivery, &mut gathered);
-                    }
-                    Ok(_) => {}
-                    Err(_) => complete = false,
-                },
+            match self.receiver.try_recv() {
+                Ok(delivery) if delivery.seq() > self.after => {
+                    self.after = delivery.seq();
+                    complete = self.gather(&delivery, &mut gathered);
+                }
+                Ok(_) => {}
+                Err(TryRecvError::Empty) => break,
+                Err(_) => complete = false,
             }
         }
-        Some(match complete {
-            true => self.changes_event(&gathered, self.after),
+        match complete {
+            true => (!gathered.is_empty()).then(|| self.changes_event(&gathered, self.after)),
             // Too many records, or fell behind: the page refetches what it shows.
-            false => resync(&self.changes, self.after),
-        })
+            false => Some(resync(&self.changes, self.after)),
+        }
     }
 }
