@@ -51,6 +51,18 @@ async function call(page: Page, fn: string, form: Record<string, string>): Promi
   return reply.json();
 }
 
+/** Refreshes the alert's install base items and creates its case, as `page`'s user, through the server functions. */
+async function refreshAndCreateCase(page: Page, alert: string, shortDescription: string): Promise<{ number: string }> {
+  await call(page, 'refresh_install_base', { alert });
+  return (await call(page, 'create_case', {
+    'input[alert]': alert,
+    'input[short_description]': shortDescription,
+    'input[priority]': '2',
+    'input[contact]': '',
+    'input[work_notes]': '',
+  })) as { number: string };
+}
+
 test('operator B sees operator A refresh the affected items and create the case, without a reload', async ({
   browser,
   request,
@@ -138,14 +150,7 @@ test('a work note posted by one agent appears on another agent’s open case pag
   // The operator opens a case for a fresh alert.
   const operator = await pageAs(browser, 'operator');
   const number = await mailAlert(request, `Relay refusing mail (${Date.now()})`);
-  await call(operator, 'refresh_install_base', { alert: number });
-  const created = (await call(operator, 'create_case', {
-    'input[alert]': number,
-    'input[short_description]': 'Relay refusing mail',
-    'input[priority]': '2',
-    'input[contact]': '',
-    'input[work_notes]': '',
-  })) as { number: string };
+  const created = await refreshAndCreateCase(operator, number, 'Relay refusing mail');
 
   const [first, second] = [await pageAs(browser, 'agent'), await pageAs(browser, 'agent')];
   for (const page of [first, second]) {
@@ -190,14 +195,7 @@ test('a page whose stream is cut reconnects by itself and catches up with what i
 
   // Meanwhile another operator refreshes the alert and creates its case.
   const other = await pageAs(browser, 'evt.admin');
-  await call(other, 'refresh_install_base', { alert: number });
-  const created = (await call(other, 'create_case', {
-    'input[alert]': number,
-    'input[short_description]': 'Relay flapping',
-    'input[priority]': '2',
-    'input[contact]': '',
-    'input[work_notes]': '',
-  })) as { number: string };
+  const created = await refreshAndCreateCase(other, number, 'Relay flapping');
   await expect(form.caseField).toHaveText('');
 
   // The network comes back: the page reconnects with backoff and shows what it missed.
