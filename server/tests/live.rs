@@ -282,6 +282,88 @@ async fn another_instance_on_the_same_database_pushes_what_the_first_committed()
 }
 
 #[tokio::test]
+async fn a_burst_too_big_to_name_tells_a_list_to_refetch_and_still_names_a_followed_alert() {
+    let app = TestApp::new().await;
+    let (_, list) = Events::open(&app.router, app.cookie.as_deref(), "topics=alerts", None).await;
+    let (_, form) = Events::open(
+        &app.router,
+        app.cookie.as_deref(),
+        &format!("topics=alert:{DB_HOST_ALERT},cases"),
+        None,
+    )
+    .await;
+    let (mut list, mut form) = (list.expect("list stream"), form.expect("form stream"));
+
+    // 150 alerts change in one transaction, as the database reports them (the follower does not read the alerts).
+    let burst = if app.url.starts_with("postgres") {
+        "SELECT pg_notify('forestall_changes', 'alert ' || number) FROM (SELECT 'Alert' || n AS number \
+         FROM generate_series(9000001, 9000149) AS n UNION ALL SELECT $1) AS burst"
+    } else {
+        "WITH RECURSIVE n(i) AS (SELECT 9000001 UNION ALL SELECT i + 1 FROM n WHERE i < 9000149) \
+         INSERT INTO change_log (kind, number) SELECT 'alert', 'Alert' || i FROM n UNION ALL SELECT 'alert', $1"
+    };
+    sqlx::query(burst)
+        .bind(DB_HOST_ALERT)
+        .execute(&app.db)
+        .await
+        .expect("burst");
+
+    // The list cannot be told 150 names in one event: it hears `resync` (and refetches its rows).
+    loop {
+        let event = list.next().await;
+        if event.event == "resync" {
+            break;
+        }
+        assert!(event.changes().len() <= 100, "an event names at most 100 records");
+    }
+    // The form follows one alert: it hears that one by name, and nothing else.
+    assert_eq!(form.next().await.changes(), [alert(DB_HOST_ALERT)]);
+    assert!(form.drain(Duration::from_millis(700)).await.is_empty());
+
+    // After its quiet spell the list hears the next change by name again: nothing waiting was dropped.
+    app.refresh(MAIL_ALERT).await;
+    loop {
+        let event = list.next().await;
+        if event.event == "changes" && event.changes().contains(&alert(MAIL_ALERT)) {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_second_process_that_falls_behind_the_change_logs_pruning_tells_its_pages_to_refetch() {
+    let app = TestApp::new().await;
+    if app.url.starts_with("postgres") {
+        return; // PostgreSQL keeps no change log: a lost connection is the gap, tested with the follower.
+    }
+    let store = Store::open(&app.url).await.expect("second process");
+    let b = server::router(server::app_state(test_options(), store, Settings::default()));
+    let (_, events) = Events::open(
+        &b,
+        app.cookie.as_deref(),
+        &format!("topics=alert:{DB_HOST_ALERT}"),
+        None,
+    )
+    .await;
+    let mut events = events.expect("stream on B");
+    // Another process appends 101,000 changes in one commit, before B reads again: the oldest of them, which B
+    // needed, are pruned as the log grows.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 101000) \
+         INSERT INTO change_log (kind, number) SELECT 'alert', 'Alert' || (9000000 + i % 50) FROM n",
+    )
+    .execute(&app.db)
+    .await
+    .expect("burst");
+    let gap: i64 = sqlx::query_scalar("SELECT MIN(id) - 1 FROM change_log")
+        .fetch_one(&app.db)
+        .await
+        .expect("oldest");
+    assert!(gap > 0, "the log was pruned");
+    assert_eq!(events.next().await.event, "resync");
+}
+
+#[tokio::test]
 async fn shutting_down_ends_every_stream() {
     let app = TestApp::new().await;
     let (_, events) = Events::open(&app.router, app.cookie.as_deref(), "topics=alerts,cases", None).await;

@@ -4,11 +4,19 @@
 
 use super::{Change, Feed};
 use leptos::prelude::*;
-use std::{cell::RefCell, future::Future, rc::Rc, time::Duration};
+use std::{
+    cell::{Cell, RefCell},
+    future::Future,
+    rc::Rc,
+    time::Duration,
+};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{EventSource, MessageEvent};
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// A page reloads what it shows at most this often (a first change after a quiet spell at once): under a burst, a
+/// thousand open lists must not each refetch back to back.
+const RELOAD_SPACING_MS: f64 = 500.0;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 type Listener = Rc<dyn Fn(Option<&Change>)>;
@@ -34,29 +42,17 @@ where
     F: Fn() -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    // One reload at a time; changes that arrive while it runs ask for one more.
-    let running = Rc::new(std::cell::Cell::new(false));
-    let again = Rc::new(std::cell::Cell::new(false));
-    let reload = Rc::new(reload);
+    let reloader = Rc::new(Reloader {
+        busy: Cell::new(false),
+        again: Cell::new(false),
+        last_start: Cell::new(f64::NEG_INFINITY),
+        reload,
+    });
     let listener: Listener = Rc::new(move |change: Option<&Change>| {
         if change.is_some_and(|change| !relevant(change)) {
             return;
         }
-        if running.replace(true) {
-            again.set(true);
-            return;
-        }
-        let (running, again, reload) = (Rc::clone(&running), Rc::clone(&again), Rc::clone(&reload));
-        leptos::task::spawn_local(async move {
-            loop {
-                again.set(false);
-                reload().await;
-                if !again.get() {
-                    break;
-                }
-            }
-            running.set(false);
-        });
+        reloader.request();
     });
     let open = STREAM.with_borrow_mut(|stream| {
         stream.listeners.push(listener);
@@ -69,6 +65,52 @@ where
     });
     if open {
         connect();
+    }
+}
+
+/// One reload at a time, started at most every [`RELOAD_SPACING_MS`]; changes that arrive meanwhile ask for one more.
+struct Reloader<F> {
+    busy: Cell<bool>,
+    again: Cell<bool>,
+    /// When the last reload started (`Date.now()`, ms).
+    last_start: Cell<f64>,
+    reload: F,
+}
+
+impl<F, Fut> Reloader<F>
+where
+    F: Fn() -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    fn request(self: &Rc<Self>) {
+        if self.busy.replace(true) {
+            self.again.set(true);
+        } else {
+            self.start_in_turn();
+        }
+    }
+
+    fn start_in_turn(self: &Rc<Self>) {
+        let wait = RELOAD_SPACING_MS - (js_sys::Date::now() - self.last_start.get());
+        let this = Rc::clone(self);
+        if wait > 0.0 {
+            set_timeout(move || this.run(), Duration::from_millis(wait as u64));
+        } else {
+            this.run();
+        }
+    }
+
+    fn run(self: Rc<Self>) {
+        self.again.set(false);
+        self.last_start.set(js_sys::Date::now());
+        leptos::task::spawn_local(async move {
+            (self.reload)().await;
+            if self.again.get() {
+                self.start_in_turn();
+            } else {
+                self.busy.set(false);
+            }
+        });
     }
 }
 

@@ -21,7 +21,7 @@ use crate::{auth::Permission, AppError};
 use serde::{Deserialize, Serialize};
 
 /// What kind of record changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordKind {
     Alert,
@@ -54,7 +54,7 @@ impl RecordKind {
 }
 
 /// A committed change to one record, as the stream sends it: which record, never what it holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Change {
     pub kind: RecordKind,
     pub number: String,

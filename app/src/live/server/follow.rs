@@ -2,8 +2,9 @@
 //! made it: this process, another instance on the same PostgreSQL, or another process on the same SQLite file
 //! (`forestall import`, `forestall demo`, a second `serve`).
 //!
-//! - SQLite: the `change_log` table (one row per changed record, the newest change with the highest id), read by id
-//!   after every commit of this process (`Store::committed`) and every [`POLL`] for other processes' commits.
+//! - SQLite: the `change_log` table (a row per change, appended in commit order with gapless ids, pruned from the
+//!   oldest end), read by id after every commit of this process (`Store::committed`) and every [`POLL`] for other
+//!   processes' commits. A gap after the cursor means rows it needed were pruned: every stream is told to resync.
 //! - PostgreSQL: `LISTEN forestall_changes`. A notification is delivered at commit, to every instance. When the
 //!   listening connection drops, notifications sent meanwhile are lost: every stream is then told to resync.
 
@@ -17,11 +18,13 @@ use std::time::Duration;
 /// How often SQLite's change log is read for changes made by other processes.
 pub const POLL: Duration = Duration::from_millis(500);
 /// At most one delivery to the streams this often: changes committed meanwhile go out together, so a burst of
-/// commits (ingestion at full rate) costs each stream one wake-up every 50 ms, not one a commit. A lone change goes
-/// out at once.
-pub const WINDOW: Duration = Duration::from_millis(50);
+/// commits (ingestion at full rate) costs each stream one wake-up every 100 ms, not one a commit. A lone change goes
+/// out at once. (50 ms cost ingestion 15-30% with 1,000 streams open; see BENCHMARKS.md, "Live updates".)
+pub const WINDOW: Duration = Duration::from_millis(100);
 /// Rows read at a time.
 const BATCH: i64 = 2000;
+/// Rows read for one delivery, at most (more are there: the next delivery follows at once).
+const DELIVERY_ROWS: usize = 50_000;
 /// The PostgreSQL channel the triggers notify.
 pub const CHANNEL: &str = "forestall_changes";
 
@@ -88,27 +91,41 @@ async fn follow_log(store: &Store, changes: &Changes) {
                 }
             }
         }
-        match store.changes_after(cursor).await {
-            Ok(rows) => {
-                more = rows.len() as i64 == BATCH;
-                let mut read = Vec::with_capacity(rows.len());
-                for (id, kind, number) in rows {
-                    cursor = id;
-                    match RecordKind::parse(&kind) {
-                        Some(kind) => read.push(Change { kind, number }),
-                        None => tracing::warn!(kind, "live updates: unknown kind in the change log"),
-                    }
+        let mut read = Vec::new();
+        let mut rows_read = 0;
+        let mut pruned = false;
+        more = loop {
+            let rows = match store.changes_after(cursor).await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    tracing::warn!(%error, "live updates: could not read the change log");
+                    break false;
                 }
-                if !read.is_empty() {
-                    last_delivery = Some(tokio::time::Instant::now());
+            };
+            let full = rows.len() as i64 == BATCH;
+            if rows.first().is_some_and(|(id, ..)| *id != cursor + 1) {
+                pruned = true;
+            }
+            rows_read += rows.len();
+            for (id, kind, number) in rows {
+                cursor = id;
+                match RecordKind::parse(&kind) {
+                    Some(kind) => read.push(Change { kind, number }),
+                    None => tracing::warn!(kind, "live updates: unknown kind in the change log"),
                 }
-                changes.deliver_all(read);
             }
-            Err(error) => {
-                more = false;
-                tracing::warn!(%error, "live updates: could not read the change log");
+            if !full || rows_read >= DELIVERY_ROWS {
+                break full;
             }
+        };
+        if rows_read > 0 {
+            last_delivery = Some(tokio::time::Instant::now());
         }
+        if pruned {
+            tracing::warn!("live updates: fell behind the change log's pruning; pages resync");
+            changes.resync_all();
+        }
+        changes.deliver_all(read);
     }
 }
 

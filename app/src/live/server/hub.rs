@@ -5,21 +5,78 @@
 use super::super::{Change, RecordKind};
 use std::{
     collections::VecDeque,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::{SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::{broadcast, watch};
 
-/// How many recent deliveries the hub keeps for streams that reconnect, and how far a stream may fall behind before
-/// it is told to resync.
+/// How many recent deliveries the hub keeps for streams that reconnect (at most; see [`KEPT_CHANGES`]).
 pub const RECENT: usize = 4096;
+/// The deliveries kept hold at most this many changes together: at full ingestion a delivery names a thousand alerts
+/// or more, and 4,096 of them would hold hundreds of megabytes.
+pub const KEPT_CHANGES: usize = 100_000;
+/// How far a stream may fall behind the live deliveries before it is told to resync (at one delivery every 100 ms,
+/// over 25 seconds: a stream that slow has a page that refetches anyway).
+pub const BACKLOG: usize = 256;
+
+/// The changes of one delivery, each record once, sorted by kind and number, so what every stream asks of them (how
+/// many alerts, is this case among them, the alerts as the event's text) costs a lookup, not a pass per stream.
+#[derive(Debug, Default)]
+pub struct Batch {
+    changes: Vec<Change>,
+    /// Where the cases start in `changes` (kinds sort alerts first).
+    cases_from: usize,
+    /// Each kind's changes as JSON, encoded by the first stream that sends them as they are.
+    json: [OnceLock<String>; 2],
+}
+
+impl Batch {
+    pub fn new(mut changes: Vec<Change>) -> Self {
+        changes.sort_unstable();
+        changes.dedup();
+        let cases_from = changes.partition_point(|change| change.kind == RecordKind::Alert);
+        Self {
+            changes,
+            cases_from,
+            json: Default::default(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Every change, alerts first.
+    pub fn all(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// The changes to records of `kind`.
+    pub fn of(&self, kind: RecordKind) -> &[Change] {
+        match kind {
+            RecordKind::Alert => &self.changes[..self.cases_from],
+            RecordKind::Case => &self.changes[self.cases_from..],
+        }
+    }
+
+    pub fn contains(&self, kind: RecordKind, number: &str) -> bool {
+        self.of(kind)
+            .binary_search_by(|change| change.number.as_str().cmp(number))
+            .is_ok()
+    }
+
+    /// [`of(kind)`](Self::of) as a JSON array, encoded once for every stream.
+    pub fn json(&self, kind: RecordKind) -> &str {
+        self.json[kind as usize].get_or_init(|| serde_json::to_string(self.of(kind)).unwrap_or_default())
+    }
+}
 
 /// One thing the hub sent to every stream, numbered in the order it was sent.
 #[derive(Debug)]
 pub enum Delivery {
     /// The changes the follower read at once (one commit's, or more): one delivery for all, so a burst costs each
     /// stream one wake-up, not one per record.
-    Changes { seq: u64, changes: Vec<Change> },
+    Changes { seq: u64, changes: Batch },
     /// Something may have been missed (the database's notifications were interrupted): refetch what you show.
     Resync { seq: u64 },
 }
@@ -61,6 +118,17 @@ struct Inner {
 struct Recent {
     last_seq: u64,
     deliveries: VecDeque<Arc<Delivery>>,
+    /// How many changes `deliveries` hold together.
+    kept_changes: usize,
+}
+
+impl Delivery {
+    fn len(&self) -> usize {
+        match self {
+            Delivery::Changes { changes, .. } => changes.all().len(),
+            Delivery::Resync { .. } => 0,
+        }
+    }
 }
 
 impl Default for Changes {
@@ -73,7 +141,7 @@ impl Default for Changes {
             inner: Arc::new(Inner {
                 epoch,
                 recent: Mutex::default(),
-                sender: broadcast::channel(RECENT).0,
+                sender: broadcast::channel(BACKLOG).0,
                 closed: watch::channel(false).0,
             }),
         }
@@ -104,6 +172,7 @@ impl Changes {
 
     /// Sends committed changes to every stream, as one delivery.
     pub fn deliver_all(&self, changes: Vec<Change>) {
+        let changes = Batch::new(changes);
         if !changes.is_empty() {
             self.send(|seq| Delivery::Changes { seq, changes });
         }
@@ -120,10 +189,13 @@ impl Changes {
         let mut recent = self.lock();
         recent.last_seq += 1;
         let delivery = Arc::new(make(recent.last_seq));
-        if recent.deliveries.len() == RECENT {
-            recent.deliveries.pop_front();
-        }
+        recent.kept_changes += delivery.len();
         recent.deliveries.push_back(Arc::clone(&delivery));
+        while recent.deliveries.len() > RECENT || (recent.kept_changes > KEPT_CHANGES && recent.deliveries.len() > 1) {
+            if let Some(oldest) = recent.deliveries.pop_front() {
+                recent.kept_changes -= oldest.len();
+            }
+        }
         tracing::trace!(?delivery, "live delivery");
         let _ = self.inner.sender.send(delivery);
     }
@@ -166,6 +238,11 @@ impl Changes {
         let _ = self.inner.closed.send(true);
     }
 
+    /// True once [`close`](Self::close) was called, and told when it is.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.inner.closed.subscribe()
+    }
+
     /// Resolves once [`close`](Self::close) was called.
     pub async fn closed(&self) {
         let mut closed = self.inner.closed.subscribe();
@@ -186,7 +263,7 @@ mod tests {
         deliveries
             .iter()
             .map(|d| match &**d {
-                Delivery::Changes { changes, .. } => changes[0].number.clone(),
+                Delivery::Changes { changes, .. } => changes.all()[0].number.clone(),
                 Delivery::Resync { .. } => "resync".into(),
             })
             .collect()
@@ -237,5 +314,52 @@ mod tests {
         }
         assert!(hub.subscribe(Some(&old)).resync, "older than what the hub keeps");
         assert!(!hub.subscribe(Some(&hub.position_at(1))).resync, "the oldest kept");
+    }
+
+    fn change(kind: RecordKind, number: &str) -> Change {
+        Change {
+            kind,
+            number: number.into(),
+        }
+    }
+
+    #[test]
+    fn a_batch_names_each_record_once_and_answers_by_kind() {
+        let batch = Batch::new(vec![
+            change(RecordKind::Case, "CS0010002"),
+            change(RecordKind::Alert, "Alert0010009"),
+            change(RecordKind::Alert, "Alert0010001"),
+            change(RecordKind::Alert, "Alert0010009"),
+        ]);
+        assert_eq!(batch.all().len(), 3, "the repeated alert once");
+        assert_eq!(batch.of(RecordKind::Alert).len(), 2);
+        assert!(batch.contains(RecordKind::Alert, "Alert0010009"));
+        assert!(!batch.contains(RecordKind::Case, "Alert0010009"), "by kind");
+        assert!(batch.contains(RecordKind::Case, "CS0010002"));
+        assert_eq!(
+            batch.json(RecordKind::Alert),
+            r#"[{"kind":"alert","number":"Alert0010001"},{"kind":"alert","number":"Alert0010009"}]"#
+        );
+        assert_eq!(
+            batch.json(RecordKind::Case),
+            r#"[{"kind":"case","number":"CS0010002"}]"#
+        );
+    }
+
+    #[test]
+    fn the_replay_keeps_a_bounded_number_of_changes() {
+        let hub = Changes::default();
+        let big = |n: usize| {
+            (0..n)
+                .map(|i| change(RecordKind::Alert, &format!("Alert{i:07}")))
+                .collect()
+        };
+        for _ in 0..5 {
+            hub.deliver_all(big(KEPT_CHANGES / 2));
+        }
+        let recent = hub.lock();
+        assert!(recent.kept_changes <= KEPT_CHANGES, "{} kept", recent.kept_changes);
+        assert_eq!(recent.deliveries.len(), 2, "the newest deliveries stay");
+        assert_eq!(recent.deliveries.back().map(|d| d.seq()), Some(5));
     }
 }

@@ -1,5 +1,5 @@
 //! `GET /live?topics=…&since=…`: the stream an open page reads (server-sent events). Each event names the records
-//! that changed (`event: changes`, `data: [{"kind":"alert","number":"Alert0010027"}]`, what the server read at once, at most every 50 ms) or
+//! that changed (`event: changes`, `data: [{"kind":"alert","number":"Alert0010027"}]`, what the server read at once, at most every 100 ms) or
 //! tells the page to refetch what it shows (`event: resync`); its id is the hub's position, which the page hands back when it reconnects (as
 //! `Last-Event-ID`, or `since`). The guard lets only signed-in users through; each topic needs the permission to view
 //! its records, and the session and role are checked again while the stream is open.
@@ -15,17 +15,20 @@ use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{
-        sse::{Event, KeepAlive, Sse},
+        sse::{Event, Sse},
         IntoResponse, Response,
     },
     Extension,
 };
 use futures_util::stream;
 use serde::Deserialize;
-use std::{collections::VecDeque, convert::Infallible, future::Future, pin::Pin, sync::Arc, time::Duration};
-use tokio::sync::broadcast::{
-    error::{RecvError, TryRecvError},
-    Receiver,
+use std::{borrow::Cow, collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
+use tokio::sync::{
+    broadcast::{
+        error::{RecvError, TryRecvError},
+        Receiver,
+    },
+    watch,
 };
 use tower_sessions::Session;
 
@@ -73,17 +76,16 @@ pub async fn stream(
     if subscription.resync {
         pending.push_back(resync(&changes, subscription.after));
     }
-    let ends = state.settings.live_max_age.map(|age| tokio::time::Instant::now() + age);
+    let now = tokio::time::Instant::now();
     let following = Following {
-        ends,
+        ends: state.settings.live_max_age.map(|age| now + age),
         pending,
         after: subscription.after,
         receiver: subscription.receiver,
-        closed: Box::pin({
-            let changes = changes.clone();
-            async move { changes.closed().await }
-        }),
-        recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK),
+        closing: changes.closing(),
+        recheck_at: now + RECHECK,
+        keep_alive_at: now + KEEP_ALIVE,
+        quiet_until: None,
         store: state.store.clone(),
         session: session.id(),
         viewer,
@@ -92,7 +94,8 @@ pub async fn stream(
     };
     let mut following = following;
     for missed in subscription.missed {
-        if let Some(event) = following.event_for(&missed) {
+        if let Some(say) = following.say(std::slice::from_ref(&missed)) {
+            let event = following.event(say, missed.seq());
             following.pending.push_back(event);
         }
     }
@@ -102,9 +105,7 @@ pub async fn stream(
             .await
             .map(|event| (Ok::<_, Infallible>(event), following))
     });
-    let mut response = Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
-        .into_response();
+    let mut response = Sse::new(events).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // nginx and others buffer responses unless told not to; a buffered stream arrives late or never.
@@ -124,8 +125,14 @@ struct Following {
     /// Live deliveries up to this were sent already (or are before where the stream started).
     after: u64,
     receiver: Receiver<Arc<Delivery>>,
-    closed: Pin<Box<dyn Future<Output = ()> + Send>>,
-    recheck: tokio::time::Interval,
+    /// True once the server shuts down.
+    closing: watch::Receiver<bool>,
+    /// When the session and role are checked next.
+    recheck_at: tokio::time::Instant,
+    /// When a comment goes out if nothing else has (any event moves it on).
+    keep_alive_at: tokio::time::Instant,
+    /// After a `resync`, the stream is quiet until then: see [`QUIET_AFTER_RESYNC`].
+    quiet_until: Option<tokio::time::Instant>,
     store: crate::store::Store,
     /// Kept by id only: an idle stream should not hold the session's record.
     session: Option<tower_sessions::session::Id>,
@@ -134,36 +141,87 @@ struct Following {
     changes: Changes,
 }
 
+/// What a stream says of deliveries that concern it.
+enum Say<'a> {
+    /// The records that changed, as the event's JSON text.
+    Names(Cow<'a, str>),
+    /// Too many to name, or some may be missing: refetch what you show.
+    Resync,
+}
+
+/// After telling a page to resync, a stream waits this long before it says anything more, gathering meanwhile.
+/// A resync means a burst (or a gap); the page refetches at most every 500 ms anyway, so under full ingestion each
+/// stream wakes twice a second instead of at every delivery, and a quiet moment's change still goes out at once.
+pub const QUIET_AFTER_RESYNC: Duration = Duration::from_millis(500);
+
 impl Following {
     /// The next event to send, or `None` to end the stream (shutdown, sign-out, a role that may no longer see it).
+    ///
+    /// One timer for all that is due by time (the end, the re-check, the keep-alive, the end of a quiet spell): an
+    /// idle stream holds one sleep, not four (see BENCHMARKS.md, "Live updates", memory per idle stream).
     async fn next(&mut self) -> Option<Event> {
+        let event = self.next_unstamped().await?;
+        self.keep_alive_at = tokio::time::Instant::now() + KEEP_ALIVE;
+        Some(event)
+    }
+
+    async fn next_unstamped(&mut self) -> Option<Event> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some(event);
             }
-            let ends = self.ends;
-            tokio::select! {
-                () = &mut self.closed => return None,
-                () = async move {
-                    if let Some(at) = ends {
-                        tokio::time::sleep_until(at).await;
-                    }
-                }, if ends.is_some() => return None,
-                _ = self.recheck.tick() => {
-                    // Boxed: the check's database futures are large, and an idle stream should not carry their
-                    // room while it waits (see BENCHMARKS.md, "Live updates").
-                    let allowed = Box::pin(session_still_allows(&self.store, self.session, &self.viewer, |viewer| {
-                        self.topics.iter().all(|topic| viewer.may(topic.kind().permission()))
-                    }));
-                    if !allowed.await {
-                        return None;
-                    }
+            let now = tokio::time::Instant::now();
+            if *self.closing.borrow() || self.ends.is_some_and(|at| at <= now) {
+                return None;
+            }
+            if self.quiet_until.is_some_and(|at| at <= now) {
+                // The deliveries waited in the channel meanwhile: gathered now, as one event.
+                self.quiet_until = None;
+                if let Some(event) = self.gathered(Vec::new()) {
+                    return Some(event);
                 }
-                received = self.receiver.recv() => match received {
+                continue;
+            }
+            if self.recheck_at <= now {
+                self.recheck_at = now + RECHECK;
+                // Boxed: the check's database futures are large, and an idle stream should not carry their room.
+                let allowed = Box::pin(session_still_allows(
+                    &self.store,
+                    self.session,
+                    &self.viewer,
+                    |viewer| self.topics.iter().all(|topic| viewer.may(topic.kind().permission())),
+                ));
+                if !allowed.await {
+                    return None;
+                }
+                continue;
+            }
+            if self.keep_alive_at <= now {
+                // A comment line: proxies and browsers keep the stream open.
+                return Some(Event::default().comment(""));
+            }
+            let wake = [
+                self.ends,
+                self.quiet_until,
+                Some(self.recheck_at),
+                Some(self.keep_alive_at),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(self.keep_alive_at);
+            let quiet = self.quiet_until.is_some();
+            tokio::select! {
+                changed = self.closing.changed() => if changed.is_err() {
+                    return None;
+                },
+                () = tokio::time::sleep_until(wake) => {}
+                // Not read during a quiet spell.
+                received = self.receiver.recv(), if !quiet => match received {
                     Ok(delivery) => {
                         if delivery.seq() > self.after {
                             self.after = delivery.seq();
-                            if let Some(event) = self.gathered_from(&delivery) {
+                            if let Some(event) = self.gathered(vec![delivery]) {
                                 return Some(event);
                             }
                         }
@@ -171,7 +229,7 @@ impl Following {
                     // Fell behind by more than the hub keeps: what was skipped is unknown, so the page refetches.
                     Err(RecvError::Lagged(skipped)) => {
                         tracing::debug!(skipped, "live stream fell behind; resync");
-                        return Some(resync(&self.changes, self.after));
+                        return Some(self.event(Say::Resync, self.after));
                     }
                     Err(RecvError::Closed) => return None,
                 },
@@ -179,59 +237,87 @@ impl Following {
         }
     }
 
-    /// Adds what of `delivery` this stream follows to `gathered`; `false` when the page must resync instead.
-    fn gather(&self, delivery: &Delivery, gathered: &mut Vec<Change>) -> bool {
-        match delivery {
-            Delivery::Changes { changes, .. } => {
-                for change in changes {
-                    if self.topics.iter().any(|topic| topic.matches(change)) && !gathered.contains(change) {
-                        if gathered.len() == MAX_NAMED {
-                            return false;
-                        }
-                        gathered.push(change.clone());
-                    }
-                }
-                true
-            }
-            Delivery::Resync { .. } => false,
-        }
-    }
-
-    /// The event for `delivery` (what the stream missed while away), if it concerns the stream.
-    fn event_for(&self, delivery: &Delivery) -> Option<Event> {
-        let mut gathered = Vec::new();
-        if !self.gather(delivery, &mut gathered) {
-            return Some(resync(&self.changes, delivery.seq()));
-        }
-        (!gathered.is_empty()).then(|| self.changes_event(&gathered, delivery.seq()))
-    }
-
-    fn changes_event(&self, gathered: &[Change], seq: u64) -> Event {
-        Event::default()
-            .event("changes")
-            .id(self.changes.position_at(seq))
-            .data(serde_json::to_string(gathered).unwrap_or_default())
-    }
-
-    /// After a first delivery that concerns the stream, gathers what else is already waiting into one event.
-    fn gathered_from(&mut self, first: &Delivery) -> Option<Event> {
-        let mut gathered = Vec::new();
-        let mut complete = self.gather(first, &mut gathered);
-        while complete {
+    /// `deliveries` and every other already waiting, as one event, if they concern the stream.
+    fn gathered(&mut self, mut deliveries: Vec<Arc<Delivery>>) -> Option<Event> {
+        loop {
             match self.receiver.try_recv() {
                 Ok(delivery) if delivery.seq() > self.after => {
                     self.after = delivery.seq();
-                    complete = self.gather(&delivery, &mut gathered);
+                    deliveries.push(delivery);
                 }
                 Ok(_) => {}
                 Err(TryRecvError::Empty) => break,
-                Err(_) => complete = false,
+                // Fell behind: the page refetches what it shows.
+                Err(TryRecvError::Lagged(_)) => return Some(self.event(Say::Resync, self.after)),
+                Err(TryRecvError::Closed) => break,
             }
         }
-        match complete {
-            true => (!gathered.is_empty()).then(|| self.changes_event(&gathered, self.after)),
-            // Too many records, or fell behind: the page refetches what it shows.
-            false => Some(resync(&self.changes, self.after)),
+        let say = self.say(&deliveries)?;
+        Some(self.event(say, self.after))
+    }
+
+    /// What the stream says of `deliveries` (one, or several that were waiting at once): the records it follows
+    /// that changed, or resync when there are too many to name; nothing if none concerns it.
+    fn say<'a>(&self, deliveries: &'a [Arc<Delivery>]) -> Option<Say<'a>> {
+        let batches = deliveries
+            .iter()
+            .map(|delivery| match &**delivery {
+                Delivery::Changes { changes, .. } => Some(changes),
+                Delivery::Resync { .. } => None,
+            })
+            .collect::<Option<Vec<_>>>();
+        let Some(batches) = batches else {
+            return Some(Say::Resync);
+        };
+        // A list page's stream hearing one delivery (nearly always): the text is the batch's, encoded once for all.
+        if let ([Topic::All(kind)], [batch]) = (self.topics.as_slice(), batches.as_slice()) {
+            return match batch.of(*kind).len() {
+                0 => None,
+                n if n > MAX_NAMED => Some(Say::Resync),
+                _ => Some(Say::Names(Cow::Borrowed(batch.json(*kind)))),
+            };
+        }
+        let mut gathered: Vec<Change> = Vec::new();
+        for batch in batches {
+            for topic in &self.topics {
+                match topic {
+                    Topic::All(kind) => {
+                        let of = batch.of(*kind);
+                        if of.len() > MAX_NAMED {
+                            return Some(Say::Resync);
+                        }
+                        gathered.extend_from_slice(of);
+                    }
+                    Topic::One(kind, number) if batch.contains(*kind, number) => gathered.push(Change {
+                        kind: *kind,
+                        number: number.clone(),
+                    }),
+                    Topic::One(..) => {}
+                }
+            }
+        }
+        gathered.sort_unstable();
+        gathered.dedup();
+        match gathered.len() {
+            0 => None,
+            n if n > MAX_NAMED => Some(Say::Resync),
+            _ => Some(Say::Names(Cow::Owned(
+                serde_json::to_string(&gathered).unwrap_or_default(),
+            ))),
+        }
+    }
+
+    /// The event that says `say`, positioned at `seq`.
+    fn event(&mut self, say: Say<'_>, seq: u64) -> Event {
+        match say {
+            Say::Names(text) => Event::default()
+                .event("changes")
+                .id(self.changes.position_at(seq))
+                .data(text),
+            Say::Resync => {
+                self.quiet_until = Some(tokio::time::Instant::now() + QUIET_AFTER_RESYNC);
+                resync(&self.changes, seq)
+            }
         }
     }
 }
