@@ -17,11 +17,21 @@ mod bench;
 mod bench_ingest;
 mod bench_live;
 
-/// Forestall: proactive customer service from monitoring alerts.
+/// What `forestall --help` opens with.
+const ABOUT: &str = "Forestall: proactive customer service from monitoring alerts.";
+const LONG_ABOUT: &str = "Forestall: proactive customer service from monitoring alerts.
+
+Monitoring raises an alert on a configuration item; Forestall traces which customers' install base items it affects
+through the CMDB's relationships, opens a proactive case for them before anyone calls, and keeps every open page
+up to date as the alert, the case and the CMDB change.
+
+Run with no command to serve the workspace (the same as `forestall serve`). Every setting is also an environment
+variable, shown in brackets; `.env.example` lists them all.";
+
 #[derive(Debug, Parser)]
-#[command(name = "forestall", version, about)]
+#[command(name = "forestall", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
-    /// Database URL: sqlite://PATH (created if missing).
+    /// Database URL: sqlite://PATH (a file, created if missing) or postgres://USER@HOST:PORT/DATABASE.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://forestall.db", global = true)]
     database_url: String,
 
@@ -29,26 +39,33 @@ struct Cli {
     #[arg(long, env = "FORESTALL_LOG", default_value = "info,sqlx=warn", global = true)]
     log: String,
 
-    #[command(flatten)]
-    serve: ServeArgs,
-
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// `forestall` with no command: `serve`, its settings from the environment alone.
+#[derive(Debug, Parser)]
+struct DefaultServe {
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the workspace (the default command).
-    Serve,
+    Serve(ServeArgs),
     /// Write the demo data set into an empty database.
     Demo,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Write a synthetic CMDB of SIZE CIs and install base items (in the import format) into DIR.
     Gen {
+        /// The directory to write the CSV files to (created if missing), ready for `forestall import DIR`.
         dir: std::path::PathBuf,
+        /// How many configuration items, and as many install base items.
         #[arg(long, default_value_t = 100_000)]
         size: u64,
+        /// The same seed writes the same CMDB.
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -61,7 +78,11 @@ enum Command {
     /// memory per stream; prints the table of BENCHMARKS.md.
     BenchLive(bench_live::LiveBenchArgs),
     /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
-    Import { dir: std::path::PathBuf },
+    Import {
+        /// A directory holding any of accounts.csv, contacts.csv, products.csv, configuration_items.csv,
+        /// ci_relationships.csv and install_base_items.csv (the README, "Importing a CMDB", has their columns).
+        dir: std::path::PathBuf,
+    },
     /// Manage the users who may sign in.
     #[command(subcommand)]
     User(UserCommand),
@@ -74,9 +95,15 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
     /// Create a token named NAME (say, for the tool that sends it) and print it, once.
-    Create { name: String },
+    Create {
+        /// The token's name, unique: say, the monitoring tool that sends it.
+        name: String,
+    },
     /// Refuse the token named NAME from now on.
-    Revoke { name: String },
+    Revoke {
+        /// The name it was created with (`forestall token list`).
+        name: String,
+    },
     /// List the tokens (names and dates; the tokens themselves are not kept).
     List,
 }
@@ -87,6 +114,7 @@ enum TokenCommand {
 enum UserCommand {
     /// Add a user with a role.
     Add {
+        /// The user name they sign in with.
         name: String,
         /// One of admin, evt_mgmt_admin, evt_mgmt_operator, sn_customerservice_agent, evt_mgmt_user.
         #[arg(long)]
@@ -97,60 +125,73 @@ enum UserCommand {
     },
     /// Set a new password (ending the user's sessions).
     ResetPassword {
+        /// The user's name.
         name: String,
+        /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
     },
     /// Give a user another role.
-    Role { name: String, role: Role },
+    Role {
+        /// The user's name.
+        name: String,
+        /// One of admin, evt_mgmt_admin, evt_mgmt_operator, sn_customerservice_agent, evt_mgmt_user.
+        role: Role,
+    },
     /// Stop a user from signing in (ending their sessions).
-    Disable { name: String },
+    Disable {
+        /// The user's name.
+        name: String,
+    },
     /// Let a disabled user sign in again.
-    Enable { name: String },
+    Enable {
+        /// The user's name.
+        name: String,
+    },
     /// List the users.
     List,
 }
 
-/// Settings of `serve`, read with or without the subcommand (it is the default).
+/// Settings of `serve` (with no command, from the environment).
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// Address to listen on [default: LEPTOS_SITE_ADDR, or 127.0.0.1:3000].
-    #[arg(long, env = "FORESTALL_ADDR", global = true)]
+    #[arg(long, env = "FORESTALL_ADDR")]
     addr: Option<SocketAddr>,
 
     /// Seed the demo data first when the database is empty.
-    #[arg(long, env = "FORESTALL_DEMO", global = true)]
+    #[arg(long, env = "FORESTALL_DEMO")]
     demo: bool,
 
     /// Mark the session cookie Secure and send HSTS. Set it when users reach Forestall over https.
-    #[arg(long, env = "FORESTALL_SECURE_COOKIES", global = true)]
+    #[arg(long, env = "FORESTALL_SECURE_COOKIES")]
     secure_cookies: bool,
 
     /// Take the client address from X-Forwarded-For (for sign-in throttling and the audit log). Set it only behind
     /// a proxy that sets that header.
-    #[arg(long, env = "FORESTALL_TRUST_FORWARDED_FOR", global = true)]
+    #[arg(long, env = "FORESTALL_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
 
     /// When an alert is opened by someone who may refresh it and the CMDB changed since its install base snapshot
     /// was taken, refresh the snapshot first.
-    #[arg(long, env = "FORESTALL_REFRESH_STALE_ON_OPEN", global = true)]
+    #[arg(long, env = "FORESTALL_REFRESH_STALE_ON_OPEN")]
     refresh_stale_on_open: bool,
 
     /// An event for an alert closed at most this many seconds ago reopens it; a later one raises a new alert.
-    #[arg(long, env = "FORESTALL_REOPEN_WITHIN", default_value_t = 3600, global = true)]
+    #[arg(long, env = "FORESTALL_REOPEN_WITHIN", default_value_t = 3600)]
     reopen_within: u32,
 
     /// An alert reopened FLAP_THRESHOLD times within this many seconds is marked Flapping.
-    #[arg(long, env = "FORESTALL_FLAP_WINDOW", default_value_t = 3600, global = true)]
+    #[arg(long, env = "FORESTALL_FLAP_WINDOW", default_value_t = 3600)]
     flap_window: u32,
 
     /// End each live stream after this many seconds (the page reconnects at once and misses nothing), so that
     /// streams spread over instances added behind a load balancer; 0 for no limit.
-    #[arg(long, env = "FORESTALL_LIVE_MAX_AGE", default_value_t = 600, global = true)]
+    #[arg(long, env = "FORESTALL_LIVE_MAX_AGE", default_value_t = 600)]
     live_max_age: u64,
 
     /// How many reopens within the flap window make an alert Flapping.
-    #[arg(long, env = "FORESTALL_FLAP_THRESHOLD", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    #[arg(long, env = "FORESTALL_FLAP_THRESHOLD", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     flap_threshold: u32,
 }
 
@@ -187,10 +228,18 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Bench(args)) => return bench::run(args).await,
         Some(Command::BenchIngest(args)) => return bench_ingest::run(args).await,
         Some(Command::BenchLive(args)) => return bench_live::run(args).await,
+        Some(Command::Import { ref dir }) => {
+            if let Some(problem) = import_dir_problem(dir) {
+                return Err(problem.into());
+            }
+        }
         _ => {}
     }
     let store = Store::open(&cli.database_url).await?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(DefaultServe::parse_from(["forestall"]).serve));
+    match command {
         Command::Migrate => println!("The database at {} is up to date.", cli.database_url),
         Command::Demo => seed(&store).await?,
         Command::User(command) => user(&store, command).await?,
@@ -199,11 +248,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Gen { .. } | Command::Bench(_) | Command::BenchIngest(_) | Command::BenchLive(_) => {
             unreachable!("handled before the database is opened")
         }
-        Command::Serve => {
-            if cli.serve.demo {
+        Command::Serve(args) => {
+            if args.demo {
                 seed(&store).await?;
             }
-            serve(store, cli.serve).await?;
+            serve(store, args).await?;
         }
     }
     Ok(())
@@ -286,6 +335,19 @@ async fn stop_requested() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
+}
+
+/// Why `dir` cannot be imported from, said before the database is opened (or created).
+fn import_dir_problem(dir: &std::path::Path) -> Option<String> {
+    let what = match (dir.is_dir(), dir.exists()) {
+        (true, _) => return None,
+        (false, true) => "is not a directory",
+        (false, false) => "does not exist",
+    };
+    Some(format!(
+        "import: {} {what}: name the directory that holds the CSV files (forestall import --help)",
+        dir.display()
+    ))
 }
 
 async fn import(store: &Store, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {

@@ -8,7 +8,7 @@ pub(crate) mod demo;
 use crate::domain::{Number, Prefix};
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
-    AnyConnection, AnyPool, Executor, Transaction,
+    AnyConnection, AnyPool, Connection, Executor, Transaction,
 };
 use std::{str::FromStr, sync::Arc};
 
@@ -118,10 +118,29 @@ impl std::ops::DerefMut for WriteTx {
 pub enum OpenError {
     #[error("DATABASE_URL “{0}” is not supported: use {SUPPORTED_URLS}")]
     Unsupported(String),
+    #[error(
+        "the SQLite database's directory {0} does not exist: create it, or set DATABASE_URL (--database-url) to a file in a directory that does"
+    )]
+    NoDirectory(std::path::PathBuf),
+    #[error(
+        "cannot reach PostgreSQL at {at}: {reason}. Check that it is running and that DATABASE_URL (--database-url) names it"
+    )]
+    Unreachable { at: String, reason: String },
+    #[error("PostgreSQL at {at} refused the connection: {reason}. Check the user, password and database in DATABASE_URL (--database-url)")]
+    Refused { at: String, reason: String },
     #[error("could not open the database: {0}")]
     Connect(#[from] sqlx::Error),
     #[error("could not bring the database schema up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// How long opening a PostgreSQL database waits for its first connection.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `postgres://user:secret@host:5432/db` as `host:5432/db`: where, without who.
+fn without_credentials(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.rsplit_once('@').map_or(rest, |(_, at)| at).to_owned()
 }
 
 impl Store {
@@ -141,7 +160,36 @@ impl Store {
             return Err(OpenError::Unsupported(url.to_owned()));
         };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if backend == Backend::Sqlite && !in_memory {
+            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = std::path::Path::new(path.split('?').next().unwrap_or_default());
+            if let Some(directory) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+                return Err(OpenError::NoDirectory(directory.to_owned()));
+            }
+        }
         let options = AnyConnectOptions::from_str(&url)?;
+        if backend == Backend::Postgres {
+            // One connection first, so what is wrong is said plainly (the pool would only say it timed out).
+            let probe = tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect_with(&options)).await;
+            let at = without_credentials(&url);
+            match probe {
+                Ok(Ok(connection)) => {
+                    let _ = connection.close().await;
+                }
+                Ok(Err(sqlx::Error::Database(error))) => {
+                    let reason = error.message().to_owned();
+                    return Err(OpenError::Refused { at, reason });
+                }
+                Ok(Err(error)) => {
+                    let reason = error.to_string();
+                    return Err(OpenError::Unreachable { at, reason });
+                }
+                Err(_) => {
+                    let reason = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs());
+                    return Err(OpenError::Unreachable { at, reason });
+                }
+            }
+        }
         let pool = AnyPoolOptions::new()
             // One in-memory SQLite database lives in one connection; a file is shared by several; a server by more,
             // since PostgreSQL's event writers (see `ingest::batcher`) each hold one while requests read beside them.
