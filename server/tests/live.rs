@@ -185,7 +185,7 @@ async fn what_a_role_may_not_see_is_never_sent() {
         let reply = app.get(&format!("/live?{bad}")).await;
         assert_eq!(reply.status, 422, "{bad}: {}", reply.body);
         let error: app::AppError = serde_json::from_str(&reply.body).expect("typed error");
-        assert_eq!(error.message_for("topics").is_some(), true, "{error:?}");
+        assert!(error.message_for("topics").is_some(), "{error:?}");
     }
 
     // The agent's stream of cases hears of the case and never of the alert it was made from.

@@ -152,7 +152,7 @@ fn AlertForm(
     let self_href = format!("/alerts/{number}");
     let compose_href = format!("{self_href}?compose=case");
     // Copy handles to the texts the conditional actions render, since they may render more than once.
-    let (heading, hidden_number) = (number.clone(), StoredValue::new(number.clone()));
+    let (heading, hidden_number) = (number.clone(), StoredValue::new(number));
     let (self_href, compose_href) = (StoredValue::new(self_href), StoredValue::new(compose_href));
     let ci_text = move || {
         alert.with(|alert| match (&alert.ci, &alert.ci_class) {

@@ -203,7 +203,7 @@ mod tests {
         assert!(topics[0].matches(&alert));
         assert!(!topics[0].matches(&Change {
             number: "Alert0010026".into(),
-            ..alert.clone()
+            ..alert
         }));
         assert!(topics[1].matches(&case) && !topics[1].matches(&alert));
         assert_eq!(

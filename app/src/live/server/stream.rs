@@ -86,7 +86,7 @@ pub async fn stream(
         recheck_at: now + RECHECK,
         keep_alive_at: now + KEEP_ALIVE,
         quiet_until: None,
-        store: state.store.clone(),
+        store: state.store,
         session: session.id(),
         viewer,
         topics,
