@@ -146,7 +146,7 @@ async function keyOf(page: Page, number: string): Promise<string> {
   return alert.message_key;
 }
 
-test('a work note posted by one agent appears on another agent’s open case page', async ({ browser, request }) => {
+test('a work note, a state and an assignment made by one agent appear on another agent’s open case page', async ({ browser, request }) => {
   // The operator opens a case for a fresh alert.
   const operator = await pageAs(browser, 'operator');
   const number = await mailAlert(request, `Relay refusing mail (${Date.now()})`);
@@ -167,6 +167,13 @@ test('a work note posted by one agent appears on another agent’s open case pag
   await first.getByLabel('Move to state').selectOption('Open');
   await first.getByRole('button', { name: 'Update case' }).click();
   await expect(second.locator('#case-state')).toHaveText('Open');
+
+  // And the assignment: once the agent takes the case, every open page shows who has it and offers it no more.
+  await expect(second.locator('#case-assigned-to')).toHaveText('Unassigned');
+  await first.getByRole('button', { name: 'Assign to me' }).click();
+  await expect(first.getByRole('status').filter({ hasText: 'Case assigned to agent.' })).toBeVisible();
+  await expect(second.locator('#case-assigned-to')).toHaveText('agent');
+  await expect(second.getByRole('button', { name: 'Assign to me' })).toHaveCount(0);
   expect(await notReloaded(second)).toBe(true);
 });
 

@@ -63,6 +63,7 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("POST", "/api/list_cases", Rule::Roles(CASE_VIEWERS)),
     ("POST", "/api/get_case", Rule::Roles(CASE_VIEWERS)),
     ("POST", "/api/update_case", Rule::Roles(&[SnCustomerserviceAgent])),
+    ("POST", "/api/assign_case", Rule::Roles(&[SnCustomerserviceAgent])),
     ("POST", "/api/add_case_note", Rule::Roles(WORK_NOTE_WRITERS)),
     ("POST", "/api/list_audit", Rule::Roles(&[Admin])),
 ];
@@ -130,6 +131,7 @@ fn request(method: &str, path: &str) -> Request<Body> {
         "/api/list_cases" => &[],
         "/api/get_case" => &[("number", "CS0010001")],
         "/api/update_case" => &[("input[number]", "CS0010001"), ("input[state]", "Open")],
+        "/api/assign_case" => &[("number", "CS0010001")],
         "/api/add_case_note" => &[
             ("input[number]", "CS0010001"),
             ("input[kind]", "WorkNote"),

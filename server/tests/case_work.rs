@@ -152,6 +152,63 @@ async fn operators_may_add_work_notes_to_proactive_cases_and_nothing_more() {
 }
 
 #[tokio::test]
+async fn an_agent_takes_a_case_once_with_its_activity_and_audit_and_a_closed_case_refuses() {
+    let app = agent_with_a_case().await;
+    let assigned_to = || async {
+        sqlx::query_scalar::<_, Option<String>>("SELECT assigned_to FROM cases WHERE number = 'CS0010001'")
+            .fetch_one(&app.db)
+            .await
+            .expect("assigned_to")
+    };
+    let lines = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM journal_entries WHERE body LIKE 'Assigned to%' \
+             AND case_id = (SELECT id FROM cases WHERE number = 'CS0010001')",
+        )
+        .fetch_one(&app.db)
+        .await
+        .expect("journal")
+    };
+    assert_eq!(assigned_to().await, None);
+    let page = app.get("/cases/CS0010001").await;
+    assert!(
+        page.body.contains("Unassigned") && page.body.contains("Assign to me"),
+        "{}",
+        page.body
+    );
+
+    let taken = app.call("assign_case", &[("number", "CS0010001")]).await;
+    assert_eq!(taken.status, 200, "{}", taken.body);
+    assert_eq!(serde_json::from_str::<String>(&taken.body).expect("who"), "agent");
+    assert_eq!(assigned_to().await.as_deref(), Some("agent"));
+    // Taking it again (a double click, a retry) changes nothing.
+    assert_eq!(app.call("assign_case", &[("number", "CS0010001")]).await.status, 200);
+    assert_eq!(lines().await, 1, "one activity line");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'case_assigned' AND actor = 'agent' AND record = 'CS0010001'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+    let page = app.get("/cases/CS0010001").await;
+    assert!(!page.body.contains("Assign to me"), "offered to the agent who has it");
+    let list = app.get("/cases").await;
+    assert!(
+        list.body.contains("Assigned to") && list.body.contains("<td>agent</td>"),
+        "{}",
+        list.body
+    );
+
+    // Unknown cases are not found; closed cases are read-only, and nothing changes.
+    assert_eq!(app.call("assign_case", &[("number", "CS0999999")]).await.status, 404);
+    assert_eq!(update(&app, "Canceled", "Duplicate.").await.status, 200, "cancel");
+    let refused = app.call("assign_case", &[("number", "CS0010001")]).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(lines().await, 1);
+}
+
+#[tokio::test]
 async fn every_write_is_in_the_audit_log_which_only_admin_may_read() {
     let mut app = agent_with_a_case().await;
     assert_eq!(update(&app, "Open", "").await.status, 200);

@@ -34,10 +34,11 @@ pub enum AuditAction {
     TokenRevoked,
     IncidentCreated,
     AlertRuleChanged,
+    CaseAssigned,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginThrottled,
@@ -56,6 +57,7 @@ impl AuditAction {
         AuditAction::TokenRevoked,
         AuditAction::IncidentCreated,
         AuditAction::AlertRuleChanged,
+        AuditAction::CaseAssigned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +80,7 @@ impl AuditAction {
             AuditAction::TokenRevoked => "token_revoked",
             AuditAction::IncidentCreated => "incident_created",
             AuditAction::AlertRuleChanged => "alert_rule_changed",
+            AuditAction::CaseAssigned => "case_assigned",
         }
     }
 
@@ -106,6 +109,7 @@ impl AuditAction {
             AuditAction::TokenRevoked => "API token revoked",
             AuditAction::IncidentCreated => "Incident created",
             AuditAction::AlertRuleChanged => "Alert rule changed",
+            AuditAction::CaseAssigned => "Case assigned",
         }
     }
 }

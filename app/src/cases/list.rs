@@ -57,7 +57,7 @@ pub fn CasesPage() -> impl IntoView {
 pub fn CaseTable(rows: Vec<CaseRow>, labelled_by: &'static str) -> impl IntoView {
     let link_alerts = crate::auth::viewer().is_some_and(|v| v.may(crate::auth::Permission::ViewAlerts));
     view! {
-        <DataTable labelled_by=labelled_by columns=&["Number", "Short description", "Account", "Priority", "State", "Alert", "Parent case", "Opened (UTC)"]>
+        <DataTable labelled_by=labelled_by columns=&["Number", "Short description", "Account", "Priority", "State", "Alert", "Parent case", "Opened (UTC)", "Assigned to"]>
             {rows.into_iter().map(|row| case_row(row, link_alerts)).collect_view()}
         </DataTable>
     }
@@ -86,6 +86,7 @@ pub(crate) fn case_row(row: CaseRow, link_alerts: bool) -> impl IntoView {
             </td>
             <td>{row.parent.map(|p| view! { <a href=format!("/cases/{p}")>{p.clone()}</a> })}</td>
             <td>{row.opened_at}</td>
+            <td>{row.assigned_to.unwrap_or_default()}</td>
         </tr>
     }
 }

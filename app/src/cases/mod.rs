@@ -1,6 +1,7 @@
 //! Proactive cases: the prefilled case form, case creation, the Cases list and the case page.
 
 mod add_case_note;
+mod assign_case;
 mod create_case;
 mod form;
 pub(crate) mod list;
@@ -11,6 +12,7 @@ mod update_case;
 mod work;
 
 pub use add_case_note::{add_case_note, AddCaseNote};
+pub use assign_case::{assign_case, AssignCase};
 pub use create_case::{create_case, CreateCase};
 pub use form::CaseComposer;
 pub use list::CasesPage;
@@ -107,6 +109,9 @@ pub struct CaseRow {
     pub alert: Option<String>,
     pub parent: Option<String>,
     pub opened_at: String,
+    /// The agent who has the case (`Assign to me`), if anyone.
+    #[serde(default)]
+    pub assigned_to: Option<String>,
 }
 
 /// One page of the Cases list, newest first.

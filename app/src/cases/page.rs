@@ -55,6 +55,7 @@ fn CaseView(detail: CaseDetail, feed: Feed) -> impl IntoView {
     let work = CaseWorkView {
         number: case.number.clone(),
         state: case.state,
+        assigned_to: case.assigned_to.clone(),
         resolution_notes: detail.resolution_notes,
         journal: detail.journal,
     };

@@ -1,7 +1,7 @@
 //! The working part of the case page, hydrated in the browser: the case's state and resolution notes, the forms
 //! that change them, and the two journals (work notes, internal; additional comments, customer-visible).
 
-use super::{get_case, AddCaseNote, CaseDetail, CaseUpdate, NewNote, UpdateCase};
+use super::{get_case, AddCaseNote, AssignCase, CaseDetail, CaseUpdate, NewNote, UpdateCase};
 use crate::{
     auth::{NoteKind, Permission, Viewer},
     domain::CaseState,
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub struct CaseWorkView {
     pub number: String,
     pub state: CaseState,
+    pub assigned_to: Option<String>,
     pub resolution_notes: Option<String>,
     pub journal: Vec<JournalEntry>,
 }
@@ -27,6 +28,7 @@ impl From<CaseDetail> for CaseWorkView {
         Self {
             number: detail.case.number,
             state: detail.case.state,
+            assigned_to: detail.case.assigned_to,
             resolution_notes: detail.resolution_notes,
             journal: detail.journal,
         }
@@ -39,6 +41,8 @@ pub struct CaseRights {
     pub may_update: bool,
     pub may_work_note: bool,
     pub may_comment: bool,
+    /// The signed-in user's name: `Assign to me` is offered unless the case is theirs already.
+    pub me: String,
     /// Said on the page when some of the forms are missing.
     pub why_not: Option<String>,
 }
@@ -59,6 +63,7 @@ impl CaseRights {
             may_update,
             may_work_note,
             may_comment: viewer.may_note(NoteKind::Comment, proactive),
+            me: viewer.name.clone(),
             why_not,
         }
     }
@@ -80,6 +85,7 @@ fn field_error<T>(
 #[island]
 pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl IntoView {
     let update = ServerAction::<UpdateCase>::new();
+    let assign = ServerAction::<AssignCase>::new();
     let work_note = ServerAction::<AddCaseNote>::new();
     let comment = ServerAction::<AddCaseNote>::new();
     let number = StoredValue::new(work.number.clone());
@@ -90,7 +96,8 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
         }
     };
     Effect::new(move |_| {
-        let changes = update.version().get() + work_note.version().get() + comment.version().get();
+        let changes =
+            update.version().get() + assign.version().get() + work_note.version().get() + comment.version().get();
         if changes == 0 {
             return; // hydration: the props are current
         }
@@ -104,6 +111,7 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
     let refused = move || {
         [
             update.value().get().and_then(Result::err),
+            assign.value().get().and_then(Result::err),
             work_note.value().get().and_then(Result::err),
             comment.value().get().and_then(Result::err),
         ]
@@ -118,8 +126,12 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
         may_update,
         may_work_note,
         may_comment,
+        me,
         why_not,
     } = rights;
+    let me = StoredValue::new(me);
+    let assigned_to = move || work.with(|w| w.assigned_to.clone());
+    let mine = move || assigned_to().is_some_and(|to| me.with_value(|me| *me == to));
 
     view! {
         <section class="case-work" aria-labelledby="case-work-heading">
@@ -128,6 +140,10 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
                 <div class="field">
                     <dt>"State"</dt>
                     <dd id="case-state">{move || state().as_str()}</dd>
+                </div>
+                <div class="field">
+                    <dt>"Assigned to"</dt>
+                    <dd id="case-assigned-to">{move || assigned_to().unwrap_or_else(|| "Unassigned".into())}</dd>
                 </div>
                 <div class="field wide">
                     <dt>"Resolution notes"</dt>
@@ -138,6 +154,10 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
             <p role="status" class="status-message">
                 {move || match update.value().get() {
                     Some(Ok(state)) => format!("Case updated: {}.", state.as_str()),
+                    _ => String::new(),
+                }}
+                {move || match assign.value().get() {
+                    Some(Ok(to)) => format!("Case assigned to {to}."),
                     _ => String::new(),
                 }}
                 {move || match (work_note.value().get(), comment.value().get()) {
@@ -151,6 +171,16 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
             </p>
             <Show when=read_only>
                 <p class="muted">{move || format!("This case is {}: it is read-only.", state().as_str())}</p>
+            </Show>
+            <Show when=move || may_update && !read_only() && !mine()>
+                <ServerForm
+                    action=assign
+                    read=|fields: &Fields| AssignCase { number: fields.text("number") }
+                    class="case-assign"
+                >
+                    <input type="hidden" name="number" value=hidden_number />
+                    <button type="submit" disabled=move || assign.pending().get()>"Assign to me"</button>
+                </ServerForm>
             </Show>
             <Show when=move || may_update && !read_only()>
                 <ServerForm action=update read=read_update class="case-update">

@@ -37,6 +37,7 @@ struct CaseRowRecord {
     alert: Option<String>,
     parent: Option<String>,
     opened_at: String,
+    assigned_to: Option<String>,
 }
 
 impl CaseRowRecord {
@@ -51,13 +52,14 @@ impl CaseRowRecord {
             alert: self.alert,
             parent: self.parent,
             opened_at: self.opened_at,
+            assigned_to: self.assigned_to,
         })
     }
 }
 
 const CASE_ROW_SQL: &str = "
     SELECT c.number, c.short_description, c.priority, c.state, c.proactive, acc.name AS account,
-           a.number AS alert, p.number AS parent, c.opened_at
+           a.number AS alert, p.number AS parent, c.opened_at, c.assigned_to
     FROM cases c
     LEFT JOIN accounts acc ON acc.id = c.account_id
     LEFT JOIN alerts a ON a.id = c.alert_id

@@ -52,6 +52,48 @@ fn read_only(number: &CaseNumber, state: CaseState) -> AppError {
 }
 
 impl Store {
+    /// Assigns a case to `to` (the agent who takes it) and answers who has it now; taking a case one already has
+    /// changes nothing. One transaction with its activity line and audit entry.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn assign_case(&self, number: &str, to: &str) -> Result<String, AppError> {
+        let mut tx = self.begin_write().await?;
+        let (number, id, current, _) = writable_case(&mut tx, number).await?;
+        if current.is_read_only() {
+            return Err(read_only(&number, current));
+        }
+        let before: Option<String> = sqlx::query_scalar("SELECT assigned_to FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if before.as_deref() == Some(to) {
+            return Ok(to.to_owned());
+        }
+        let change = match &before {
+            Some(before) => format!("Assigned to {to} (was {before})."),
+            None => format!("Assigned to {to}."),
+        };
+        journal(&mut tx, Some(id), None, "activity", to, &change).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE cases SET assigned_to = $1, updated_at = {} WHERE id = $2",
+            now_sql()
+        )))
+        .bind(to)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        Audit {
+            actor: to,
+            action: AuditAction::CaseAssigned,
+            record: Some(&number.to_string()),
+            detail: &change,
+            address: None,
+        }
+        .write(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(to.to_owned())
+    }
+
     /// Moves a case to another state; resolving or closing needs resolution notes (given now or kept from before).
     #[tracing::instrument(skip(self, input), fields(case = %input.number, state = %input.state), err(Debug, level = "debug"))]
     pub async fn update_case_state(&self, input: &CaseUpdate, actor: &str) -> Result<CaseState, AppError> {
