@@ -4,7 +4,7 @@
 //! the table below must name each exactly once: a route added later without a rule here fails this test, and a
 //! route without a rule in `route_access` is refused to everyone.
 
-mod support;
+use crate::support;
 
 use app::{auth::server::route_access, auth::Role, App};
 use axum::{body::Body, http::Request};

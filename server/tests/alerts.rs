@@ -1,6 +1,6 @@
 //! All Alerts, the alert form and their server functions.
 
-mod support;
+use crate::support;
 
 use support::*;
 

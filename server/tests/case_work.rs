@@ -1,7 +1,7 @@
 //! Working a case: the state lifecycle, resolution notes, read-only closed cases, the two journals, who may add
 //! what, and the audit log of it all.
 
-mod support;
+use crate::support;
 
 use app::auth::Role;
 use support::*;

@@ -1,6 +1,6 @@
 //! Create Case and Submit: one transaction, one proactive case per alert, major cases for several accounts.
 
-mod support;
+use crate::support;
 
 use support::*;
 

@@ -1,7 +1,7 @@
 //! `forestall import`: the example CMDB in `examples/cmdb`, idempotent re-import, and bad files stopped with their
 //! file, line, column and reason and nothing imported.
 
-mod support;
+use crate::support;
 
 use app::import::ImportError;
 use sqlx::AnyPool;

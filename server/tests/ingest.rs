@@ -1,7 +1,7 @@
 //! Alerts in from monitoring: the three endpoints with payloads as the tools send them, one alert per problem,
 //! closing, reopening and flapping, CI binding, tokens, and every kind of bad input.
 
-mod support;
+use crate::support;
 
 use axum::{body::Body, http::Request};
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! Refresh Install Base Items: the trace over the demo CMDB, stored as the alert's snapshot.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::*;

@@ -1,7 +1,7 @@
 //! Live updates: the stream an open page reads (`GET /live`), in-process. Each change is made the way a user or a
 //! tool makes it, and the stream must hear of it, in time, and only when the viewer may see it.
 
-mod support;
+use crate::support;
 
 use app::{
     auth::Role,

@@ -2,7 +2,7 @@
 //! Alertmanager, the rule turned on by an event management admin, an incident created by an operator, the case the
 //! rule opens, and the work note the case gets when the alert resolves.
 
-mod support;
+use crate::support;
 
 use app::auth::Role;
 use axum::{body::Body, http::Request};

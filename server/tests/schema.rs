@@ -2,7 +2,7 @@
 //! columns (and which may be empty), primary keys, foreign keys, unique constraints, checks and indexes. Run with
 //! `FORESTALL_TEST_POSTGRES_URL` (as `scripts/test` does on its PostgreSQL run); without it there is nothing to compare.
 
-mod support;
+use crate::support;
 
 use app::store::Store;
 use sqlx::AnyPool;

@@ -1,6 +1,6 @@
 //! Signing in and out, sessions, throttling, cross-site requests, security headers, and text that must stay text.
 
-mod support;
+use crate::support;
 
 use app::{auth::Role, state::Settings};
 use axum::{body::Body, http::Request};

@@ -1,7 +1,7 @@
 //! The affected items snapshot at scale and over time: paged when big, stale once the CMDB changes, refreshed on open
 //! when the server is told to.
 
-mod support;
+use crate::support;
 
 use app::{auth::Role, state::Settings};
 use support::*;

@@ -1,0 +1,33 @@
+//! The server tests, as one test binary: one link instead of one per file (each file is a module here, and keeps
+//! its path, so `server/tests/access.rs` is still where the access table is). Run with `scripts/test`, or
+//! `cargo nextest run -p server --features app/ssr`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "../access.rs"]
+mod access;
+#[path = "../alerts.rs"]
+mod alerts;
+#[path = "../case_work.rs"]
+mod case_work;
+#[path = "../cases.rs"]
+mod cases;
+#[path = "../cli.rs"]
+mod cli;
+#[path = "../import.rs"]
+mod import;
+#[path = "../ingest.rs"]
+mod ingest;
+#[path = "../install_base.rs"]
+mod install_base;
+#[path = "../live.rs"]
+mod live;
+#[path = "../rules.rs"]
+mod rules;
+#[path = "../schema.rs"]
+mod schema;
+#[path = "../security.rs"]
+mod security;
+#[path = "../snapshots.rs"]
+mod snapshots;
