@@ -3,24 +3,69 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// What a journal entry is; stored as [`JournalKind::as_str`], which the schema's CHECK lists too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalKind {
+    /// Internal.
+    WorkNote,
+    /// Customer-visible.
+    Comment,
+    /// What Forestall or a person did (a case opened, a state changed, an event arrived).
+    Activity,
+}
+
+impl JournalKind {
+    pub const ALL: [JournalKind; 3] = [JournalKind::WorkNote, JournalKind::Comment, JournalKind::Activity];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JournalKind::WorkNote => "work_note",
+            JournalKind::Comment => "comment",
+            JournalKind::Activity => "activity",
+        }
+    }
+
+    /// How the journal labels its entries.
+    pub fn label(self) -> &'static str {
+        match self {
+            JournalKind::WorkNote => "Work note",
+            JournalKind::Comment => "Additional comment",
+            JournalKind::Activity => "Activity",
+        }
+    }
+}
+
+impl From<crate::auth::NoteKind> for JournalKind {
+    fn from(kind: crate::auth::NoteKind) -> Self {
+        match kind {
+            crate::auth::NoteKind::WorkNote => JournalKind::WorkNote,
+            crate::auth::NoteKind::Comment => JournalKind::Comment,
+        }
+    }
+}
+
+/// Read from the database's text, once: a value the schema does not allow is an error, not an "Activity".
+impl TryFrom<String> for JournalKind {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| format!("unknown journal kind {text:?}"))
+    }
+}
+
 /// One entry of a record's activity: a work note, a customer-visible comment or an activity line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct JournalEntry {
-    pub kind: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub kind: JournalKind,
     pub author: String,
     pub created_at: String,
     pub body: String,
-}
-
-impl JournalEntry {
-    fn kind_label(&self) -> &'static str {
-        match self.kind.as_str() {
-            "work_note" => "Work note",
-            "comment" => "Additional comment",
-            _ => "Activity",
-        }
-    }
 }
 
 /// A record's journal, newest first. Bodies are text nodes: nothing typed by a person becomes markup.
@@ -39,9 +84,9 @@ pub fn Journal(#[prop(into)] title: String, entries: Vec<JournalEntry>) -> impl 
                 {entries
                     .into_iter()
                     .map(|entry| {
-                        let label = entry.kind_label();
+                        let label = entry.kind.label();
                         view! {
-                            <li class=format!("journal-entry {}", entry.kind)>
+                            <li class=format!("journal-entry {}", entry.kind.as_str())>
                                 <p class="journal-meta">
                                     <span class="journal-kind">{label}</span>
                                     " · " {entry.author} " · "
@@ -54,5 +99,23 @@ pub fn Journal(#[prop(into)] title: String, entries: Vec<JournalEntry>) -> impl 
                     .collect_view()}
             </ol>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_kind_reads_back_from_its_stored_text_and_travels_as_the_same_text() {
+        for kind in JournalKind::ALL {
+            assert_eq!(JournalKind::try_from(kind.as_str().to_owned()), Ok(kind));
+            assert_eq!(
+                serde_json::to_string(&kind).expect("json"),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+        assert!(JournalKind::try_from("work_notes".to_owned()).is_err(), "no near miss");
+        assert_eq!(JournalKind::from(crate::auth::NoteKind::Comment), JournalKind::Comment);
     }
 }

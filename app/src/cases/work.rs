@@ -5,7 +5,7 @@ use super::{get_case, AddCaseNote, AssignCase, CaseDetail, CaseUpdate, NewNote, 
 use crate::{
     auth::{NoteKind, Permission, Viewer},
     domain::CaseState,
-    journal::{Journal, JournalEntry},
+    journal::{Journal, JournalEntry, JournalKind},
     live::{follow, Feed},
     ui::{Fields, ServerForm},
     AppError,
@@ -249,7 +249,7 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
                 let (comments, notes): (Vec<_>, Vec<_>) = work
                     .with(|w| w.journal.clone())
                     .into_iter()
-                    .partition(|entry| entry.kind == NoteKind::Comment.as_str());
+                    .partition(|entry| entry.kind == JournalKind::Comment);
                 view! {
                     <Journal title="Work notes" entries=notes />
                     <Journal title="Additional comments" entries=comments />

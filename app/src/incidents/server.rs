@@ -5,6 +5,7 @@ use crate::{
     alerts::server::parse_alert_number,
     audit::{server::Audit, AuditAction},
     domain::IncidentPrefix,
+    journal::JournalKind,
     store::{is_unique_violation, next_number, now_sql, write_journal, Store},
     AppError,
 };
@@ -79,7 +80,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let activity = format!("Incident {incident} created.");
-        write_journal(&mut tx, None, Some(alert.id), "activity", actor, &activity).await?;
+        write_journal(&mut tx, None, Some(alert.id), JournalKind::Activity, actor, &activity).await?;
         Audit {
             actor,
             action: AuditAction::IncidentCreated,

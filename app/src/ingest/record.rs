@@ -8,6 +8,7 @@
 use super::event::Event;
 use crate::{
     domain::AlertPrefix,
+    journal::JournalKind,
     store::{
         clock::{now_secs, utc_text},
         is_unique_violation, next_number, write_journal as journal, Backend, Store,
@@ -286,7 +287,7 @@ async fn close(conn: &mut AnyConnection, event: &Event, at: &str, now: &str) -> 
         return Ok(None);
     };
     let body = format!("Closed: {} reported the problem resolved.", event.source);
-    journal(conn, None, Some(id), "activity", &event.source, &body).await?;
+    journal(conn, None, Some(id), JournalKind::Activity, &event.source, &body).await?;
     if let Some(case_id) = case_id {
         // The case stays open for the agent; its journal says the alert is over. A closed case is read-only.
         sqlx::query(
@@ -360,7 +361,7 @@ async fn reopen(
         ),
         _ => format!("Reopened: {} reported the problem again.", event.source),
     };
-    journal(conn, None, Some(alert.id), "activity", &event.source, &body).await?;
+    journal(conn, None, Some(alert.id), JournalKind::Activity, &event.source, &body).await?;
     Ok(Some(Stored {
         outcome,
         alert: Some(alert.number.clone()),
@@ -402,7 +403,7 @@ async fn raise(conn: &mut AnyConnection, event: &Event, at: &str) -> Result<Opti
         ),
         (None, true) => format!("Alert raised by {}; the event named no node.", event.source),
     };
-    journal(conn, None, Some(id), "activity", &event.source, &body).await?;
+    journal(conn, None, Some(id), JournalKind::Activity, &event.source, &body).await?;
     Ok(Some(Stored {
         outcome: Outcome::Created,
         alert: Some(number.to_string()),

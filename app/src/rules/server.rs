@@ -6,6 +6,7 @@ use crate::{
     cases::NewCase,
     domain::Severity,
     install_base::DEFAULT_MAX_HOPS,
+    journal::JournalKind,
     store::{now_sql, write_journal, Store},
     AppError,
 };
@@ -131,7 +132,7 @@ impl Store {
                         .fetch_one(&mut *conn)
                         .await?;
                     let body = format!("The Create Proactive Case rule could not run for incident {incident}: {error}");
-                    write_journal(&mut conn, None, Some(id), "activity", "Alert rules", &body).await
+                    write_journal(&mut conn, None, Some(id), JournalKind::Activity, "Alert rules", &body).await
                 };
                 if let Err(error) = note.await {
                     tracing::error!(%error, "could not note the rule's failure on the alert");
@@ -164,7 +165,7 @@ impl Store {
         let author = actor.as_str();
         let say = |body: String| async move {
             let mut conn = self.pool().acquire().await?;
-            write_journal(&mut conn, None, Some(facts.id), "activity", author, &body)
+            write_journal(&mut conn, None, Some(facts.id), JournalKind::Activity, author, &body)
                 .await
                 .map_err(AppError::from)
         };

@@ -41,7 +41,7 @@ pub(crate) async fn write_journal(
     conn: &mut AnyConnection,
     case_id: Option<i64>,
     alert_id: Option<i64>,
-    kind: &str,
+    kind: crate::journal::JournalKind,
     author: &str,
     body: &str,
 ) -> Result<(), sqlx::Error> {
@@ -52,7 +52,7 @@ pub(crate) async fn write_journal(
     )))
     .bind(case_id)
     .bind(alert_id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(author)
     .bind(body)
     .execute(conn)

@@ -8,6 +8,7 @@ use crate::{
     alerts::server::{decode_severity, parse_alert_number},
     audit::{server::Audit, AuditAction},
     domain::{bounded_text, CaseNumber, CasePrefix, CaseState, Priority},
+    journal::JournalKind,
     store::{is_unique_violation, next_number, now_sql, write_journal as journal, Store, Window},
     AppError,
 };
@@ -345,7 +346,15 @@ impl Store {
             };
         let linked = link_items(&mut tx, case_id, alert.id, None).await?;
         if !case.work_notes.is_empty() {
-            journal(&mut tx, Some(case_id), None, "work_note", actor, &case.work_notes).await?;
+            journal(
+                &mut tx,
+                Some(case_id),
+                None,
+                JournalKind::WorkNote,
+                actor,
+                &case.work_notes,
+            )
+            .await?;
         }
 
         let mut children = Vec::new();
@@ -368,7 +377,7 @@ impl Store {
                     "Child case of major case {number} for {}, opened from {}; covers {child_items} install base item(s).",
                     account.name, alert.number
                 );
-                journal(&mut tx, Some(child_id), None, "activity", actor, &body).await?;
+                journal(&mut tx, Some(child_id), None, JournalKind::Activity, actor, &body).await?;
                 children.push(child_number.to_string());
             }
         }
@@ -381,7 +390,7 @@ impl Store {
             "{kind} opened from {}; covers {linked} install base item(s).",
             alert.number
         );
-        journal(&mut tx, Some(case_id), None, "activity", actor, &body).await?;
+        journal(&mut tx, Some(case_id), None, JournalKind::Activity, actor, &body).await?;
 
         let updated = sqlx::query("UPDATE alerts SET case_id = $1 WHERE id = $2 AND case_id IS NULL")
             .bind(case_id)
@@ -400,7 +409,7 @@ impl Store {
                 children.join(", ")
             )
         };
-        journal(&mut tx, None, Some(alert.id), "activity", actor, &activity).await?;
+        journal(&mut tx, None, Some(alert.id), JournalKind::Activity, actor, &activity).await?;
         Audit {
             actor,
             action: AuditAction::CaseCreated,

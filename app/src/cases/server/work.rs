@@ -7,6 +7,7 @@ use crate::{
     auth::{NoteKind, Viewer},
     cases::{CaseUpdate, NewNote, RESOLUTION_NOTES_MAX, WORK_NOTES_MAX},
     domain::{bounded_text, CaseNumber, CaseState},
+    journal::JournalKind,
     store::{now_sql, Store},
     AppError,
 };
@@ -72,7 +73,7 @@ impl Store {
             Some(before) => format!("Assigned to {to} (was {before})."),
             None => format!("Assigned to {to}."),
         };
-        journal(&mut tx, Some(id), None, "activity", to, &change).await?;
+        journal(&mut tx, Some(id), None, JournalKind::Activity, to, &change).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE cases SET assigned_to = $1, updated_at = {} WHERE id = $2",
             now_sql()
@@ -135,7 +136,7 @@ impl Store {
         }
         // The journal line first: once the case is closed, the schema accepts no more entries for it.
         let change = format!("State changed from {} to {}.", current.as_str(), target.as_str());
-        journal(&mut tx, Some(id), None, "activity", actor, &change).await?;
+        journal(&mut tx, Some(id), None, JournalKind::Activity, actor, &change).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE cases SET state = $1, resolution_notes = $2, updated_at = {} WHERE id = $3",
             now_sql()
@@ -175,7 +176,7 @@ impl Store {
             NoteKind::Comment => ("comments", "Comment", AuditAction::CaseComment),
         };
         let text = bounded_text(field, label, &input.text, 1, WORK_NOTES_MAX)?;
-        journal(&mut tx, Some(id), None, input.kind.as_str(), &viewer.name, &text).await?;
+        journal(&mut tx, Some(id), None, input.kind.into(), &viewer.name, &text).await?;
         Audit {
             actor: &viewer.name,
             action,
