@@ -2,7 +2,7 @@
 
 use super::{AuditAction, AuditEntry, AuditPageData, PAGE_SIZE};
 use crate::{
-    store::{now_sql, Store, Window},
+    store::{now_text, Store, Window},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -18,15 +18,15 @@ pub(crate) struct Audit<'a> {
 
 impl Audit<'_> {
     pub(crate) async fn write(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO audit_log (at, actor, action, record, detail, address) VALUES ({}, $1, $2, $3, $4, $5)",
-            now_sql()
-        )))
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, record, detail, address) VALUES ($6, $1, $2, $3, $4, $5)",
+        )
         .bind(truncate(self.actor, 160))
         .bind(self.action.as_str())
         .bind(self.record)
         .bind(truncate(self.detail, 1000))
         .bind(self.address.map(|a| truncate(a, 100)))
+        .bind(now_text())
         .execute(conn)
         .await
         .map(drop)

@@ -6,7 +6,7 @@ use crate::{
     audit::{server::Audit, AuditAction},
     domain::IncidentPrefix,
     journal::JournalKind,
-    store::{is_unique_violation, next_number, now_sql, write_journal, Store},
+    store::{is_unique_violation, next_number, now_text, write_journal, Store},
     AppError,
 };
 
@@ -54,14 +54,14 @@ impl Store {
         .take(SHORT_DESCRIPTION_MAX)
         .collect();
         let incident = next_number::<IncidentPrefix>(&mut tx).await?.to_string();
-        let inserted = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+        let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO incidents (number, alert_id, short_description, state, opened_at)
-             VALUES ($1, $2, $3, 'New', {}) RETURNING id",
-            now_sql()
-        )))
+             VALUES ($1, $2, $3, 'New', $4) RETURNING id",
+        )
         .bind(&incident)
         .bind(alert.id)
         .bind(&short_description)
+        .bind(now_text())
         .fetch_one(&mut *tx)
         .await;
         let incident_id = match inserted {

@@ -4,7 +4,7 @@
 use crate::{
     audit::{server::Audit, AuditAction},
     auth::server::passwords::random_text,
-    store::{is_unique_violation, now_sql, Store},
+    store::{is_unique_violation, now_text, Store},
 };
 use sha2::{Digest, Sha256};
 use std::{
@@ -75,15 +75,14 @@ pub(crate) async fn insert_token(
     actor: &str,
 ) -> Result<(), TokenError> {
     check_name(name)?;
-    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, {})",
-        now_sql()
-    )))
-    .bind(name)
-    .bind(hash(token))
-    .bind(actor)
-    .execute(&mut *conn)
-    .await;
+    let inserted =
+        sqlx::query("INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(name)
+            .bind(hash(token))
+            .bind(actor)
+            .bind(now_text())
+            .execute(&mut *conn)
+            .await;
     match inserted {
         Err(error) if is_unique_violation(&error) => return Err(TokenError::Exists(name.to_owned())),
         other => other?,
@@ -124,13 +123,12 @@ impl Store {
     pub async fn revoke_token(&self, name: &str, actor: &str) -> Result<(), TokenError> {
         let mut tx = self.begin_write().await?;
         // One statement decides, so of two revocations at once only one succeeds (and is audited).
-        let revoked = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE api_tokens SET revoked_at = {} WHERE lower(name) = lower($1) AND revoked_at IS NULL",
-            now_sql()
-        )))
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+        let revoked =
+            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE lower(name) = lower($1) AND revoked_at IS NULL")
+                .bind(name)
+                .bind(now_text())
+                .execute(&mut *tx)
+                .await?;
         if revoked.rows_affected() == 0 {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM api_tokens WHERE lower(name) = lower($1)")
                 .bind(name)

@@ -7,7 +7,7 @@ use crate::{
     domain::Severity,
     install_base::DEFAULT_MAX_HOPS,
     journal::JournalKind,
-    store::{now_sql, write_journal, Store},
+    store::{now_text, write_journal, Store},
     AppError,
 };
 
@@ -83,14 +83,14 @@ impl Store {
             })?;
         let active = change.active.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE alert_rules SET active = $1, min_severity = $2, updated_by = $3, updated_at = {} WHERE id = $4",
-            now_sql()
-        )))
+        let updated = sqlx::query(
+            "UPDATE alert_rules SET active = $1, min_severity = $2, updated_by = $3, updated_at = $5 WHERE id = $4",
+        )
         .bind(i64::from(active))
         .bind(i64::from(min_severity.code()))
         .bind(actor)
         .bind(id)
+        .bind(now_text())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {

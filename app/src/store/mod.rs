@@ -25,13 +25,8 @@ pub enum Backend {
     Postgres,
 }
 
-/// The current time as a SQL literal: timestamps are stored as UTC text that sorts as it reads,
-/// `'2026-11-26 21:30:05'`, the same on both databases.
-pub(crate) fn now_sql() -> String {
-    format!("'{}'", now_text())
-}
-
-/// The current UTC time as `2026-11-26 21:30:05`.
+/// The current UTC time as `2026-11-26 21:30:05`, bound as a parameter wherever a row is stamped (never written
+/// into the statement's text): timestamps are stored as UTC text that sorts as it reads, the same on both databases.
 pub(crate) fn now_text() -> String {
     clock::utc_text(clock::now_secs())
 }
@@ -45,16 +40,16 @@ pub(crate) async fn write_journal(
     author: &str,
     body: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    sqlx::query(
         "INSERT INTO journal_entries (case_id, alert_id, kind, author, created_at, body)
-         VALUES ($1, $2, $3, $4, {}, $5)",
-        now_sql()
-    )))
+         VALUES ($1, $2, $3, $4, $6, $5)",
+    )
     .bind(case_id)
     .bind(alert_id)
     .bind(kind.as_str())
     .bind(author)
     .bind(body)
+    .bind(now_text())
     .execute(conn)
     .await
     .map(drop)
@@ -302,13 +297,11 @@ impl Store {
 
 /// Records that the CMDB changed, inside the changing transaction: snapshots taken before are stale from then on.
 pub(crate) async fn cmdb_changed(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE cmdb_state SET version = version + 1, changed_at = {} WHERE id = 1",
-        now_sql()
-    )))
-    .execute(conn)
-    .await
-    .map(drop)
+    sqlx::query("UPDATE cmdb_state SET version = version + 1, changed_at = $1 WHERE id = 1")
+        .bind(now_text())
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Allocates the next number for `P` inside the caller's transaction: if the transaction rolls back, so does the

@@ -4,7 +4,7 @@ use super::passwords::{self, check_password_rules};
 use crate::{
     audit::{server::Audit, AuditAction},
     auth::{Role, SignInRefusal, Viewer},
-    store::{clock::now_secs, now_sql, Store},
+    store::{clock::now_secs, now_text, Store},
 };
 use sqlx::AnyConnection;
 
@@ -300,14 +300,14 @@ pub(crate) async fn insert_user(
     password_hash: &str,
     actor: &str,
 ) -> Result<(), UserError> {
-    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, {})
+    let inserted = sqlx::query(
+        "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
-        now_sql()
-    )))
+    )
     .bind(name)
     .bind(role.as_str())
     .bind(password_hash)
+    .bind(now_text())
     .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 0 {

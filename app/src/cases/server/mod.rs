@@ -9,7 +9,7 @@ use crate::{
     audit::{server::Audit, AuditAction},
     domain::{bounded_text, CaseNumber, CasePrefix, CaseState, Priority},
     journal::JournalKind,
-    store::{is_unique_violation, next_number, now_sql, write_journal as journal, Store, Window},
+    store::{is_unique_violation, next_number, now_text, write_journal as journal, Store, Window},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -172,12 +172,11 @@ async fn insert_case(
     actor: &str,
 ) -> Result<(i64, CaseNumber), sqlx::Error> {
     let number = next_number::<CasePrefix>(conn).await?;
-    let id = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+    let id = sqlx::query_scalar(
         "INSERT INTO cases (number, proactive, alert_id, parent_id, account_id, contact_id, product_id,
                             short_description, priority, state, opened_by, opened_at)
-         VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, 'New', $9, {}) RETURNING id",
-        now_sql()
-    )))
+         VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, 'New', $9, $10) RETURNING id",
+    )
     .bind(number.to_string())
     .bind(alert_id)
     .bind(parent)
@@ -187,6 +186,7 @@ async fn insert_case(
     .bind(&case.short_description)
     .bind(i64::from(case.priority.code()))
     .bind(actor)
+    .bind(now_text())
     .fetch_one(&mut *conn)
     .await?;
     Ok((id, number))

@@ -8,7 +8,7 @@ use crate::{
     cases::{CaseUpdate, NewNote, RESOLUTION_NOTES_MAX, WORK_NOTES_MAX},
     domain::{bounded_text, CaseNumber, CaseState},
     journal::JournalKind,
-    store::{now_sql, Store},
+    store::{now_text, Store},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -74,14 +74,12 @@ impl Store {
             None => format!("Assigned to {to}."),
         };
         journal(&mut tx, Some(id), None, JournalKind::Activity, to, &change).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE cases SET assigned_to = $1, updated_at = {} WHERE id = $2",
-            now_sql()
-        )))
-        .bind(to)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE cases SET assigned_to = $1, updated_at = $3 WHERE id = $2")
+            .bind(to)
+            .bind(id)
+            .bind(now_text())
+            .execute(&mut *tx)
+            .await?;
         Audit {
             actor: to,
             action: AuditAction::CaseAssigned,
@@ -137,15 +135,13 @@ impl Store {
         // The journal line first: once the case is closed, the schema accepts no more entries for it.
         let change = format!("State changed from {} to {}.", current.as_str(), target.as_str());
         journal(&mut tx, Some(id), None, JournalKind::Activity, actor, &change).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE cases SET state = $1, resolution_notes = $2, updated_at = {} WHERE id = $3",
-            now_sql()
-        )))
-        .bind(target.as_str())
-        .bind(notes.as_deref())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE cases SET state = $1, resolution_notes = $2, updated_at = $4 WHERE id = $3")
+            .bind(target.as_str())
+            .bind(notes.as_deref())
+            .bind(id)
+            .bind(now_text())
+            .execute(&mut *tx)
+            .await?;
         Audit {
             actor,
             action: AuditAction::CaseStateChanged,

@@ -12,7 +12,7 @@ use super::{AffectedItem, AffectedSnapshot, Reason, RefreshOutcome, ITEMS_PAGE_S
 use crate::{
     alerts::server::parse_alert_number,
     audit::{server::Audit, AuditAction},
-    store::{now_sql, Backend, Store, Window},
+    store::{now_text, Backend, Store, Window},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -280,14 +280,14 @@ impl Store {
     ) -> Result<Option<RefreshOutcome>, AppError> {
         let mut tx = self.begin_write().await?;
         // First, so that two refreshes of one alert on PostgreSQL take turns on its row.
-        let refreshed_at: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "UPDATE alerts SET ib_refreshed_at = {}, ib_cmdb_version = $2
+        let refreshed_at: Option<String> = sqlx::query_scalar(
+            "UPDATE alerts SET ib_refreshed_at = $4, ib_cmdb_version = $2
              WHERE id = $1 AND ci_id = $3 RETURNING ib_refreshed_at",
-            now_sql()
-        )))
+        )
         .bind(id)
         .bind(version)
         .bind(ci_id)
+        .bind(now_text())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(refreshed_at) = refreshed_at else {
