@@ -135,6 +135,25 @@ async fn all_alerts_page_lists_alerts_as_links() {
 }
 
 #[tokio::test]
+async fn a_search_typed_with_spaces_finds_what_it_says_as_the_browser_sends_it() {
+    let app = TestApp::new().await;
+    // The filter form is a plain GET form: the browser sends a space as `+` and a `%` as `%25`.
+    let page = app.get("/alerts?state=&severity=&q=97%25+full").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&format!("href=\"/alerts/{DB_HOST_ALERT}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(&format!("href=\"/alerts/{MAIL_ALERT}\"")),
+        "only what matches"
+    );
+    // The box keeps the text as typed, and the pager's links carry it the same way.
+    assert!(page.body.contains("value=\"97% full\""), "{}", page.body);
+}
+
+#[tokio::test]
 async fn healthz_answers_when_the_database_does() {
     let app = TestApp::new().await;
     let reply = app.get("/healthz").await;

@@ -8,47 +8,45 @@ use crate::{
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
-use leptos_router::{components::Form, hooks::use_query_map, params::ParamsMap};
+use leptos_router::{components::Form, hooks::use_location};
 
-fn filter_from(query: &ParamsMap) -> AlertFilter {
+/// The filter in a query string, read as a browser writes a GET form's fields (a space as `+`, the rest
+/// percent-encoded); the router's own map decodes `%XX` only, so a search for `db host` would look for `db+host`.
+fn filter_from(search: &str) -> AlertFilter {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+        .into_owned()
+        .collect();
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     AlertFilter {
-        state: query.get("state").as_deref().and_then(AlertState::parse),
-        severity: query
-            .get("severity")
+        state: get("state").as_deref().and_then(AlertState::parse),
+        severity: get("severity")
             .and_then(|s| s.parse().ok())
             .and_then(Severity::from_code),
-        text: query.get("q").filter(|q| !q.trim().is_empty()),
-        page: query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        text: get("q").filter(|q| !q.trim().is_empty()),
+        page: get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
     }
 }
 
-/// The query string for `filter` at `page`.
+/// The query string for `filter` at `page`, encoded as a GET form would be (so [`filter_from`] reads it back).
 fn href(filter: &AlertFilter, page: u32) -> String {
-    let mut parts = Vec::new();
+    let mut query = form_urlencoded::Serializer::new(String::new());
     if let Some(state) = filter.state {
-        parts.push(format!("state={}", state.as_str()));
+        query.append_pair("state", state.as_str());
     }
     if let Some(severity) = filter.severity {
-        parts.push(format!("severity={}", severity.code()));
+        query.append_pair("severity", &severity.code().to_string());
     }
     if let Some(text) = &filter.text {
-        let encoded: String = text
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        parts.push(format!("q={encoded}"));
+        query.append_pair("q", text);
     }
-    parts.push(format!("page={page}"));
-    format!("/alerts?{}", parts.join("&"))
+    query.append_pair("page", &page.to_string());
+    format!("/alerts?{}", query.finish())
 }
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
-    let query = use_query_map();
-    let filter = Memo::new(move |_| filter_from(&query.read()));
+    let search = use_location().search;
+    let filter = Memo::new(move |_| filter_from(&search.read()));
     // The feed's position is taken before the list is read: whatever commits after the read reaches the page.
     let alerts = Resource::new(
         move || filter.get(),
@@ -100,7 +98,7 @@ pub fn AlertsPage() -> impl IntoView {
                     type="search"
                     name="q"
                     maxlength="200"
-                    prop:value=move || filter.read().text.clone().unwrap_or_default()
+                    value=move || filter.read().text.clone().unwrap_or_default()
                 />
             </label>
             <button type="submit">"Apply filters"</button>
@@ -175,7 +173,17 @@ mod tests {
             text: Some("db host&1".into()),
             page: 1,
         };
-        assert_eq!(href(&filter, 2), "/alerts?state=Open&severity=1&q=db%20host%261&page=2");
+        assert_eq!(href(&filter, 2), "/alerts?state=Open&severity=1&q=db+host%261&page=2");
         assert_eq!(href(&AlertFilter::default(), 3), "/alerts?page=3");
+        // What a link says is what the page reads back, whatever the text holds.
+        for text in ["db host&1", "a+b", "97% full", "café = ok?"] {
+            let filter = AlertFilter {
+                text: Some(text.into()),
+                page: 2,
+                ..filter.clone()
+            };
+            let link = href(&filter, 2);
+            assert_eq!(filter_from(link.trim_start_matches("/alerts")), filter, "{link}");
+        }
     }
 }
