@@ -499,3 +499,20 @@ async fn late_or_replayed_deliveries_of_an_earlier_episode_neither_close_nor_reo
         1
     );
 }
+
+#[tokio::test]
+async fn a_token_name_taken_in_another_case_is_refused_as_taken_on_either_database() {
+    let app = TestApp::new().await;
+    app.store.create_token("monitoring", "test").await.expect("token");
+    // The database's unique index refuses it; the refusal is read by that index's name, not by "some duplicate".
+    let again = app.store.create_token("Monitoring", "test").await;
+    assert!(
+        matches!(again, Err(app::ingest::TokenError::Exists(ref name)) if name == "Monitoring"),
+        "{again:?}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM api_tokens WHERE lower(name) = 'monitoring'")
+            .await,
+        1
+    );
+}

@@ -6,7 +6,7 @@ use crate::{
     audit::{server::Audit, AuditAction},
     domain::IncidentPrefix,
     journal::JournalKind,
-    store::{is_unique_violation, next_number, now_text, write_journal, Store},
+    store::{next_number, now_text, violates, write_journal, Store, ONE_INCIDENT_PER_ALERT},
     AppError,
 };
 
@@ -67,7 +67,7 @@ impl Store {
         let incident_id = match inserted {
             Ok(id) => id,
             // Another database client raced us past the write lock: the unique alert_id settled it.
-            Err(error) if is_unique_violation(&error) => {
+            Err(error) if violates(&error, ONE_INCIDENT_PER_ALERT) => {
                 drop(tx);
                 let existing: AlertForIncident = sqlx::query_as(find).bind(&number).fetch_one(self.pool()).await?;
                 return Err(conflict(&number, existing.incident.unwrap_or_default()));

@@ -4,7 +4,7 @@
 use crate::{
     audit::{server::Audit, AuditAction},
     auth::server::passwords::random_text,
-    store::{is_unique_violation, now_text, Store},
+    store::{now_text, violates, Store, TOKEN_NAME},
 };
 use sha2::{Digest, Sha256};
 use std::{
@@ -84,7 +84,7 @@ pub(crate) async fn insert_token(
             .execute(&mut *conn)
             .await;
     match inserted {
-        Err(error) if is_unique_violation(&error) => return Err(TokenError::Exists(name.to_owned())),
+        Err(error) if violates(&error, TOKEN_NAME) => return Err(TokenError::Exists(name.to_owned())),
         other => other?,
     };
     audit(actor, AuditAction::TokenCreated, name).write(conn).await?;

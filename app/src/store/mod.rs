@@ -343,7 +343,49 @@ impl Window {
     }
 }
 
-/// Whether `error` is a violation of a unique constraint or index.
+/// A unique constraint or index, as each database names it when a write violates it: PostgreSQL by the
+/// constraint's (or index's) name, SQLite by `table.column` in its message.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UniqueKey {
+    pub postgres: &'static str,
+    pub sqlite: &'static str,
+}
+
+/// One proactive (parent) case per alert.
+pub(crate) const ONE_PROACTIVE_CASE_PER_ALERT: UniqueKey = UniqueKey {
+    postgres: "cases_one_proactive_per_alert",
+    sqlite: "cases.alert_id",
+};
+/// One incident per alert.
+pub(crate) const ONE_INCIDENT_PER_ALERT: UniqueKey = UniqueKey {
+    postgres: "incidents_alert_id_key",
+    sqlite: "incidents.alert_id",
+};
+/// API token names, case-insensitively.
+pub(crate) const TOKEN_NAME: UniqueKey = UniqueKey {
+    postgres: "api_tokens_name",
+    sqlite: "api_tokens.name",
+};
+
+/// Whether `error` is a violation of `key` in particular: a duplicate of anything else (a record number, say) is
+/// not what the caller's message would say it is.
+pub(crate) fn violates(error: &sqlx::Error, key: UniqueKey) -> bool {
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    if db.kind() != sqlx::error::ErrorKind::UniqueViolation {
+        return false;
+    }
+    match db.constraint() {
+        Some(name) => name == key.postgres,
+        None => db
+            .message()
+            .strip_prefix("UNIQUE constraint failed: ")
+            .is_some_and(|columns| columns == key.sqlite),
+    }
+}
+
+/// Whether `error` is a violation of any unique constraint or index (for retrying a write that lost a race).
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
@@ -378,6 +420,33 @@ pub(crate) mod tests {
         tx.commit().await.expect("commit");
         assert_eq!(rolled_back, third);
         assert_eq!(third.to_string(), "CS0010003");
+    }
+
+    #[tokio::test]
+    async fn a_violation_is_read_by_the_key_it_broke_not_by_any_duplicate() {
+        let store = memory_store().await;
+        let insert = |name: &'static str, hash: char| {
+            let store = store.clone();
+            async move {
+                sqlx::query(
+                    "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, 'test', $3)",
+                )
+                .bind(name)
+                .bind(hash.to_string().repeat(64))
+                .bind(now_text())
+                .execute(store.pool())
+                .await
+            }
+        };
+        insert("first", 'a').await.expect("first");
+        let same_name = insert("FIRST", 'b').await.expect_err("same name");
+        assert!(violates(&same_name, TOKEN_NAME), "{same_name}");
+        assert!(!violates(&same_name, ONE_INCIDENT_PER_ALERT));
+        let same_hash = insert("second", 'a').await.expect_err("same hash");
+        assert!(
+            is_unique_violation(&same_hash) && !violates(&same_hash, TOKEN_NAME),
+            "{same_hash}"
+        );
     }
 
     #[test]

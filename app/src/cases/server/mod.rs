@@ -9,7 +9,7 @@ use crate::{
     audit::{server::Audit, AuditAction},
     domain::{bounded_text, CaseNumber, CasePrefix, CaseState, Priority},
     journal::JournalKind,
-    store::{is_unique_violation, next_number, now_text, write_journal as journal, Store, Window},
+    store::{next_number, now_text, violates, write_journal as journal, Store, Window, ONE_PROACTIVE_CASE_PER_ALERT},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -337,7 +337,7 @@ impl Store {
                 Ok(inserted) => inserted,
                 // Only a concurrent writer that bypassed the write lock (another database client) gets here: the
                 // index that keeps one proactive case per alert refused this one.
-                Err(error) if is_unique_violation(&error) => {
+                Err(error) if violates(&error, ONE_PROACTIVE_CASE_PER_ALERT) => {
                     drop(tx);
                     let existing = alert_for_case(&mut *self.pool().acquire().await?, &alert.number).await?;
                     return Err(conflict(&alert.number, existing.case_number.unwrap_or_default()));
