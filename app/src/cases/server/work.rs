@@ -42,6 +42,25 @@ async fn writable_case(
     Ok((number, case.id, state, case))
 }
 
+/// The audit entry of a change to case `number`, in the change's transaction.
+async fn audit_case(
+    conn: &mut AnyConnection,
+    actor: &str,
+    action: AuditAction,
+    number: &CaseNumber,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    Audit {
+        actor,
+        action,
+        record: Some(&number.to_string()),
+        detail,
+        address: None,
+    }
+    .write(conn)
+    .await
+}
+
 fn read_only(number: &CaseNumber, state: CaseState) -> AppError {
     AppError::Conflict {
         existing: number.to_string(),
@@ -80,15 +99,7 @@ impl Store {
             .bind(now_text())
             .execute(&mut *tx)
             .await?;
-        Audit {
-            actor: to,
-            action: AuditAction::CaseAssigned,
-            record: Some(&number.to_string()),
-            detail: &change,
-            address: None,
-        }
-        .write(&mut tx)
-        .await?;
+        audit_case(&mut tx, to, AuditAction::CaseAssigned, &number, &change).await?;
         tx.commit().await?;
         Ok(to.to_owned())
     }
@@ -142,15 +153,7 @@ impl Store {
             .bind(now_text())
             .execute(&mut *tx)
             .await?;
-        Audit {
-            actor,
-            action: AuditAction::CaseStateChanged,
-            record: Some(&number.to_string()),
-            detail: &change,
-            address: None,
-        }
-        .write(&mut tx)
-        .await?;
+        audit_case(&mut tx, actor, AuditAction::CaseStateChanged, &number, &change).await?;
         tx.commit().await?;
         Ok(target)
     }
@@ -173,15 +176,7 @@ impl Store {
         };
         let text = bounded_text(field, label, &input.text, 1, WORK_NOTES_MAX)?;
         journal(&mut tx, Some(id), None, input.kind.into(), &viewer.name, &text).await?;
-        Audit {
-            actor: &viewer.name,
-            action,
-            record: Some(&number.to_string()),
-            detail: "",
-            address: None,
-        }
-        .write(&mut tx)
-        .await?;
+        audit_case(&mut tx, &viewer.name, action, &number, "").await?;
         tx.commit().await?;
         Ok(())
     }
