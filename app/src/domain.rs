@@ -3,6 +3,86 @@
 use serde::{Deserialize, Serialize};
 use std::{fmt, marker::PhantomData, str::FromStr};
 
+/// A stored or sent value that names no variant of its enum (a row the schema should not have allowed, an unknown
+/// word in a request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownValue {
+    /// The enum's name.
+    pub what: &'static str,
+    pub value: String,
+}
+
+impl fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} {:?}", self.what, self.value)
+    }
+}
+
+impl std::error::Error for UnknownValue {}
+
+/// The one table between a field-less enum and its text, from which everything else is derived: `ALL` (in the
+/// table's order), the text, `parse` (trimmed, any case: what forms and the API send) and `TryFrom`, so that a row
+/// decodes its column once (`#[sqlx(try_from = "String")]`) and a value the schema does not allow is a decode
+/// error rather than a default. A variant missing from the table does not compile.
+///
+/// `text_enum!(Name { Variant => "text", … })`: stored as the text (`as_str`).
+/// `text_enum!(Name as code { Variant => "Label", … })`: stored as the variant's discriminant (`code`, `TryFrom<i64>`),
+/// shown as the label (`label`).
+macro_rules! text_enum {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            pub const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                let text = text.trim();
+                Self::ALL.into_iter().find(|value| value.as_str().eq_ignore_ascii_case(text))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::domain::UnknownValue;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value).ok_or($crate::domain::UnknownValue { what: stringify!($name), value })
+            }
+        }
+    };
+    ($name:ident as code { $($variant:ident => $label:literal),+ $(,)? }) => {
+        impl $name {
+            pub const ALL: [$name; [$($label),+].len()] = [$($name::$variant),+];
+
+            pub fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+
+            pub fn code(self) -> u8 {
+                self as u8
+            }
+
+            pub fn from_code(code: i64) -> Option<Self> {
+                Self::ALL.into_iter().find(|value| i64::from(value.code()) == code)
+            }
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = $crate::domain::UnknownValue;
+
+            fn try_from(code: i64) -> Result<Self, Self::Error> {
+                Self::from_code(code).ok_or($crate::domain::UnknownValue { what: stringify!($name), value: code.to_string() })
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
 /// The letters in front of a record number, one per kind of record.
 pub trait Prefix {
     const PREFIX: &'static str;
@@ -114,6 +194,13 @@ impl<'de, P: Prefix> Deserialize<'de> for Number<P> {
     }
 }
 
+/// Parses an alert number typed or linked by a user; a malformed one is as unknown as a missing one.
+pub fn parse_alert_number(number: &str) -> Result<AlertNumber, crate::AppError> {
+    number
+        .parse::<AlertNumber>()
+        .map_err(|_| crate::AppError::not_found("Alert", number.chars().take(40).collect::<String>()))
+}
+
 /// Alert severity, as monitoring tools number it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Severity {
@@ -125,35 +212,16 @@ pub enum Severity {
     Info = 5,
 }
 
+text_enum!(Severity as code {
+    Critical => "Critical",
+    Major => "Major",
+    Minor => "Minor",
+    Warning => "Warning",
+    Info => "Info",
+    Clear => "Clear",
+});
+
 impl Severity {
-    pub const ALL: [Severity; 6] = [
-        Self::Critical,
-        Self::Major,
-        Self::Minor,
-        Self::Warning,
-        Self::Info,
-        Self::Clear,
-    ];
-
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    pub fn from_code(code: i64) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| i64::from(s.code()) == code)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Clear => "Clear",
-            Self::Critical => "Critical",
-            Self::Major => "Major",
-            Self::Minor => "Minor",
-            Self::Warning => "Warning",
-            Self::Info => "Info",
-        }
-    }
-
     /// The case priority DESIGN.md assigns to an alert of this severity.
     pub fn case_priority(self) -> Priority {
         match self {
@@ -180,26 +248,12 @@ pub enum Priority {
     Low = 4,
 }
 
-impl Priority {
-    pub const ALL: [Priority; 4] = [Self::Critical, Self::High, Self::Moderate, Self::Low];
-
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    pub fn from_code(code: i64) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| i64::from(p.code()) == code)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Critical => "Critical",
-            Self::High => "High",
-            Self::Moderate => "Moderate",
-            Self::Low => "Low",
-        }
-    }
-}
+text_enum!(Priority as code {
+    Critical => "Critical",
+    High => "High",
+    Moderate => "Moderate",
+    Low => "Low",
+});
 
 impl fmt::Display for Priority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -216,24 +270,12 @@ pub enum AlertState {
     Closed,
 }
 
-impl AlertState {
-    pub const ALL: [AlertState; 4] = [Self::Open, Self::Reopen, Self::Flapping, Self::Closed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "Open",
-            Self::Reopen => "Reopen",
-            Self::Flapping => "Flapping",
-            Self::Closed => "Closed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
-    }
-}
+text_enum!(AlertState {
+    Open => "Open",
+    Reopen => "Reopen",
+    Flapping => "Flapping",
+    Closed => "Closed",
+});
 
 /// Case state, along the lifecycle New → Open → Awaiting Info → Resolved → Closed (or Canceled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -246,33 +288,16 @@ pub enum CaseState {
     Canceled,
 }
 
+text_enum!(CaseState {
+    New => "New",
+    Open => "Open",
+    AwaitingInfo => "Awaiting Info",
+    Resolved => "Resolved",
+    Closed => "Closed",
+    Canceled => "Canceled",
+});
+
 impl CaseState {
-    pub const ALL: [CaseState; 6] = [
-        Self::New,
-        Self::Open,
-        Self::AwaitingInfo,
-        Self::Resolved,
-        Self::Closed,
-        Self::Canceled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "New",
-            Self::Open => "Open",
-            Self::AwaitingInfo => "Awaiting Info",
-            Self::Resolved => "Resolved",
-            Self::Closed => "Closed",
-            Self::Canceled => "Canceled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
-    }
-
     /// The states a case in this state may move to. Closed and canceled cases are read-only; a resolved case can
     /// be reopened or closed.
     pub fn next_states(self) -> &'static [CaseState] {
@@ -399,5 +424,12 @@ mod tests {
         let long = bounded_text("f", "Short description", &"é".repeat(161), 1, 160).expect_err("long");
         assert!(long.message_for("f").expect("message").contains("161 characters"));
         assert_eq!(bounded_text("f", "Work notes", "", 0, 10), Ok(String::new()));
+    }
+
+    #[test]
+    fn malformed_alert_numbers_are_not_found() {
+        let error = parse_alert_number("Alert12").expect_err("malformed");
+        assert_eq!(error, crate::AppError::not_found("Alert", "Alert12"));
+        assert_eq!(error.status_code(), 404);
     }
 }

@@ -15,17 +15,13 @@ pub enum JournalKind {
     Activity,
 }
 
+crate::domain::text_enum!(JournalKind {
+    WorkNote => "work_note",
+    Comment => "comment",
+    Activity => "activity",
+});
+
 impl JournalKind {
-    pub const ALL: [JournalKind; 3] = [JournalKind::WorkNote, JournalKind::Comment, JournalKind::Activity];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JournalKind::WorkNote => "work_note",
-            JournalKind::Comment => "comment",
-            JournalKind::Activity => "activity",
-        }
-    }
-
     /// How the journal labels its entries.
     pub fn label(self) -> &'static str {
         match self {
@@ -36,25 +32,52 @@ impl JournalKind {
     }
 }
 
-impl From<crate::auth::NoteKind> for JournalKind {
-    fn from(kind: crate::auth::NoteKind) -> Self {
+/// The two journals of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoteKind {
+    /// Internal.
+    WorkNote,
+    /// Customer-visible.
+    Comment,
+}
+
+crate::domain::text_enum!(NoteKind {
+    WorkNote => "work_note",
+    Comment => "comment",
+});
+
+impl From<NoteKind> for JournalKind {
+    fn from(kind: NoteKind) -> Self {
         match kind {
-            crate::auth::NoteKind::WorkNote => JournalKind::WorkNote,
-            crate::auth::NoteKind::Comment => JournalKind::Comment,
+            NoteKind::WorkNote => JournalKind::WorkNote,
+            NoteKind::Comment => JournalKind::Comment,
         }
     }
 }
 
-/// Read from the database's text, once: a value the schema does not allow is an error, not an "Activity".
-impl TryFrom<String> for JournalKind {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-            .ok_or_else(|| format!("unknown journal kind {text:?}"))
-    }
+#[cfg(feature = "ssr")]
+/// Adds an entry, stamped now, to a case's journal or an alert's (exactly one of the two).
+pub(crate) async fn write_journal(
+    conn: &mut sqlx::AnyConnection,
+    case_id: Option<i64>,
+    alert_id: Option<i64>,
+    kind: JournalKind,
+    author: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO journal_entries (case_id, alert_id, kind, author, created_at, body)
+         VALUES ($1, $2, $3, $4, $6, $5)",
+    )
+    .bind(case_id)
+    .bind(alert_id)
+    .bind(kind.as_str())
+    .bind(author)
+    .bind(body)
+    .bind(crate::store::now_text())
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// One entry of a record's activity: a work note, a customer-visible comment or an activity line.
@@ -116,6 +139,6 @@ mod tests {
             );
         }
         assert!(JournalKind::try_from("work_notes".to_owned()).is_err(), "no near miss");
-        assert_eq!(JournalKind::from(crate::auth::NoteKind::Comment), JournalKind::Comment);
+        assert_eq!(JournalKind::from(NoteKind::Comment), JournalKind::Comment);
     }
 }

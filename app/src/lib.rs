@@ -1,11 +1,14 @@
 //! Forestall's application: routes, pages and server functions, shared by the server (`ssr`) and the browser
 //! (`hydrate`).
 
+pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod cases;
 mod codec;
+#[cfg(feature = "ssr")]
+pub mod demo;
 pub mod domain;
 pub mod error;
 #[cfg(feature = "ssr")]
@@ -105,8 +108,8 @@ pub fn App() -> impl IntoView {
 /// The workspace links the signed-in user's role may open, who they are, and Log out.
 #[component]
 fn Navigation() -> impl IntoView {
-    use auth::Permission;
-    let viewer = auth::viewer();
+    use access::Permission;
+    let viewer = access::viewer();
     let may = |permission| viewer.as_ref().is_some_and(|v| v.may(permission));
     let links = [
         (Permission::ViewAlerts, "/alerts", "All Alerts"),
@@ -139,6 +142,6 @@ fn Navigation() -> impl IntoView {
 /// `/`: the signed-in user's start page.
 #[component]
 fn Home() -> impl IntoView {
-    let home = auth::viewer().map_or("/login", |viewer| viewer.role.home());
+    let home = access::viewer().map_or("/login", |viewer| viewer.role.home());
     view! { <Redirect path=home /> }
 }

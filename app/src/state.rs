@@ -1,11 +1,13 @@
-//! What every request handler and server function shares on the server.
+//! What the server shares between requests, put together from each feature's part. Nothing below this module knows
+//! `AppState`: axum handlers take their part with `State<Part>` (through [`FromRef`]), server functions and pages
+//! read it from their request's context ([`AppState::provide_parts`]).
 
 pub use crate::live::server::Changes;
-use crate::{store::Store, AppError};
+use crate::{auth::server::AuthSettings, install_base::RefreshStaleOnOpen, live::server::MaxStreamAge, store::Store};
 use axum::extract::FromRef;
 use leptos::prelude::*;
 
-/// The server's shared state, given to `leptos_routes_with_context` and read with [`app_state`].
+/// The server's shared state, given to `leptos_routes_with_context`.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
@@ -34,16 +36,50 @@ pub struct Settings {
     pub live_max_age: Option<std::time::Duration>,
 }
 
+impl AppState {
+    /// Puts what server functions and server-rendered pages read into the current request's context, each part
+    /// under its own type.
+    pub fn provide_parts(&self) {
+        provide_context(self.store.clone());
+        provide_context(self.changes.clone());
+        provide_context(RefreshStaleOnOpen(self.settings.refresh_stale_on_open));
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
     }
 }
 
-/// The state of the current request, inside a server function.
-pub fn app_state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the server function context");
-        AppError::Internal
-    })
+impl FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
+impl FromRef<AppState> for Changes {
+    fn from_ref(state: &AppState) -> Self {
+        state.changes.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::ingest::Ingestor {
+    fn from_ref(state: &AppState) -> Self {
+        state.ingestor.clone()
+    }
+}
+
+impl FromRef<AppState> for AuthSettings {
+    fn from_ref(state: &AppState) -> Self {
+        AuthSettings {
+            trust_forwarded_for: state.settings.trust_forwarded_for,
+        }
+    }
+}
+
+impl FromRef<AppState> for MaxStreamAge {
+    fn from_ref(state: &AppState) -> Self {
+        MaxStreamAge(state.settings.live_max_age)
+    }
 }

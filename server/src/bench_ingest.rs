@@ -4,7 +4,7 @@
 //! Prints the Markdown table of BENCHMARKS.md.
 
 use crate::bench::{ms, postgres_database, quantile, sqlite_url};
-use app::store::{Store, DEMO_TOKEN};
+use app::{demo::DEMO_TOKEN, store::Store};
 use std::{
     path::PathBuf,
     time::{Duration, Instant},

@@ -9,7 +9,7 @@ use crate::{
     bench::{ms, postgres_database, quantile, sqlite_url},
     bench_ingest::Client,
 };
-use app::store::{Store, DEMO_USERS};
+use app::{demo::DEMO_USERS, store::Store};
 use std::{
     collections::HashMap,
     net::SocketAddr,

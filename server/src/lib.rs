@@ -41,7 +41,15 @@ pub fn router(state: AppState) -> Router {
     plain_routes()
         .into_iter()
         .fold(Router::new(), |router, (_, path, route)| router.route(path, route))
-        .leptos_routes(&state, routes, move || app::shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || state.provide_parts()
+            },
+            move || app::shell(options.clone()),
+        )
         .route_layer(from_fn(auth::enforce))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(from_fn_with_state(state.clone(), auth::identify))

@@ -1,10 +1,8 @@
 //! `forestall`: serves the workspace, seeds demo data, applies migrations.
 
 use app::{
-    auth::{
-        server::{check_password_rules, generate_password},
-        Role,
-    },
+    access::Role,
+    auth::server::{check_password_rules, generate_password},
     ingest::Lifecycle,
     state::Settings,
     store::Store,

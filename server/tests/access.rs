@@ -6,7 +6,7 @@
 
 use crate::support;
 
-use app::{auth::server::route_access, auth::Role, App};
+use app::{access::Role, auth::server::route_access, App};
 use axum::{body::Body, http::Request};
 use leptos::server_fn::axum::server_fn_paths;
 use std::collections::BTreeSet;
@@ -49,8 +49,9 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/audit", Rule::Roles(&[Admin])),
     ("GET", "/rules", Rule::Roles(&[EvtMgmtAdmin])),
     ("POST", "/api/list_alerts", Rule::Roles(ALERT_VIEWERS)),
-    // All Alerts' rows, for the live list (`list[Alerts]`); live.rs has the Cases list.
-    ("POST", "/api/live_rows", Rule::Roles(ALERT_VIEWERS)),
+    // The live lists' rows (live.rs has what they answer).
+    ("POST", "/api/live_alert_rows", Rule::Roles(ALERT_VIEWERS)),
+    ("POST", "/api/live_case_rows", Rule::Roles(CASE_VIEWERS)),
     ("POST", "/api/get_alert", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/alert_journal", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/affected_items", Rule::Roles(ALERT_VIEWERS)),
@@ -109,9 +110,14 @@ fn every_route_has_a_rule_here_and_in_the_guard() {
 fn request(method: &str, path: &str) -> Request<Body> {
     let form: &[(&str, &str)] = match path {
         "/api/list_alerts" => &[("filter[page]", "1")],
-        "/api/live_rows" => &[
-            ("list[Alerts][page]", "1"),
+        "/api/live_alert_rows" => &[
+            ("filter[page]", "1"),
             ("shown[0][number]", DB_HOST_ALERT),
+            ("shown[0][fingerprint]", "0"),
+        ],
+        "/api/live_case_rows" => &[
+            ("page", "1"),
+            ("shown[0][number]", "CS0010001"),
             ("shown[0][fingerprint]", "0"),
         ],
         "/api/get_alert" | "/api/alert_journal" => &[("number", DB_HOST_ALERT)],

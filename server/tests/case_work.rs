@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use app::auth::Role;
+use app::access::Role;
 use support::*;
 
 /// A fresh app with the proactive case CS0010001 on the mail relay alert, signed in as the agent.

@@ -369,7 +369,7 @@ async fn a_missing_wrong_or_revoked_token_gets_401_and_stores_nothing() {
     // The demo data's published token works on a demo database.
     let demo = send(
         app.router.clone(),
-        post(EVENTS, Some(app::store::DEMO_TOKEN.1), body.clone()),
+        post(EVENTS, Some(app::demo::DEMO_TOKEN.1), body.clone()),
     )
     .await;
     assert_eq!(demo.status, 200, "{}", demo.body);

@@ -4,7 +4,7 @@
 use crate::support;
 
 use app::{
-    auth::Role,
+    access::Role,
     live::{Change, RecordKind},
     state::Settings,
     store::Store,
@@ -374,7 +374,7 @@ async fn shutting_down_ends_every_stream() {
     assert_eq!(app.changes.streams(), 0);
 }
 
-/// `live_rows`' form: the list and the rows the page shows.
+/// A live list's form: the list's own fields (its filter or page) and the rows the page shows.
 fn live_rows_form(list: &[(&str, &str)], shown: &[app::live::ShownRow]) -> Vec<(String, String)> {
     let mut form: Vec<(String, String)> = list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     for (i, row) in shown.iter().enumerate() {
@@ -384,15 +384,19 @@ fn live_rows_form(list: &[(&str, &str)], shown: &[app::live::ShownRow]) -> Vec<(
     form
 }
 
-async fn live_rows(app: &TestApp, cookie: &str, form: &[(String, String)]) -> Reply {
+async fn live_rows(app: &TestApp, endpoint: &str, cookie: &str, form: &[(String, String)]) -> Reply {
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     send(app.router.clone(), {
-        let mut request = server_fn_request("live_rows", &form);
+        let mut request = server_fn_request(endpoint, &form);
         request.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
         request
     })
     .await
 }
+
+/// The server functions All Alerts and Cases follow their rows with.
+const ALERT_ROWS: &str = "live_alert_rows";
+const CASE_ROWS: &str = "live_case_rows";
 
 #[tokio::test]
 async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_records() {
@@ -405,10 +409,10 @@ async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_re
         shown.iter().any(|row| row.number == DB_HOST_ALERT),
         "the alert is on the first page"
     );
-    let list = [("list[Alerts][page]", "1")];
+    let list = [("filter[page]", "1")];
 
     // Nothing changed yet: nothing to redraw, nothing new.
-    let reply = live_rows(&app, &operator, &live_rows_form(&list, &shown)).await;
+    let reply = live_rows(&app, ALERT_ROWS, &operator, &live_rows_form(&list, &shown)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
     assert_eq!(update.changed, []);
@@ -433,7 +437,7 @@ async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_re
     assert_eq!(posted.status, 200, "{}", posted.body);
 
     // Only the changed row comes back, rendered as the page renders it, with the case link in its Case cell.
-    let reply = live_rows(&app, &operator, &live_rows_form(&list, &shown)).await;
+    let reply = live_rows(&app, ALERT_ROWS, &operator, &live_rows_form(&list, &shown)).await;
     let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
     assert_eq!(update.total, page.total + 1, "one new alert");
     assert_eq!(update.changed.len(), 1, "{:?}", update.changed);
@@ -457,12 +461,14 @@ async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_re
     // An agent may follow the Cases list but not All Alerts.
     let agent = app.sign_in_as(Role::SnCustomerserviceAgent).await;
     assert_eq!(
-        live_rows(&app, &agent, &live_rows_form(&list, &shown)).await.status,
+        live_rows(&app, ALERT_ROWS, &agent, &live_rows_form(&list, &shown))
+            .await
+            .status,
         403
     );
     let cases: app::cases::CaseListPage = serde_json::from_str(&app.call("list_cases", &[]).await.body).expect("cases");
     let shown: Vec<_> = cases.rows.iter().map(app::live::ShownRow::of).collect();
-    let reply = live_rows(&app, &agent, &live_rows_form(&[("list[Cases][page]", "1")], &shown)).await;
+    let reply = live_rows(&app, CASE_ROWS, &agent, &live_rows_form(&[("page", "1")], &shown)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
     assert_eq!((update.changed.len(), update.total), (0, cases.total));

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use app::auth::Role;
+use app::access::Role;
 use axum::{body::Body, http::Request};
 use serde_json::{json, Value};
 use support::*;

@@ -2,7 +2,7 @@
 
 use crate::support;
 
-use app::{auth::Role, state::Settings};
+use app::{access::Role, state::Settings};
 use axum::{body::Body, http::Request};
 use support::*;
 

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use app::{auth::Role, state::Settings};
+use app::{access::Role, state::Settings};
 use support::*;
 
 async fn snapshot(app: &TestApp, alert: &str, page: &str) -> serde_json::Value {

@@ -3,7 +3,7 @@
 
 use super::{alert_journal, get_alert, AlertDetail};
 use crate::{
-    auth::{viewer, Permission},
+    access::{viewer, Permission},
     cases::{prefill_case, CaseComposer, CaseDraft, CreateCase},
     incidents::CreateIncident,
     install_base::{affected_items, refresh_install_base, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
@@ -79,7 +79,7 @@ pub struct AlertRights {
 }
 
 impl AlertRights {
-    fn of(viewer: &crate::auth::Viewer) -> Self {
+    fn of(viewer: &crate::access::Viewer) -> Self {
         let may_refresh = viewer.may(Permission::RefreshInstallBase);
         let may_create_case = viewer.may(Permission::CreateCases);
         let why_not = (!may_refresh || !may_create_case).then(|| {

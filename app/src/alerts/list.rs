@@ -3,8 +3,9 @@
 use super::{list_alerts, AlertFilter, AlertListPage, AlertRow};
 use crate::{
     domain::{AlertState, Severity},
-    live::{Feed, LiveList, LiveRows, RecordKind, ShownRow, Topic},
+    live::{Feed, FollowRows, HasNumber, LiveRowsUpdate, RecordKind, ShownRow, Topic},
     ui::{DataTable, LoadError, Pager},
+    AppError,
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -121,20 +122,58 @@ fn AlertTable(page: AlertListPage, filter: AlertFilter, feed: Feed) -> impl Into
     let empty = page.rows.is_empty();
     let shown = page.rows.iter().map(ShownRow::of).collect();
     let first_page = href(&filter, 1);
-    let list = LiveList::Alerts(AlertFilter {
+    let shown_filter = AlertFilter {
         page: page.page,
         ..filter.clone()
-    });
+    };
     view! {
         <DataTable labelled_by="alerts-heading" columns=&["Number", "Severity", "State", "Source", "Node", "Configuration item", "Description", "Case", "Last event (UTC)"]>
             {page.rows.into_iter().map(alert_row).collect_view()}
         </DataTable>
-        <LiveRows list shown total=page.total feed first_page />
+        <LiveAlertRows filter=shown_filter shown total=page.total feed first_page />
         <Show when=move || empty>
             <p role="status">"No alerts match these filters."</p>
         </Show>
         <Pager page=page.page pages=page.pages total=page.total noun="alerts" href=move |p| href(&filter, p) />
     }
+}
+
+impl HasNumber for AlertRow {
+    fn number(&self) -> &str {
+        &self.number
+    }
+}
+
+/// The shown rows whose alerts changed, rendered again, and how many alerts match `filter` now.
+#[server(endpoint = "live_alert_rows", output = crate::codec::Json)]
+pub async fn live_alert_rows(filter: AlertFilter, shown: Vec<ShownRow>) -> Result<LiveRowsUpdate, AppError> {
+    crate::access::require(crate::access::Permission::ViewAlerts)?;
+    crate::live::check_shown(&shown)?;
+    let store = crate::store::Store::from_context()?;
+    let numbers: Vec<String> = shown.iter().map(|row| row.number.clone()).collect();
+    let result = async {
+        let total = store.list_alerts(&filter).await?.total;
+        let rows = store.alert_rows(&numbers).await?;
+        let rendered = rows
+            .into_iter()
+            .map(|row| (ShownRow::of(&row), alert_row(row).to_html()));
+        Ok(LiveRowsUpdate::of(&shown, total, rendered))
+    }
+    .await;
+    crate::error::with_status(result)
+}
+
+/// All Alerts' rows, following their alerts (see `FollowRows`).
+#[island]
+fn LiveAlertRows(
+    filter: AlertFilter,
+    shown: Vec<ShownRow>,
+    total: u64,
+    feed: Feed,
+    first_page: String,
+) -> impl IntoView {
+    let fetch = move |shown| live_alert_rows(filter.clone(), shown);
+    view! { <FollowRows kind=RecordKind::Alert shown total feed first_page fetch /> }
 }
 
 /// One row of All Alerts; `data-number` lets the live list find it to update it in place.

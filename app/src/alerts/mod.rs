@@ -78,23 +78,23 @@ pub struct AlertDetail {
 /// One page of All Alerts, newest first.
 #[server(endpoint = "list_alerts", output = crate::codec::Json)]
 pub async fn list_alerts(filter: AlertFilter) -> Result<AlertListPage, AppError> {
-    crate::auth::require(crate::auth::Permission::ViewAlerts)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.list_alerts(&filter).await)
+    crate::access::require(crate::access::Permission::ViewAlerts)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.list_alerts(&filter).await)
 }
 
 /// The alert with this number.
 #[server(endpoint = "get_alert", output = crate::codec::Json)]
 pub async fn get_alert(number: String) -> Result<AlertDetail, AppError> {
-    crate::auth::require(crate::auth::Permission::ViewAlerts)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.alert_detail(&number).await)
+    crate::access::require(crate::access::Permission::ViewAlerts)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.alert_detail(&number).await)
 }
 
 /// The alert's activity, newest first.
 #[server(endpoint = "alert_journal", output = crate::codec::Json)]
 pub async fn alert_journal(number: String) -> Result<Vec<JournalEntry>, AppError> {
-    crate::auth::require(crate::auth::Permission::ViewAlerts)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.alert_journal(&number).await)
+    crate::access::require(crate::access::Permission::ViewAlerts)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.alert_journal(&number).await)
 }

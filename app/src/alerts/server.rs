@@ -2,9 +2,9 @@
 
 use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, PAGE_SIZE};
 use crate::{
-    domain::{AlertNumber, AlertState, Severity},
+    domain::{parse_alert_number, AlertNumber, AlertState, Severity},
     journal::JournalEntry,
-    store::{Store, Window},
+    store::{placeholders, Store, Window},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -12,8 +12,10 @@ use sqlx::{AnyConnection, FromRow};
 #[derive(FromRow)]
 struct AlertRowRecord {
     number: String,
-    severity: i64,
-    state: String,
+    #[sqlx(try_from = "i64")]
+    severity: Severity,
+    #[sqlx(try_from = "String")]
+    state: AlertState,
     source: String,
     node: String,
     ci: Option<String>,
@@ -23,10 +25,10 @@ struct AlertRowRecord {
 }
 
 impl AlertRowRecord {
-    fn into_row(self) -> Result<AlertRow, AppError> {
-        Ok(AlertRow {
-            severity: decode_severity(self.severity)?,
-            state: decode_state(&self.state)?,
+    fn into_row(self) -> AlertRow {
+        AlertRow {
+            severity: self.severity,
+            state: self.state,
             number: self.number,
             source: self.source,
             node: self.node,
@@ -34,17 +36,12 @@ impl AlertRowRecord {
             description: self.description,
             case_number: self.case_number,
             last_event_at: self.last_event_at,
-        })
+        }
     }
 }
 
 const ROW_COLUMNS: &str = "SELECT a.number, a.severity, a.state, a.source, a.node, ci.name AS ci, a.description,
                     c.number AS case_number, a.last_event_at";
-
-/// `$1, $2, …` for `count` parameters.
-pub(crate) fn placeholders(count: usize) -> String {
-    (1..=count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
 
 #[derive(FromRow)]
 struct AlertDetailRecord {
@@ -56,8 +53,10 @@ struct AlertDetailRecord {
     metric_name: String,
     message_key: String,
     description: String,
-    severity: i64,
-    state: String,
+    #[sqlx(try_from = "i64")]
+    severity: Severity,
+    #[sqlx(try_from = "String")]
+    state: AlertState,
     ci: Option<String>,
     ci_class: Option<String>,
     case_number: Option<String>,
@@ -66,27 +65,6 @@ struct AlertDetailRecord {
     first_event_at: String,
     last_event_at: String,
     ib_refreshed_at: Option<String>,
-}
-
-pub(crate) fn decode_severity(code: i64) -> Result<Severity, AppError> {
-    Severity::from_code(code).ok_or_else(|| {
-        tracing::error!(code, "stored severity out of range");
-        AppError::Internal
-    })
-}
-
-pub(crate) fn decode_state(text: &str) -> Result<AlertState, AppError> {
-    AlertState::parse(text).ok_or_else(|| {
-        tracing::error!(text, "stored alert state unknown");
-        AppError::Internal
-    })
-}
-
-/// Parses an alert number typed or linked by a user; a malformed one is as unknown as a missing one.
-pub(crate) fn parse_alert_number(number: &str) -> Result<AlertNumber, AppError> {
-    number
-        .parse::<AlertNumber>()
-        .map_err(|_| AppError::not_found("Alert", number.chars().take(40).collect::<String>()))
 }
 
 /// The row id of the alert with this number.
@@ -149,10 +127,7 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?;
 
-        let rows = records
-            .into_iter()
-            .map(AlertRowRecord::into_row)
-            .collect::<Result<_, AppError>>()?;
+        let rows = records.into_iter().map(AlertRowRecord::into_row).collect();
         Ok(AlertListPage {
             rows,
             total: window.total,
@@ -181,7 +156,7 @@ impl Store {
                 query.bind(number)
             });
         let records: Vec<AlertRowRecord> = query.fetch_all(self.pool()).await?;
-        records.into_iter().map(AlertRowRecord::into_row).collect()
+        Ok(records.into_iter().map(AlertRowRecord::into_row).collect())
     }
 
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
@@ -203,8 +178,8 @@ impl Store {
         .await?
         .ok_or_else(|| AppError::not_found("Alert", number.to_string()))?;
         Ok(AlertDetail {
-            severity: decode_severity(record.severity)?,
-            state: decode_state(&record.state)?,
+            severity: record.severity,
+            state: record.state,
             number: record.number,
             source: record.source,
             node: record.node,
@@ -245,12 +220,5 @@ mod tests {
     #[test]
     fn like_wildcards_in_search_text_are_literal() {
         assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-    }
-
-    #[test]
-    fn malformed_alert_numbers_are_not_found() {
-        let error = parse_alert_number("Alert12").expect_err("malformed");
-        assert_eq!(error, AppError::not_found("Alert", "Alert12"));
-        assert_eq!(error.status_code(), 404);
     }
 }

@@ -37,57 +37,29 @@ pub enum AuditAction {
     CaseAssigned,
 }
 
+crate::domain::text_enum!(AuditAction {
+    Login => "login",
+    LoginFailed => "login_failed",
+    LoginThrottled => "login_throttled",
+    Logout => "logout",
+    InstallBaseRefreshed => "install_base_refreshed",
+    CaseCreated => "case_created",
+    CaseStateChanged => "case_state_changed",
+    CaseWorkNote => "case_work_note",
+    CaseComment => "case_comment",
+    UserAdded => "user_added",
+    UserRoleChanged => "user_role_changed",
+    UserPasswordReset => "user_password_reset",
+    UserDisabled => "user_disabled",
+    UserEnabled => "user_enabled",
+    TokenCreated => "token_created",
+    TokenRevoked => "token_revoked",
+    IncidentCreated => "incident_created",
+    AlertRuleChanged => "alert_rule_changed",
+    CaseAssigned => "case_assigned",
+});
+
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
-        AuditAction::Login,
-        AuditAction::LoginFailed,
-        AuditAction::LoginThrottled,
-        AuditAction::Logout,
-        AuditAction::InstallBaseRefreshed,
-        AuditAction::CaseCreated,
-        AuditAction::CaseStateChanged,
-        AuditAction::CaseWorkNote,
-        AuditAction::CaseComment,
-        AuditAction::UserAdded,
-        AuditAction::UserRoleChanged,
-        AuditAction::UserPasswordReset,
-        AuditAction::UserDisabled,
-        AuditAction::UserEnabled,
-        AuditAction::TokenCreated,
-        AuditAction::TokenRevoked,
-        AuditAction::IncidentCreated,
-        AuditAction::AlertRuleChanged,
-        AuditAction::CaseAssigned,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::Login => "login",
-            AuditAction::LoginFailed => "login_failed",
-            AuditAction::LoginThrottled => "login_throttled",
-            AuditAction::Logout => "logout",
-            AuditAction::InstallBaseRefreshed => "install_base_refreshed",
-            AuditAction::CaseCreated => "case_created",
-            AuditAction::CaseStateChanged => "case_state_changed",
-            AuditAction::CaseWorkNote => "case_work_note",
-            AuditAction::CaseComment => "case_comment",
-            AuditAction::UserAdded => "user_added",
-            AuditAction::UserRoleChanged => "user_role_changed",
-            AuditAction::UserPasswordReset => "user_password_reset",
-            AuditAction::UserDisabled => "user_disabled",
-            AuditAction::UserEnabled => "user_enabled",
-            AuditAction::TokenCreated => "token_created",
-            AuditAction::TokenRevoked => "token_revoked",
-            AuditAction::IncidentCreated => "incident_created",
-            AuditAction::AlertRuleChanged => "alert_rule_changed",
-            AuditAction::CaseAssigned => "case_assigned",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|action| action.as_str() == text)
-    }
-
     /// How the audit page names the action.
     pub fn label(self) -> &'static str {
         match self {
@@ -137,9 +109,9 @@ pub struct AuditPageData {
 /// One page of the audit log, newest first (`admin` only).
 #[server(endpoint = "list_audit", output = crate::codec::Json)]
 pub async fn list_audit(page: Option<u32>) -> Result<AuditPageData, AppError> {
-    crate::auth::require(crate::auth::Permission::ViewAuditLog)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.audit_page(page.unwrap_or(1)).await)
+    crate::access::require(crate::access::Permission::ViewAuditLog)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.audit_page(page.unwrap_or(1)).await)
 }
 
 #[cfg(test)]

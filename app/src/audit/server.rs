@@ -42,7 +42,8 @@ fn truncate(text: &str, max: usize) -> String {
 struct AuditRecord {
     at: String,
     actor: String,
-    action: String,
+    #[sqlx(try_from = "String")]
+    action: AuditAction,
     record: Option<String>,
     detail: String,
     address: Option<String>,
@@ -65,21 +66,15 @@ impl Store {
         .await?;
         let entries = records
             .into_iter()
-            .map(|r| {
-                let action = AuditAction::parse(&r.action).ok_or_else(|| {
-                    tracing::error!(action = r.action, "stored audit action unknown");
-                    AppError::Internal
-                })?;
-                Ok(AuditEntry {
-                    at: r.at,
-                    actor: r.actor,
-                    action,
-                    record: r.record,
-                    detail: r.detail,
-                    address: r.address,
-                })
+            .map(|r| AuditEntry {
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                record: r.record,
+                detail: r.detail,
+                address: r.address,
             })
-            .collect::<Result<_, AppError>>()?;
+            .collect();
         Ok(AuditPageData {
             entries,
             total: window.total,

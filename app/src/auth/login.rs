@@ -1,6 +1,6 @@
 //! The login page: a plain form that posts to `/login`, so signing in works with or without JavaScript.
 
-use super::viewer;
+use crate::access::viewer;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_query_map};

@@ -8,10 +8,10 @@ use leptos::prelude::*;
 /// any case; operators only work notes, and only to proactive cases.
 #[server(endpoint = "add_case_note", output = crate::codec::Json)]
 pub async fn add_case_note(input: NewNote) -> Result<(), AppError> {
-    use crate::{auth::require_session, state::app_state};
+    use crate::{access::require_session, store::Store};
 
     let viewer = require_session()?;
-    let state = app_state()?;
-    let result = state.store.add_case_note(&input, &viewer).await;
+    let store = Store::from_context()?;
+    let result = store.add_case_note(&input, &viewer).await;
     crate::error::with_status(result)
 }

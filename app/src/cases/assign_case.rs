@@ -8,12 +8,12 @@ use leptos::prelude::*;
 #[server(endpoint = "assign_case", output = crate::codec::Json)]
 pub async fn assign_case(number: String) -> Result<String, AppError> {
     use crate::{
-        auth::{require, Permission},
-        state::app_state,
+        access::{require, Permission},
+        store::Store,
     };
 
     let viewer = require(Permission::WorkCases)?;
-    let state = app_state()?;
-    let result = state.store.assign_case(&number, &viewer.name).await;
+    let store = Store::from_context()?;
+    let result = store.assign_case(&number, &viewer.name).await;
     crate::error::with_status(result)
 }

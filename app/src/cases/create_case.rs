@@ -9,12 +9,12 @@ use leptos::prelude::*;
 #[server(endpoint = "create_case", output = crate::codec::Json)]
 pub async fn create_case(input: NewCase) -> Result<CaseCreated, AppError> {
     use crate::{
-        auth::{require, Permission},
-        state::app_state,
+        access::{require, Permission},
+        store::Store,
     };
 
     let viewer = require(Permission::CreateCases)?;
-    let state = app_state()?;
-    let result = state.store.create_proactive_case(&input, &viewer.name).await;
+    let store = Store::from_context()?;
+    let result = store.create_proactive_case(&input, &viewer.name).await;
     crate::error::with_status(result)
 }

@@ -2,8 +2,9 @@
 
 use super::{list_cases, CaseRow};
 use crate::{
-    live::{Feed, LiveList, LiveRows, RecordKind, ShownRow, Topic},
+    live::{Feed, FollowRows, HasNumber, LiveRowsUpdate, RecordKind, ShownRow, Topic},
     ui::{DataTable, LoadError, Pager},
+    AppError,
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -29,10 +30,10 @@ pub fn CasesPage() -> impl IntoView {
                     Ok((page, feed)) => {
                         let empty = page.rows.is_empty();
                         let shown = page.rows.iter().map(ShownRow::of).collect();
-                        let list = LiveList::Cases { page: page.page };
+                        let shown_page = page.page;
                         Either::Left(view! {
                             <CaseTable rows=page.rows labelled_by="cases-heading" />
-                            <LiveRows list shown total=page.total feed first_page="/cases".to_owned() />
+                            <LiveCaseRows page=shown_page shown total=page.total feed />
                             <Show when=move || empty>
                                 <p role="status">"No cases yet."</p>
                             </Show>
@@ -55,12 +56,46 @@ pub fn CasesPage() -> impl IntoView {
 /// A table of cases, named by the heading `labelled_by`.
 #[component]
 pub fn CaseTable(rows: Vec<CaseRow>, labelled_by: &'static str) -> impl IntoView {
-    let link_alerts = crate::auth::viewer().is_some_and(|v| v.may(crate::auth::Permission::ViewAlerts));
+    let link_alerts = crate::access::viewer().is_some_and(|v| v.may(crate::access::Permission::ViewAlerts));
     view! {
         <DataTable labelled_by=labelled_by columns=&["Number", "Short description", "Account", "Priority", "State", "Alert", "Parent case", "Opened (UTC)", "Assigned to"]>
             {rows.into_iter().map(|row| case_row(row, link_alerts)).collect_view()}
         </DataTable>
     }
+}
+
+impl HasNumber for CaseRow {
+    fn number(&self) -> &str {
+        &self.number
+    }
+}
+
+/// The shown rows whose cases changed, rendered again, and how many cases there are now.
+#[server(endpoint = "live_case_rows", output = crate::codec::Json)]
+pub async fn live_case_rows(page: u32, shown: Vec<ShownRow>) -> Result<LiveRowsUpdate, AppError> {
+    use crate::access::Permission;
+    let viewer = crate::access::require(Permission::ViewCases)?;
+    crate::live::check_shown(&shown)?;
+    let store = crate::store::Store::from_context()?;
+    let numbers: Vec<String> = shown.iter().map(|row| row.number.clone()).collect();
+    let link_alerts = viewer.may(Permission::ViewAlerts);
+    let result = async {
+        let total = store.list_cases(page).await?.total;
+        let rows = store.case_rows(&numbers).await?;
+        let rendered = rows
+            .into_iter()
+            .map(|row| (ShownRow::of(&row), case_row(row, link_alerts).to_html()));
+        Ok(LiveRowsUpdate::of(&shown, total, rendered))
+    }
+    .await;
+    crate::error::with_status(result)
+}
+
+/// The Cases list's rows, following their cases (see `FollowRows`).
+#[island]
+fn LiveCaseRows(page: u32, shown: Vec<ShownRow>, total: u64, feed: Feed) -> impl IntoView {
+    let fetch = move |shown| live_case_rows(page, shown);
+    view! { <FollowRows kind=RecordKind::Case shown total feed first_page="/cases".to_owned() fetch /> }
 }
 
 /// One row of a case table; `data-number` lets the live list find it to update it in place. Agents may not open

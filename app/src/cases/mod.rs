@@ -20,9 +20,9 @@ pub use page::CasePage;
 pub use update_case::{update_case, UpdateCase};
 
 use crate::{
-    auth::NoteKind,
     domain::{CaseState, Priority},
     journal::JournalEntry,
+    journal::NoteKind,
     AppError,
 };
 use leptos::prelude::*;
@@ -167,23 +167,23 @@ pub struct NewNote {
 /// The case form for this alert, prefilled.
 #[server(endpoint = "prefill_case", output = crate::codec::Json)]
 pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
-    crate::auth::require(crate::auth::Permission::CreateCases)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.case_draft(&alert).await)
+    crate::access::require(crate::access::Permission::CreateCases)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.case_draft(&alert).await)
 }
 
 /// One page of cases, newest first.
 #[server(endpoint = "list_cases", output = crate::codec::Json)]
 pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
-    crate::auth::require(crate::auth::Permission::ViewCases)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.list_cases(page.unwrap_or(1)).await)
+    crate::access::require(crate::access::Permission::ViewCases)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.list_cases(page.unwrap_or(1)).await)
 }
 
 /// The case with this number.
 #[server(endpoint = "get_case", output = crate::codec::Json)]
 pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
-    crate::auth::require(crate::auth::Permission::ViewCases)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.case_detail(&number).await)
+    crate::access::require(crate::access::Permission::ViewCases)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.case_detail(&number).await)
 }

@@ -7,7 +7,7 @@ use super::{
     CaseDetail,
 };
 use crate::{
-    auth::{viewer, Permission},
+    access::{viewer, Permission},
     live::{Feed, RecordKind, Topic},
     ui::LoadError,
 };

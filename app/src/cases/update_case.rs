@@ -9,12 +9,12 @@ use leptos::prelude::*;
 #[server(endpoint = "update_case", output = crate::codec::Json)]
 pub async fn update_case(input: CaseUpdate) -> Result<CaseState, AppError> {
     use crate::{
-        auth::{require, Permission},
-        state::app_state,
+        access::{require, Permission},
+        store::Store,
     };
 
     let viewer = require(Permission::WorkCases)?;
-    let state = app_state()?;
-    let result = state.store.update_case_state(&input, &viewer.name).await;
+    let store = Store::from_context()?;
+    let result = store.update_case_state(&input, &viewer.name).await;
     crate::error::with_status(result)
 }

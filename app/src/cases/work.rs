@@ -3,9 +3,9 @@
 
 use super::{get_case, AddCaseNote, AssignCase, CaseDetail, CaseUpdate, NewNote, UpdateCase};
 use crate::{
-    auth::{NoteKind, Permission, Viewer},
+    access::{Permission, Viewer},
     domain::CaseState,
-    journal::{Journal, JournalEntry, JournalKind},
+    journal::{Journal, JournalEntry, JournalKind, NoteKind},
     live::{follow, Feed},
     ui::{Fields, ServerForm},
     AppError,

@@ -8,10 +8,10 @@ use leptos::prelude::*;
 /// second request answers `Conflict` naming the existing incident.
 #[server(endpoint = "create_incident", output = crate::codec::Json)]
 pub async fn create_incident(alert: String) -> Result<IncidentCreated, AppError> {
-    use crate::state::app_state;
+    use crate::store::Store;
 
-    let viewer = crate::auth::require(crate::auth::Permission::CreateIncidents)?;
-    let state = app_state()?;
-    let result = state.store.create_incident(&alert, &viewer.name).await;
+    let viewer = crate::access::require(crate::access::Permission::CreateIncidents)?;
+    let store = Store::from_context()?;
+    let result = store.create_incident(&alert, &viewer.name).await;
     crate::error::with_status(result)
 }

@@ -1,5 +1,5 @@
 //! Incidents raised from alerts: `Create Incident` on the alert form, at most one incident per alert. Creating one
-//! runs the alert rules (see `crate::rules`), which may open the alert's proactive case.
+//! runs the alert rules (the `rules` module), which may open the alert's proactive case.
 
 mod create_incident;
 #[cfg(feature = "ssr")]

@@ -2,11 +2,10 @@
 
 use super::IncidentCreated;
 use crate::{
-    alerts::server::parse_alert_number,
     audit::{server::Audit, AuditAction},
-    domain::IncidentPrefix,
-    journal::JournalKind,
-    store::{next_number, now_text, violates, write_journal, Store, ONE_INCIDENT_PER_ALERT},
+    domain::{parse_alert_number, IncidentPrefix},
+    journal::{write_journal, JournalKind},
+    store::{next_number, now_text, violates, Store, ONE_INCIDENT_PER_ALERT},
     AppError,
 };
 

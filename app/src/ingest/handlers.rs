@@ -1,12 +1,13 @@
 //! The HTTP endpoints monitoring posts to. Each checks the API token before reading the body, refuses a body over
 //! [`BODY_LIMIT`] before reading it whole, and answers JSON: per event what it did, or what is wrong with it.
 
+use super::Ingestor;
 use super::{
     event::FieldError,
     formats::{self, Payload},
     record::Stored,
 };
-use crate::state::AppState;
+use crate::store::Store;
 use axum::{
     body::{to_bytes, Body},
     extract::State,
@@ -21,18 +22,39 @@ use serde_json::{json, Value};
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// `POST /ingest/v1/events`: the generic event API, one event or a batch.
-pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    ingest(&state, &headers, body, formats::generic).await
+pub async fn events(
+    State(store): State<Store>,
+    State(ingestor): State<Ingestor>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    ingest(&store, &ingestor, &headers, body, formats::generic).await
 }
 
 /// `POST /ingest/v1/alertmanager`: Prometheus Alertmanager's webhook, version 4.
-pub async fn alertmanager(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    ingest(&state, &headers, body, |v| formats::webhook(formats::ALERTMANAGER, v)).await
+pub async fn alertmanager(
+    State(store): State<Store>,
+    State(ingestor): State<Ingestor>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    ingest(&store, &ingestor, &headers, body, |v| {
+        formats::webhook(formats::ALERTMANAGER, v)
+    })
+    .await
 }
 
 /// `POST /ingest/v1/grafana`: Grafana's alerting webhook.
-pub async fn grafana(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    ingest(&state, &headers, body, |v| formats::webhook(formats::GRAFANA, v)).await
+pub async fn grafana(
+    State(store): State<Store>,
+    State(ingestor): State<Ingestor>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    ingest(&store, &ingestor, &headers, body, |v| {
+        formats::webhook(formats::GRAFANA, v)
+    })
+    .await
 }
 
 /// One event's line in the answer.
@@ -55,12 +77,13 @@ fn error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
 }
 
 async fn ingest(
-    state: &AppState,
+    store: &Store,
+    ingestor: &Ingestor,
     headers: &HeaderMap,
     body: Body,
     read: impl Fn(&Value) -> Result<Payload, FieldError>,
 ) -> Response {
-    let token = match authenticate(state, headers).await {
+    let token = match authenticate(store, headers).await {
         Ok(token) => token,
         Err(response) => return response,
     };
@@ -102,7 +125,7 @@ async fn ingest(
     let accepted = good.len();
     let stored = match good.is_empty() {
         true => Vec::new(),
-        false => match state.ingestor.ingest(good).await {
+        false => match ingestor.ingest(good).await {
             Ok(stored) if stored.len() == accepted => stored,
             Ok(_) => {
                 tracing::error!("the writer answered a different number of outcomes than events");
@@ -142,7 +165,7 @@ async fn ingest(
 }
 
 /// The name of the request's token, or the 401 that refuses it.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
+async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<String, Response> {
     let unauthorized = |message: &str| {
         let mut response = error(StatusCode::UNAUTHORIZED, message, None);
         response
@@ -160,7 +183,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, R
             "An API token is required: send Authorization: Bearer <token> (forestall token create NAME).",
         ));
     };
-    match state.store.token_name(token).await {
+    match store.token_name(token).await {
         Ok(Some(name)) => Ok(name),
         Ok(None) => Err(unauthorized("The API token is not valid, or it was revoked.")),
         Err(e) => {

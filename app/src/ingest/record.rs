@@ -8,10 +8,10 @@
 use super::event::Event;
 use crate::{
     domain::AlertPrefix,
-    journal::JournalKind,
+    journal::{write_journal as journal, JournalKind},
     store::{
         clock::{now_secs, utc_text},
-        is_unique_violation, next_number, write_journal as journal, Backend, Store,
+        is_unique_violation, next_number, Backend, Store,
     },
     AppError,
 };

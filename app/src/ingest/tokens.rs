@@ -9,13 +9,14 @@ use crate::{
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
 /// Tokens found valid, by hash: their name and when they were checked. `generation` goes up with every revocation
 /// here, so a lookup that started before one does not put its (now stale) answer back.
 #[derive(Debug, Default)]
-pub(crate) struct TokenCache {
+struct TokenCache {
     entries: HashMap<String, (String, Instant)>,
     generation: u64,
 }
@@ -159,7 +160,8 @@ impl Store {
             return Ok(None);
         }
         let hashed = hash(token);
-        let generation = match self.token_cache.lock() {
+        let cache = self.cache::<Mutex<TokenCache>>();
+        let generation = match cache.lock() {
             Ok(cache) => match cache.entries.get(&hashed) {
                 Some((name, checked)) if checked.elapsed() < TOKEN_CACHE_TTL => return Ok(Some(name.clone())),
                 _ => cache.generation,
@@ -171,7 +173,7 @@ impl Store {
                 .bind(&hashed)
                 .fetch_optional(self.pool())
                 .await?;
-        if let (Some(name), Ok(mut cache)) = (&name, self.token_cache.lock()) {
+        if let (Some(name), Ok(mut cache)) = (&name, cache.lock()) {
             if cache.generation == generation {
                 if cache.entries.len() >= TOKEN_CACHE_MAX {
                     cache.entries.clear();
@@ -183,7 +185,7 @@ impl Store {
     }
 
     fn forget_cached_tokens(&self) {
-        if let Ok(mut cache) = self.token_cache.lock() {
+        if let Ok(mut cache) = self.cache::<Mutex<TokenCache>>().lock() {
             cache.entries.clear();
             cache.generation += 1;
         }

@@ -6,8 +6,6 @@ mod server;
 
 pub use affected_list::AffectedItemsRegion;
 #[cfg(feature = "ssr")]
-pub(crate) use server::GraphCache;
-#[cfg(feature = "ssr")]
 pub use server::{ImpactGraph, MemoryCmdb, DEFAULT_MAX_HOPS};
 
 use crate::AppError;
@@ -82,13 +80,16 @@ pub struct RefreshOutcome {
     pub refreshed_at: String,
 }
 
+/// Whether an alert's snapshot is refreshed when the alert is opened and the CMDB changed since it was taken (the
+/// server's `--refresh-stale-on-open`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RefreshStaleOnOpen(pub bool);
+
 /// Traces the alert's CI through the CMDB and stores the affected items as the alert's new snapshot.
 #[server(endpoint = "refresh_install_base", output = crate::codec::Json)]
 pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppError> {
-    let viewer = crate::auth::require(crate::auth::Permission::RefreshInstallBase)?;
-    let state = crate::state::app_state()?;
-    let outcome = state
-        .store
+    let viewer = crate::access::require(crate::access::Permission::RefreshInstallBase)?;
+    let outcome = crate::store::Store::from_context()?
         .refresh_install_base(&alert, server::DEFAULT_MAX_HOPS, &viewer.name)
         .await;
     crate::error::with_status(outcome)
@@ -97,15 +98,14 @@ pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppEr
 /// One page (1-based; default the first) of the alert's stored snapshot of affected install base items.
 #[server(endpoint = "affected_items", output = crate::codec::Json)]
 pub async fn affected_items(alert: String, page: Option<u32>) -> Result<AffectedSnapshot, AppError> {
-    let viewer = crate::auth::require(crate::auth::Permission::ViewAlerts)?;
-    let state = crate::state::app_state()?;
-    let snapshot = state
-        .store
+    let viewer = crate::access::require(crate::access::Permission::ViewAlerts)?;
+    let refresh_stale_on_open = use_context::<RefreshStaleOnOpen>().is_some_and(|setting| setting.0);
+    let snapshot = crate::store::Store::from_context()?
         .affected_snapshot(&alert, page.unwrap_or(1))
         .await
         .map(|mut snapshot| {
             snapshot.refresh_on_open =
-                state.settings.refresh_stale_on_open && viewer.may(crate::auth::Permission::RefreshInstallBase);
+                refresh_stale_on_open && viewer.may(crate::access::Permission::RefreshInstallBase);
             snapshot
         });
     crate::error::with_status(snapshot)

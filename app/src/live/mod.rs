@@ -15,9 +15,9 @@ mod rows;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-pub use rows::{live_rows, LiveList, LiveRows, LiveRowsUpdate, ShownRow, MAX_SHOWN};
+pub use rows::{check_shown, FollowRows, HasNumber, LiveRowsUpdate, ShownRow, MAX_SHOWN};
 
-use crate::{auth::Permission, AppError};
+use crate::{access::Permission, AppError};
 use serde::{Deserialize, Serialize};
 
 /// What kind of record changed.
@@ -28,22 +28,12 @@ pub enum RecordKind {
     Case,
 }
 
+crate::domain::text_enum!(RecordKind {
+    Alert => "alert",
+    Case => "case",
+});
+
 impl RecordKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Alert => "alert",
-            RecordKind::Case => "case",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "alert" => Some(RecordKind::Alert),
-            "case" => Some(RecordKind::Case),
-            _ => None,
-        }
-    }
-
     /// What a viewer needs to hear of changes to this kind of record.
     pub fn permission(self) -> Permission {
         match self {
@@ -162,8 +152,8 @@ impl Feed {
 
 #[cfg(feature = "ssr")]
 fn current_position() -> String {
-    leptos::prelude::use_context::<crate::state::AppState>()
-        .map(|state| state.changes.position())
+    leptos::prelude::use_context::<server::Changes>()
+        .map(|changes| changes.position())
         .unwrap_or_default()
 }
 

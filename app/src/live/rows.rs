@@ -3,28 +3,12 @@
 //! rendered on the server, by the same code that rendered the page, so the browser's code only swaps them in.
 
 use super::{follow, Change, Feed, RecordKind};
-use crate::{alerts::AlertFilter, AppError};
+use crate::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// At most this many rows a list asks about at once (a page holds 20).
 pub const MAX_SHOWN: usize = 50;
-
-/// Which list a page shows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LiveList {
-    Alerts(AlertFilter),
-    Cases { page: u32 },
-}
-
-impl LiveList {
-    fn kind(&self) -> RecordKind {
-        match self {
-            LiveList::Alerts(_) => RecordKind::Alert,
-            LiveList::Cases { .. } => RecordKind::Case,
-        }
-    }
-}
 
 /// A row the page shows: its record's number and a fingerprint of what it shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,18 +35,6 @@ pub trait HasNumber {
     fn number(&self) -> &str;
 }
 
-impl HasNumber for crate::alerts::AlertRow {
-    fn number(&self) -> &str {
-        &self.number
-    }
-}
-
-impl HasNumber for crate::cases::CaseRow {
-    fn number(&self) -> &str {
-        &self.number
-    }
-}
-
 /// A row that changed since the page showed it, rendered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangedRow {
@@ -80,89 +52,70 @@ pub struct LiveRowsUpdate {
     pub total: u64,
 }
 
-/// The rows of `shown` whose records changed, rendered again, and the list's total now.
-#[server(endpoint = "live_rows", output = crate::codec::Json)]
-pub async fn live_rows(list: LiveList, shown: Vec<ShownRow>) -> Result<LiveRowsUpdate, AppError> {
-    use crate::auth::{require, Permission};
-    let viewer = require(list.kind().permission())?;
-    let state = crate::state::app_state()?;
+impl LiveRowsUpdate {
+    /// The update of a list whose rows are now `rendered` (each with the row it renders) and its total `total`:
+    /// the rows that differ from what the page shows.
+    pub fn of(shown: &[ShownRow], total: u64, rendered: impl IntoIterator<Item = (ShownRow, String)>) -> Self {
+        let changed = rendered
+            .into_iter()
+            .filter(|(row, _)| !shown.contains(row))
+            .map(|(row, html)| ChangedRow { row, html })
+            .collect();
+        Self { changed, total }
+    }
+}
+
+/// Refuses a page that asks about more rows than a list shows.
+pub fn check_shown(shown: &[ShownRow]) -> Result<(), AppError> {
     if shown.len() > MAX_SHOWN {
         return Err(AppError::invalid(
             "shown",
             format!("Ask about at most {MAX_SHOWN} rows."),
         ));
     }
-    let numbers: Vec<String> = shown.iter().map(|row| row.number.clone()).collect();
-    let result = async {
-        let (total, rendered): (u64, Vec<(ShownRow, String)>) = match &list {
-            LiveList::Alerts(filter) => {
-                let total = state.store.list_alerts(filter).await?.total;
-                let rows = state.store.alert_rows(&numbers).await?;
-                let rendered = rows
-                    .into_iter()
-                    .map(|row| (ShownRow::of(&row), crate::alerts::list::alert_row(row).to_html()))
-                    .collect();
-                (total, rendered)
-            }
-            LiveList::Cases { page } => {
-                let total = state.store.list_cases(*page).await?.total;
-                let link_alerts = viewer.may(Permission::ViewAlerts);
-                let rows = state.store.case_rows(&numbers).await?;
-                let rendered = rows
-                    .into_iter()
-                    .map(|row| {
-                        (
-                            ShownRow::of(&row),
-                            crate::cases::list::case_row(row, link_alerts).to_html(),
-                        )
-                    })
-                    .collect();
-                (total, rendered)
-            }
-        };
-        let changed = rendered
-            .into_iter()
-            .filter(|(row, _)| !shown.contains(row))
-            .map(|(row, html)| ChangedRow { row, html })
-            .collect();
-        Ok(LiveRowsUpdate { changed, total })
-    }
-    .await;
-    crate::error::with_status(result)
+    Ok(())
 }
 
-/// Keeps a server-rendered list's rows in step with their records, and announces new ones.
-#[island]
-pub fn LiveRows(
-    list: LiveList,
+/// Keeps a server-rendered list's rows in step with their records, and announces new ones. Used inside a list's
+/// island, which gives `fetch`: its server function, asked with the rows the page shows now.
+#[component]
+pub fn FollowRows<F, Fut>(
+    kind: RecordKind,
     shown: Vec<ShownRow>,
     /// The list's total when the page was drawn.
     total: u64,
     feed: Feed,
     /// Where `Show` goes: the list's first page, with its filters.
     first_page: String,
-) -> impl IntoView {
-    let kind = list.kind();
+    fetch: F,
+) -> impl IntoView
+where
+    F: Fn(Vec<ShownRow>) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = Result<LiveRowsUpdate, AppError>> + 'static,
+{
     let fresh = RwSignal::new(0u64);
     let shown = StoredValue::new(shown);
-    let list = StoredValue::new(list);
     Effect::new(move |_| {
+        let fetch = fetch.clone();
         follow(
             &feed,
             move |change: &Change| change.kind == kind,
-            move || async move {
-                let Ok(update) = live_rows(list.get_value(), shown.get_value()).await else {
-                    return;
-                };
-                for changed in update.changed {
-                    swap_row(&changed);
-                    shown.update_value(|rows| {
-                        if let Some(row) = rows.iter_mut().find(|r| r.number == changed.row.number) {
-                            *row = changed.row;
-                        }
-                    });
+            move || {
+                let fetch = fetch.clone();
+                async move {
+                    let Ok(update) = fetch(shown.get_value()).await else {
+                        return;
+                    };
+                    for changed in update.changed {
+                        swap_row(&changed);
+                        shown.update_value(|rows| {
+                            if let Some(row) = rows.iter_mut().find(|r| r.number == changed.row.number) {
+                                *row = changed.row;
+                            }
+                        });
+                    }
+                    fresh.set(update.total.saturating_sub(total));
                 }
-                fresh.set(update.total.saturating_sub(total));
             },
         );
     });

@@ -38,15 +38,15 @@ pub struct RuleChange {
 /// The alert rules (`evt_mgmt_admin` only).
 #[server(endpoint = "list_rules", output = crate::codec::Json)]
 pub async fn list_rules() -> Result<Vec<AlertRule>, AppError> {
-    crate::auth::require(crate::auth::Permission::ManageAlertRules)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.list_rules().await)
+    crate::access::require(crate::access::Permission::ManageAlertRules)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.list_rules().await)
 }
 
 /// Activates or deactivates a rule and sets its minimum severity (`evt_mgmt_admin` only); audited.
 #[server(endpoint = "update_rule", output = crate::codec::Json)]
 pub async fn update_rule(input: RuleChange) -> Result<AlertRule, AppError> {
-    let viewer = crate::auth::require(crate::auth::Permission::ManageAlertRules)?;
-    let state = crate::state::app_state()?;
-    crate::error::with_status(state.store.update_rule(&input, &viewer.name).await)
+    let viewer = crate::access::require(crate::access::Permission::ManageAlertRules)?;
+    let store = crate::store::Store::from_context()?;
+    crate::error::with_status(store.update_rule(&input, &viewer.name).await)
 }

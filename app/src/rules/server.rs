@@ -4,10 +4,10 @@ use super::{AlertRule, RuleChange};
 use crate::{
     audit::{server::Audit, AuditAction},
     cases::NewCase,
-    domain::Severity,
+    domain::{AlertState, Severity},
     install_base::DEFAULT_MAX_HOPS,
-    journal::JournalKind,
-    store::{now_text, write_journal, Store},
+    journal::{write_journal, JournalKind},
+    store::{now_text, Store},
     AppError,
 };
 
@@ -17,27 +17,28 @@ struct RuleRecord {
     name: String,
     action: String,
     active: i64,
-    min_severity: i64,
+    #[sqlx(try_from = "i64")]
+    min_severity: Severity,
     updated_by: Option<String>,
     updated_at: Option<String>,
 }
 
 impl RuleRecord {
-    fn into_rule(self) -> Result<AlertRule, AppError> {
-        Ok(AlertRule {
+    fn into_rule(self) -> AlertRule {
+        AlertRule {
             action: match self.action.as_str() {
                 "create_proactive_case" => "Create Proactive Case when an incident is created from an open alert \
                                             that affects external customers' install base items"
                     .to_owned(),
                 other => other.to_owned(),
             },
-            min_severity: crate::alerts::server::decode_severity(self.min_severity)?,
+            min_severity: self.min_severity,
             id: self.id,
             name: self.name,
             active: self.active != 0,
             updated_by: self.updated_by,
             updated_at: self.updated_at,
-        })
+        }
     }
 }
 
@@ -47,8 +48,10 @@ const RULE_SQL: &str = "SELECT id, name, action, active, min_severity, updated_b
 #[derive(sqlx::FromRow)]
 struct AlertFacts {
     id: i64,
-    state: String,
-    severity: i64,
+    #[sqlx(try_from = "String")]
+    state: AlertState,
+    #[sqlx(try_from = "i64")]
+    severity: Severity,
     ci_id: Option<i64>,
     case_id: Option<i64>,
 }
@@ -58,7 +61,7 @@ impl Store {
         let records: Vec<RuleRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{RULE_SQL} ORDER BY name")))
             .fetch_all(self.pool())
             .await?;
-        records.into_iter().map(RuleRecord::into_rule).collect()
+        Ok(records.into_iter().map(RuleRecord::into_rule).collect())
     }
 
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
@@ -114,7 +117,7 @@ impl Store {
         .write(&mut tx)
         .await?;
         tx.commit().await?;
-        record.into_rule()
+        Ok(record.into_rule())
     }
 
     /// Runs the rule `Create Proactive Case`, if active, for an incident just created from `alert`: the case it
@@ -159,7 +162,11 @@ impl Store {
                 .await?
                 .ok_or_else(|| AppError::not_found("Alert", alert))?;
         // Closed alerts, alerts with a case already, and alerts below the rule's severity are not the rule's.
-        if facts.state == "Closed" || facts.case_id.is_some() || facts.severity == 0 || facts.severity > min_severity {
+        if facts.state == AlertState::Closed
+            || facts.case_id.is_some()
+            || facts.severity == Severity::Clear
+            || i64::from(facts.severity.code()) > min_severity
+        {
             return Ok(None);
         }
         let author = actor.as_str();

@@ -3,7 +3,6 @@
 //! through sqlx's `Any` driver, with one set of queries both understand and one set of migrations for each.
 
 pub(crate) mod clock;
-pub(crate) mod demo;
 
 use crate::domain::{Number, Prefix};
 use sqlx::{
@@ -11,8 +10,6 @@ use sqlx::{
     AnyConnection, AnyPool, Connection, Executor, Transaction,
 };
 use std::{str::FromStr, sync::Arc};
-
-pub use demo::{DemoSummary, DEMO_TOKEN, DEMO_USERS};
 
 /// Names the database kinds in URLs that Forestall accepts, for messages.
 pub const SUPPORTED_URLS: &str =
@@ -31,28 +28,9 @@ pub(crate) fn now_text() -> String {
     clock::utc_text(clock::now_secs())
 }
 
-/// Adds an entry, stamped now, to a case's journal or an alert's (exactly one of the two).
-pub(crate) async fn write_journal(
-    conn: &mut AnyConnection,
-    case_id: Option<i64>,
-    alert_id: Option<i64>,
-    kind: crate::journal::JournalKind,
-    author: &str,
-    body: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO journal_entries (case_id, alert_id, kind, author, created_at, body)
-         VALUES ($1, $2, $3, $4, $6, $5)",
-    )
-    .bind(case_id)
-    .bind(alert_id)
-    .bind(kind.as_str())
-    .bind(author)
-    .bind(body)
-    .bind(now_text())
-    .execute(conn)
-    .await
-    .map(drop)
+/// `$1, $2, …` for `count` parameters.
+pub(crate) fn placeholders(count: usize) -> String {
+    (1..=count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The database behind Forestall.
@@ -67,10 +45,43 @@ pub struct Store {
     commits: Arc<tokio::sync::Notify>,
     /// SQLite's writers queue here, in order (see [`Store::begin_write`]).
     write_gate: Arc<tokio::sync::Mutex<()>>,
-    /// API tokens checked in the last second (see `ingest::tokens`).
-    pub(crate) token_cache: Arc<std::sync::Mutex<crate::ingest::tokens::TokenCache>>,
-    /// The CMDB's impact graph, as this process last read it (see `install_base::server::graph`).
-    pub(crate) graphs: Arc<crate::install_base::GraphCache>,
+    /// What features keep beside the database (the impact graph as last read, API tokens checked lately).
+    caches: Arc<Caches>,
+}
+
+impl Store {
+    /// The store, inside a server function or a page rendered on the server: the router puts it into every
+    /// request's context (`AppState::provide_parts`).
+    pub fn from_context() -> Result<Store, crate::AppError> {
+        leptos::prelude::use_context::<Store>().ok_or_else(|| {
+            tracing::error!("the store is missing from the request's context");
+            crate::AppError::Internal
+        })
+    }
+}
+
+/// One value per type, made on first use: each feature's cache, held by the store without the store knowing it, so
+/// that the store stays below every feature and each store opened (a test may open two on one database) has its own.
+#[derive(Default)]
+struct Caches(std::sync::Mutex<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>);
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Caches")
+    }
+}
+
+impl Store {
+    /// This store's cache of type `T`, made the first time it is asked for.
+    pub(crate) fn cache<T: std::any::Any + Default + Send + Sync>(&self) -> Arc<T> {
+        let mut caches = self.caches.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cache = caches
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        Arc::clone(cache)
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("a cache is kept under its own type"))
+    }
 }
 
 /// A write transaction; on SQLite it holds the store's write gate until it ends. It derefs to the connection, as a
@@ -223,8 +234,7 @@ impl Store {
             url: url.into(),
             commits: Arc::default(),
             write_gate: Arc::default(),
-            token_cache: Arc::default(),
-            graphs: Arc::default(),
+            caches: Arc::default(),
         })
     }
 

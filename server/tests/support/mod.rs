@@ -6,11 +6,7 @@
 
 #![allow(dead_code)] // each test binary uses part of this
 
-use app::{
-    auth::Role,
-    state::Settings,
-    store::{Store, DEMO_USERS},
-};
+use app::{access::Role, demo::DEMO_USERS, state::Settings, store::Store};
 use axum::{body::Body, http::Request, Router};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;

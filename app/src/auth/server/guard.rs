@@ -3,8 +3,8 @@
 
 use super::USER_ID_KEY;
 use crate::{
-    auth::{Permission, Viewer},
-    state::AppState,
+    access::{Permission, Viewer},
+    store::Store,
     AppError,
 };
 use axum::{
@@ -21,7 +21,7 @@ use tower_sessions::Session;
 pub enum Access {
     /// Anyone, signed in or not.
     Public,
-    /// Anyone signed in. Server functions are here: each checks its own permission (see `auth::require`).
+    /// Anyone signed in. Server functions are here: each checks its own permission (see `access::require`).
     SignedIn,
     /// Signed-in users whose role has the permission.
     Needs(Permission),
@@ -49,11 +49,11 @@ pub fn route_access(pattern: &str) -> Option<Access> {
 }
 
 /// Puts the session's user, if any and still enabled, into the request's extensions as a [`Viewer`].
-pub async fn identify(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+pub async fn identify(State(store): State<Store>, session: Session, mut request: Request, next: Next) -> Response {
     // Static files need nobody: no database read for each of them.
     if !request.uri().path().starts_with("/pkg/") {
         match session.get::<i64>(USER_ID_KEY).await {
-            Ok(Some(id)) => match state.store.session_user(id).await {
+            Ok(Some(id)) => match store.session_user(id).await {
                 Ok(Some(viewer)) => {
                     request.extensions_mut().insert(viewer);
                 }
@@ -85,7 +85,7 @@ pub async fn enforce(request: Request, next: Next) -> Response {
         .unwrap_or_default();
     let viewer = request.extensions().get::<Viewer>().cloned();
     // A stream is read by a script, like the API: it gets 401, not the login page.
-    let api = pattern.starts_with("/api/") || pattern == crate::live::server::PATH;
+    let api = pattern.starts_with("/api/") || pattern == "/live";
     match (route_access(&pattern), viewer) {
         (Some(Access::Public | Access::Token), _) => next.run(request).await,
         (None, _) => {

@@ -3,12 +3,9 @@
 use super::{
     guard::{client_address, see_other},
     users::SignInError,
-    USER_ID_KEY,
+    AuthSettings, USER_ID_KEY,
 };
-use crate::{
-    auth::{SignInRefusal, Viewer},
-    state::AppState,
-};
+use crate::{access::Viewer, auth::SignInRefusal, store::Store};
 use axum::{
     extract::{FromRequest, Request, State},
     response::Response,
@@ -29,15 +26,20 @@ pub struct LoginForm {
 }
 
 /// Signs in and goes to `next` (or the role's start page); a refusal goes back to the login page, which says why.
-pub async fn login(State(state): State<AppState>, session: Session, request: Request) -> Response {
+pub async fn login(
+    State(store): State<Store>,
+    State(settings): State<AuthSettings>,
+    session: Session,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
-    let address = client_address(&parts, state.settings.trust_forwarded_for);
-    let form = match Form::<LoginForm>::from_request(Request::from_parts(parts, body), &state).await {
+    let address = client_address(&parts, settings.trust_forwarded_for);
+    let form = match Form::<LoginForm>::from_request(Request::from_parts(parts, body), &()).await {
         Ok(Form(form)) => form,
         Err(_) => LoginForm::default(),
     };
     let next = safe_next(&form.next);
-    let viewer = match state.store.sign_in(&form.user_name, &form.password, &address).await {
+    let viewer = match store.sign_in(&form.user_name, &form.password, &address).await {
         Ok(viewer) => viewer,
         Err(SignInError::Refused(refusal)) => return back_to_login(refusal, &form.user_name, next),
         Err(SignInError::Internal(error)) => {
@@ -59,11 +61,16 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
 }
 
 /// Ends the session and goes to the login page.
-pub async fn logout(State(state): State<AppState>, session: Session, request: Request) -> Response {
+pub async fn logout(
+    State(store): State<Store>,
+    State(settings): State<AuthSettings>,
+    session: Session,
+    request: Request,
+) -> Response {
     let (parts, _) = request.into_parts();
     if let Some(viewer) = parts.extensions.get::<Viewer>() {
-        let address = client_address(&parts, state.settings.trust_forwarded_for);
-        if let Err(error) = state.store.sign_out(&viewer.name, &address).await {
+        let address = client_address(&parts, settings.trust_forwarded_for);
+        if let Err(error) = store.sign_out(&viewer.name, &address).await {
             tracing::error!(%error, "could not record a sign-out");
         }
     }

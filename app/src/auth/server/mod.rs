@@ -12,5 +12,13 @@ pub use handlers::{login, logout};
 pub use passwords::{check_password_rules, generate_password};
 pub use users::{SignInError, UserError, UserRow};
 
+/// How sign-in reads the request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuthSettings {
+    /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets it), for sign-in throttling
+    /// and the audit log.
+    pub trust_forwarded_for: bool,
+}
+
 /// The session key under which the signed-in user's id is kept.
 pub(crate) const USER_ID_KEY: &str = "user_id";

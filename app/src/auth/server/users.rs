@@ -2,8 +2,9 @@
 
 use super::passwords::{self, check_password_rules};
 use crate::{
+    access::{Role, Viewer},
     audit::{server::Audit, AuditAction},
-    auth::{Role, SignInRefusal, Viewer},
+    auth::SignInRefusal,
     store::{clock::now_secs, now_text, Store},
 };
 use sqlx::AnyConnection;

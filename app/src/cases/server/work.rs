@@ -1,13 +1,12 @@
 //! Working a case: state changes along the lifecycle and the two journals, each change one transaction with its
 //! journal and audit lines.
 
-use super::journal;
 use crate::{
+    access::Viewer,
     audit::{server::Audit, AuditAction},
-    auth::{NoteKind, Viewer},
     cases::{CaseUpdate, NewNote, RESOLUTION_NOTES_MAX, WORK_NOTES_MAX},
     domain::{bounded_text, CaseNumber, CaseState},
-    journal::JournalKind,
+    journal::{write_journal as journal, JournalKind, NoteKind},
     store::{now_text, Store},
     AppError,
 };
@@ -16,7 +15,8 @@ use sqlx::{AnyConnection, FromRow};
 #[derive(FromRow)]
 struct CaseForWork {
     id: i64,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: CaseState,
     proactive: i64,
     resolution_notes: Option<String>,
 }
@@ -35,11 +35,7 @@ async fn writable_case(
             .fetch_optional(conn)
             .await?
             .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
-    let state = CaseState::parse(&case.state).ok_or_else(|| {
-        tracing::error!(state = case.state, "stored case state unknown");
-        AppError::Internal
-    })?;
-    Ok((number, case.id, state, case))
+    Ok((number, case.id, case.state, case))
 }
 
 /// The audit entry of a change to case `number`, in the change's transaction.

@@ -273,7 +273,7 @@ impl std::fmt::Debug for ImpactGraph {
 
 /// The graph this process holds, and a lock so that one task reads a new one while the others wait for it.
 #[derive(Debug, Default)]
-pub(crate) struct GraphCache {
+struct GraphCache {
     current: std::sync::RwLock<Option<Arc<ImpactGraph>>>,
     reading: tokio::sync::Mutex<()>,
 }
@@ -292,11 +292,12 @@ impl Store {
     /// The impact graph at CMDB version `version` or later: the one held if it is that recent, else read anew (once,
     /// however many traces ask at the same time). No tracing span here: this is on every trace's path.
     pub async fn impact_graph(&self, version: i64) -> Result<Arc<ImpactGraph>, sqlx::Error> {
-        if let Some(graph) = self.graphs.held(version) {
+        let graphs = self.cache::<GraphCache>();
+        if let Some(graph) = graphs.held(version) {
             return Ok(graph);
         }
-        let _reading = self.graphs.reading.lock().await;
-        if let Some(graph) = self.graphs.held(version) {
+        let _reading = graphs.reading.lock().await;
+        if let Some(graph) = graphs.held(version) {
             return Ok(graph);
         }
         let started = std::time::Instant::now();
@@ -310,8 +311,7 @@ impl Store {
             ms = started.elapsed().as_millis() as u64,
             "read the CMDB's impact graph"
         );
-        *self
-            .graphs
+        *graphs
             .current
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&graph));

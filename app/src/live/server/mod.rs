@@ -6,4 +6,4 @@ mod hub;
 mod stream;
 
 pub use hub::{Changes, Delivery};
-pub use stream::{stream, PATH};
+pub use stream::{stream, MaxStreamAge, PATH};

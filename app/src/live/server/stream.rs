@@ -6,9 +6,10 @@
 
 use super::{Changes, Delivery};
 use crate::{
-    auth::{server::session_still_allows, Viewer},
+    access::Viewer,
+    auth::server::session_still_allows,
     live::{Change, Topic},
-    state::AppState,
+    store::Store,
     AppError,
 };
 use axum::{
@@ -49,8 +50,15 @@ pub struct LiveQuery {
     since: Option<String>,
 }
 
+/// How long a stream stays open before the server ends it and the page reconnects (with its position, so it misses
+/// nothing): behind a load balancer, streams spread over new instances this way. `None`: no limit.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MaxStreamAge(pub Option<Duration>);
+
 pub async fn stream(
-    State(state): State<AppState>,
+    State(store): State<Store>,
+    State(changes): State<Changes>,
+    State(MaxStreamAge(max_age)): State<MaxStreamAge>,
     viewer: Option<Extension<Viewer>>,
     session: Session,
     headers: HeaderMap,
@@ -70,7 +78,6 @@ pub async fn stream(
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .or(query.since.as_deref());
-    let changes = state.changes.clone();
     let subscription = changes.subscribe(since);
     let mut pending = VecDeque::from([Event::default().retry(RETRY)]);
     if subscription.resync {
@@ -78,7 +85,7 @@ pub async fn stream(
     }
     let now = tokio::time::Instant::now();
     let following = Following {
-        ends: state.settings.live_max_age.map(|age| now + age),
+        ends: max_age.map(|age| now + age),
         pending,
         after: subscription.after,
         receiver: subscription.receiver,
@@ -86,7 +93,7 @@ pub async fn stream(
         recheck_at: now + RECHECK,
         keep_alive_at: now + KEEP_ALIVE,
         quiet_until: None,
-        store: state.store,
+        store,
         session: session.id(),
         viewer,
         topics,
@@ -133,7 +140,7 @@ struct Following {
     keep_alive_at: tokio::time::Instant,
     /// After a `resync`, the stream is quiet until then: see [`QUIET_AFTER_RESYNC`].
     quiet_until: Option<tokio::time::Instant>,
-    store: crate::store::Store,
+    store: Store,
     /// Kept by id only: an idle stream should not hold the session's record.
     session: Option<tower_sessions::session::Id>,
     viewer: Viewer,

@@ -3,17 +3,15 @@
 //! Deterministic: the same records, numbers and times every time, so the README and the end-to-end tests can name
 //! them.
 
-use super::{next_number, Store};
 use crate::{
-    auth::{
-        server::{
-            passwords,
-            users::{insert_user, UserError},
-        },
-        Role,
+    access::Role,
+    auth::server::{
+        passwords,
+        users::{insert_user, UserError},
     },
     domain::{AlertPrefix, ItemPrefix, Severity},
     ingest::tokens::{insert_token, TokenError},
+    store::{next_number, Store},
 };
 use serde::Serialize;
 use sqlx::AnyConnection;
@@ -230,7 +228,7 @@ impl Store {
             hashes.push(passwords::hash(password.to_owned()).await?);
         }
         let alerts = write_demo(&mut CmdbWriter::new(&mut *tx)).await?;
-        super::cmdb_changed(&mut tx).await?;
+        crate::store::cmdb_changed(&mut tx).await?;
         for ((name, role, _), hash) in DEMO_USERS.iter().zip(&hashes) {
             insert_user(&mut tx, name, *role, hash, "demo data")
                 .await
