@@ -110,9 +110,11 @@ impl Permission {
 
 /// The signed-in user, as pages and islands see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Viewer {
     pub id: i64,
     pub name: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub role: Role,
 }
 

@@ -30,6 +30,12 @@ pub enum AppError {
     /// The request could not be read at all (a malformed form or body).
     #[error("The request could not be read: {0}")]
     BadRequest(String),
+    /// A machine's request came without a valid API token; the message says which and what to do.
+    #[error("{0}")]
+    TokenRefused(String),
+    /// The request's body is larger than the endpoint takes; the message says the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The browser could not reach the server, or could not read its answer.
     #[error("The server could not be reached: {0}")]
     Unreachable(String),
@@ -65,11 +71,12 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             Self::NotFound { .. } => 404,
-            Self::Unauthorized => 401,
+            Self::Unauthorized | Self::TokenRefused(_) => 401,
             Self::Forbidden => 403,
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,
             Self::BadRequest(_) => 400,
+            Self::TooLarge(_) => 413,
             Self::Unreachable(_) => 502,
             Self::Internal => 500,
         }

@@ -285,7 +285,7 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(reply.json()["error"]
         .as_str()
-        .is_some_and(|e| e.starts_with("The body is not valid JSON")));
+        .is_some_and(|e| e.starts_with("The request could not be read: the body is not valid JSON")));
 
     let good = event("bad-input", 2);
     let with = |name: &str, value: Value| {

@@ -7,7 +7,7 @@ use super::{
     formats::{self, Payload},
     record::Stored,
 };
-use crate::store::Store;
+use crate::{store::Store, AppError};
 use axum::{
     body::{to_bytes, Body},
     extract::State,
@@ -72,8 +72,30 @@ enum EventAnswer {
     Rejected(FieldError),
 }
 
-fn error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
-    (status, Json(json!({ "error": message, "field": field }))).into_response()
+impl From<FieldError> for AppError {
+    fn from(error: FieldError) -> Self {
+        AppError::Invalid {
+            field: error.field,
+            message: error.message,
+        }
+    }
+}
+
+/// An error as the ingestion API answers it: the error's status, and `{"error": message, "field": field}`, the shape
+/// monitoring tools read (server functions answer the same [`AppError`] as its JSON).
+fn refuse(error: &AppError) -> Response {
+    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let field = match error {
+        AppError::Invalid { field, .. } => Some(field.as_str()),
+        _ => None,
+    };
+    let mut response = (status, Json(json!({ "error": error.to_string(), "field": field }))).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    }
+    response
 }
 
 async fn ingest(
@@ -83,31 +105,27 @@ async fn ingest(
     body: Body,
     read: impl Fn(&Value) -> Result<Payload, FieldError>,
 ) -> Response {
-    let token = match authenticate(store, headers).await {
-        Ok(token) => token,
-        Err(response) => return response,
-    };
-    let bytes = match read_body(headers, body).await {
-        Ok(bytes) => bytes,
-        Err(response) => return response,
-    };
-    let value: Value = match serde_json::from_slice(&bytes) {
-        Ok(value) => value,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("The body is not valid JSON: {e}."),
-                None,
-            )
-        }
-    };
-    let payload = match read(&value) {
-        Ok(payload) => payload,
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e.message, Some(&e.field)),
-    };
+    match try_ingest(store, ingestor, headers, body, read).await {
+        Ok(response) => response,
+        Err(error) => refuse(&error),
+    }
+}
+
+async fn try_ingest(
+    store: &Store,
+    ingestor: &Ingestor,
+    headers: &HeaderMap,
+    body: Body,
+    read: impl Fn(&Value) -> Result<Payload, FieldError>,
+) -> Result<Response, AppError> {
+    let token = authenticate(store, headers).await?;
+    let bytes = read_body(headers, body).await?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}.")))?;
+    let payload = read(&value)?;
     if payload.single {
         if let Some(Err(e)) = payload.events.first() {
-            return error(StatusCode::UNPROCESSABLE_ENTITY, &e.message, Some(&e.field));
+            return Err(e.clone().into());
         }
     }
     let total = payload.events.len();
@@ -125,18 +143,14 @@ async fn ingest(
     let accepted = good.len();
     let stored = match good.is_empty() {
         true => Vec::new(),
-        false => match ingestor.ingest(good).await {
-            Ok(stored) if stored.len() == accepted => stored,
-            Ok(_) => {
+        false => {
+            let stored = ingestor.ingest(good).await?;
+            if stored.len() != accepted {
                 tracing::error!("the writer answered a different number of outcomes than events");
-                let internal = crate::AppError::Internal.to_string();
-                return error(StatusCode::INTERNAL_SERVER_ERROR, &internal, None);
+                return Err(AppError::Internal);
             }
-            Err(e) => {
-                let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return error(status, &e.to_string(), None);
-            }
-        },
+            stored
+        }
     };
     tracing::debug!(token, events = total, stored = accepted, "events ingested");
     let mut stored = stored.into_iter();
@@ -157,22 +171,16 @@ async fn ingest(
     } else {
         StatusCode::OK
     };
-    (
+    Ok((
         status,
         Json(json!({ "accepted": accepted, "rejected": rejected, "results": results })),
     )
-        .into_response()
+        .into_response())
 }
 
-/// The name of the request's token, or the 401 that refuses it.
-async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<String, Response> {
-    let unauthorized = |message: &str| {
-        let mut response = error(StatusCode::UNAUTHORIZED, message, None);
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        response
-    };
+/// The name of the request's token, or why it is refused.
+async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<String, AppError> {
+    let unauthorized = |message: &str| AppError::TokenRefused(message.to_owned());
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -183,32 +191,20 @@ async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<String, Resp
             "An API token is required: send Authorization: Bearer <token> (forestall token create NAME).",
         ));
     };
-    match store.token_name(token).await {
-        Ok(Some(name)) => Ok(name),
-        Ok(None) => Err(unauthorized("The API token is not valid, or it was revoked.")),
-        Err(e) => {
-            tracing::error!(error = %e, "could not check an API token");
-            Err(error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &crate::AppError::Internal.to_string(),
-                None,
-            ))
-        }
-    }
+    store
+        .token_name(token)
+        .await?
+        .ok_or_else(|| unauthorized("The API token is not valid, or it was revoked."))
 }
 
 /// The body, at most [`BODY_LIMIT`] bytes: a declared length over it is refused before anything is read, and an
 /// undeclared one as soon as it passes it.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, AppError> {
     let too_large = || {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!(
-                "The body is larger than {} MiB: send fewer events per request.",
-                BODY_LIMIT / (1024 * 1024)
-            ),
-            None,
-        )
+        AppError::TooLarge(format!(
+            "The body is larger than {} MiB: send fewer events per request.",
+            BODY_LIMIT / (1024 * 1024)
+        ))
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -224,7 +220,7 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes,
             too_large()
         } else {
             tracing::debug!(error = %e, "event body unreadable");
-            error(StatusCode::BAD_REQUEST, "The body could not be read.", None)
+            AppError::BadRequest("the body could not be read.".to_owned())
         }
     })
 }

@@ -51,9 +51,29 @@ impl From<SignInRefusal> for SignInError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub created_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRecord {
+    name: String,
+    #[sqlx(try_from = "String")]
+    role: Role,
+    disabled: i64,
+    created_at: String,
+}
+
+/// A user as sign-in reads them.
+#[derive(sqlx::FromRow)]
+struct StoredUser {
+    id: i64,
+    name: String,
+    #[sqlx(try_from = "String")]
+    role: Role,
+    password_hash: String,
+    disabled: i64,
 }
 
 fn check_name(name: &str) -> Result<(), UserError> {
@@ -160,32 +180,27 @@ impl Store {
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserRow>, sqlx::Error> {
-        let rows: Vec<(String, String, i64, String)> =
+        let rows: Vec<UserRecord> =
             sqlx::query_as("SELECT name, role, disabled, created_at FROM users ORDER BY lower(name)")
                 .fetch_all(self.pool())
                 .await?;
         Ok(rows
             .into_iter()
-            .map(|(name, role, disabled, created_at)| UserRow {
-                name,
-                role,
-                disabled: disabled != 0,
-                created_at,
+            .map(|user| UserRow {
+                name: user.name,
+                role: user.role,
+                disabled: user.disabled != 0,
+                created_at: user.created_at,
             })
             .collect())
     }
 
     /// The enabled user with this id, as a session names them.
     pub async fn session_user(&self, id: i64) -> Result<Option<Viewer>, sqlx::Error> {
-        let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, name, role FROM users WHERE id = $1 AND disabled = 0")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(row.and_then(|(id, name, role)| {
-            let role = role.parse::<Role>().ok()?;
-            Some(Viewer { id, name, role })
-        }))
+        sqlx::query_as("SELECT id, name, role FROM users WHERE id = $1 AND disabled = 0")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// Checks a sign-in. Failures are counted per user name typed and per address; past the limits, sign-ins are
@@ -208,19 +223,18 @@ impl Store {
             tx.commit().await?;
             return Err(SignInRefusal::Throttled { minutes }.into());
         }
-        let user: Option<(i64, String, String, String, i64)> =
+        let user: Option<StoredUser> =
             sqlx::query_as("SELECT id, name, role, password_hash, disabled FROM users WHERE lower(name) = lower($1)")
                 .bind(&name)
                 .fetch_optional(self.pool())
                 .await?;
-        let stored = user.as_ref().map(|(_, _, _, hash, _)| hash.clone());
+        let stored = user.as_ref().map(|user| user.password_hash.clone());
         let matches = passwords::verify(password.to_owned(), stored).await?;
 
         let mut tx = self.begin_write().await?;
         match user {
-            Some((id, stored_name, role, _, disabled)) if matches => {
-                let disabled = disabled != 0;
-                let role = role.parse::<Role>().map_err(|e| sqlx::Error::Decode(e.into()))?;
+            Some(user) if matches => {
+                let disabled = user.disabled != 0;
                 sqlx::query("DELETE FROM login_failures WHERE user_name = $1")
                     .bind(&failure_key)
                     .execute(&mut *tx)
@@ -236,9 +250,9 @@ impl Store {
                     return Err(SignInRefusal::Disabled.into());
                 }
                 Ok(Viewer {
-                    id,
-                    name: stored_name,
-                    role,
+                    id: user.id,
+                    name: user.name,
+                    role: user.role,
                 })
             }
             _ => {
