@@ -118,10 +118,22 @@ impl From<sqlx::migrate::MigrateError> for AppError {
 }
 
 /// Sets the HTTP status of the current server-function response from its outcome, so API clients and tests see 404,
-/// 409 or 422 rather than a blanket 500.
+/// 409 or 422 rather than a blanket 500. Not for a form a browser posted without JavaScript: server_fn answers it
+/// with a redirect back to the form, the error in the URL, where the form shows it; a status would turn that
+/// redirect into a page of JSON.
 #[cfg(feature = "ssr")]
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result {
+        let posted_by_a_form = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+        });
+        if posted_by_a_form {
+            return result;
+        }
         if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             let status = axum::http::StatusCode::from_u16(error.status_code())
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);

@@ -15,6 +15,73 @@ pub fn HydrationMarker() -> impl IntoView {
     });
 }
 
+/// What a form control gets from its [`Field`]: its id, `aria-invalid` while the field has an error, and
+/// `aria-describedby` naming the hint and the error (or the form's message) that describe it.
+#[derive(Clone)]
+pub struct FieldAria {
+    pub id: &'static str,
+    pub invalid: Signal<Option<&'static str>>,
+    pub described_by: Signal<Option<String>>,
+}
+
+/// One form field: its label, its control, a hint and its error, tied together for assistive technology. The
+/// error's paragraph is always there (`{id}-error`, role `alert`), so a message that appears in it is announced;
+/// the hint is `{id}-hint`. `control` makes the control from the [`FieldAria`] it must carry.
+#[component]
+pub fn Field<C, V>(
+    /// The control's id, which the label is for.
+    id: &'static str,
+    label: &'static str,
+    /// Shown under the control whatever happens.
+    #[prop(optional)]
+    hint: Option<&'static str>,
+    /// This field's error, when the last submit had one.
+    #[prop(optional, into)]
+    error: Option<Signal<Option<String>>>,
+    /// The id of a message about the whole form that, while shown, describes this field too (sign-in's refusal).
+    #[prop(default = None)]
+    form_error: Option<&'static str>,
+    /// Takes the form's whole width.
+    #[prop(optional)]
+    wide: bool,
+    control: C,
+) -> impl IntoView
+where
+    C: FnOnce(FieldAria) -> V,
+    V: IntoView + 'static,
+{
+    let error_id = error.map(|_| format!("{id}-error"));
+    let hint_id = hint.map(|_| format!("{id}-hint"));
+    let has_error = move || form_error.is_some() || error.is_some_and(|error| error.get().is_some());
+    let described_by = {
+        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
+        Signal::derive(move || {
+            let ids: Vec<&str> = [
+                hint_id.as_deref(),
+                form_error,
+                error_id.as_deref().filter(|_| has_error()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!ids.is_empty()).then(|| ids.join(" "))
+        })
+    };
+    let aria = FieldAria {
+        id,
+        invalid: Signal::derive(move || has_error().then_some("true")),
+        described_by,
+    };
+    view! {
+        <div class="field" class:wide=wide>
+            <label for=id>{label}</label>
+            {control(aria)}
+            {hint.map(|hint| view! { <p id=hint_id class="muted">{hint}</p> })}
+            {error.map(|error| view! { <p id=error_id class="field-error" role="alert">{move || error.get()}</p> })}
+        </div>
+    }
+}
+
 /// The page for a record or route that does not exist. Rendered on the server, it answers HTTP 404.
 #[component]
 #[allow(clippy::needless_pass_by_value)] // component props are owned

@@ -214,6 +214,37 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
     );
 }
 
+/// Without JavaScript the browser posts the form itself and shows whatever comes back: a refusal must bring it back to
+/// the form, with the message beside the field, not to a page of JSON.
+#[tokio::test]
+async fn a_form_posted_without_javascript_comes_back_to_the_form_with_its_error() {
+    let app = TestApp::new().await;
+    app.refresh(MAIL_ALERT).await;
+    let form = format!("/alerts/{MAIL_ALERT}?compose=case");
+    let mut request = server_fn_request(
+        "create_case",
+        &[
+            ("input[alert]", MAIL_ALERT),
+            ("input[short_description]", ""),
+            ("input[priority]", "1"),
+            ("input[work_notes]", ""),
+        ],
+    );
+    let headers = request.headers_mut();
+    headers.insert("accept", "text/html,application/xhtml+xml".parse().expect("accept"));
+    headers.insert("referer", format!("http://localhost{form}").parse().expect("referer"));
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, 302, "{}", reply.body);
+    let location = reply.location.expect("a redirect back to the form");
+    let back = location.trim_start_matches("http://localhost");
+    assert!(back.starts_with(&form) && back.contains("__err="), "{location}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 0);
+
+    let page = app.get(back).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Enter a short description."), "the form shows why");
+}
+
 #[tokio::test]
 async fn a_contact_of_another_account_is_refused() {
     let app = TestApp::new().await;

@@ -1,6 +1,9 @@
 //! The login page: a plain form that posts to `/login`, so signing in works with or without JavaScript.
 
-use crate::access::viewer;
+use crate::{
+    access::viewer,
+    ui::{Field, FieldAria},
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_query_map};
@@ -88,35 +91,47 @@ pub fn LoginPage() -> impl IntoView {
             {refusal.map(|refusal| view! { <p role="alert" class="error" id="login-error">{refusal.to_string()}</p> })}
             <form method="post" action="/login" class="login-form">
                 <input type="hidden" name="next" value=next />
-                <div class="field">
-                    <label for="login-user">"User name"</label>
-                    <input
-                        id="login-user"
-                        name="user_name"
-                        type="text"
-                        autocomplete="username"
-                        required
-                        maxlength="64"
-                        value=user_name
-                        autofocus=!focus_password
-                        aria-describedby=has_error.then_some("login-error")
-                        aria-invalid=has_error.then_some("true")
-                    />
-                </div>
-                <div class="field">
-                    <label for="login-password">"Password"</label>
-                    <input
-                        id="login-password"
-                        name="password"
-                        type="password"
-                        autocomplete="current-password"
-                        required
-                        maxlength="256"
-                        autofocus=focus_password
-                        aria-describedby=has_error.then_some("login-error")
-                        aria-invalid=has_error.then_some("true")
-                    />
-                </div>
+                <Field
+                    id="login-user"
+                    label="User name"
+                    form_error=has_error.then_some("login-error")
+                    control=move |aria: FieldAria| {
+                        view! {
+                            <input
+                                id=aria.id
+                                name="user_name"
+                                type="text"
+                                autocomplete="username"
+                                required
+                                maxlength="64"
+                                value=user_name
+                                autofocus=!focus_password
+                                aria-describedby=aria.described_by
+                                aria-invalid=aria.invalid
+                            />
+                        }
+                    }
+                />
+                <Field
+                    id="login-password"
+                    label="Password"
+                    form_error=has_error.then_some("login-error")
+                    control=move |aria: FieldAria| {
+                        view! {
+                            <input
+                                id=aria.id
+                                name="password"
+                                type="password"
+                                autocomplete="current-password"
+                                required
+                                maxlength="256"
+                                autofocus=focus_password
+                                aria-describedby=aria.described_by
+                                aria-invalid=aria.invalid
+                            />
+                        }
+                    }
+                />
                 <button type="submit" class="primary">
                     "Log in"
                 </button>

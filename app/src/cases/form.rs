@@ -3,7 +3,7 @@
 use super::{CaseDraft, CreateCase, NewCase};
 use crate::{
     domain::Priority,
-    ui::{Fields, ServerForm},
+    ui::{Field, FieldAria, Fields, ServerForm},
     AppError,
 };
 use leptos::{either::Either, prelude::*};
@@ -72,26 +72,47 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
         <p class="hint">{scope}</p>
         <ServerForm action=create read=read_case class="form" novalidate=true>
             <input type="hidden" name="input[alert]" value=draft.alert.clone() />
-            <TextField
-                field="short_description"
+            <Field
+                id="case-short_description"
                 label="Short description"
-                value=draft.short_description.clone()
-                create
+                error=field_error(create, "short_description")
+                wide=true
+                control={
+                    let value = draft.short_description.clone();
+                    move |aria: FieldAria| {
+                        view! {
+                            <input
+                                id=aria.id
+                                type="text"
+                                name="input[short_description]"
+                                value=value
+                                aria-invalid=aria.invalid
+                                aria-describedby=aria.described_by
+                            />
+                        }
+                    }
+                }
             />
-            <div class="field">
-                <label for="case-priority">"Priority"</label>
-                <select id="case-priority" name="input[priority]">
-                    {Priority::ALL
-                        .map(|p| {
-                            view! {
-                                <option value=p.code().to_string() selected=p == draft.priority>
-                                    {p.to_string()}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-                </select>
-            </div>
+            <Field
+                id="case-priority"
+                label="Priority"
+                control=move |aria: FieldAria| {
+                    let chosen = draft.priority;
+                    view! {
+                        <select id=aria.id name="input[priority]">
+                            {Priority::ALL
+                                .map(|p| {
+                                    view! {
+                                        <option value=p.code().to_string() selected=p == chosen>
+                                            {p.to_string()}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    }
+                }
+            />
             <AccountField draft=draft.clone() create />
             <ContactField draft=draft.clone() create />
             <Show when=move || major>
@@ -99,17 +120,23 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
                     {account_names.iter().map(|name| view! { <li>{name.clone()}</li> }).collect_view()}
                 </ul>
             </Show>
-            <div class="field wide">
-                <label for="case-work_notes">"Work notes"</label>
-                <textarea
-                    id="case-work_notes"
-                    name="input[work_notes]"
-                    rows="4"
-                    aria-invalid=move || field_error(create, "work_notes")().map(|_| "true")
-                    aria-describedby=move || field_error(create, "work_notes")().map(|_| "case-work_notes-error")
-                ></textarea>
-                <FieldMessage field="work_notes" create />
-            </div>
+            <Field
+                id="case-work_notes"
+                label="Work notes"
+                error=field_error(create, "work_notes")
+                wide=true
+                control=|aria: FieldAria| {
+                    view! {
+                        <textarea
+                            id=aria.id
+                            name="input[work_notes]"
+                            rows="4"
+                            aria-invalid=aria.invalid
+                            aria-describedby=aria.described_by
+                        ></textarea>
+                    }
+                }
+            />
             <div class="form-actions">
                 <button type="submit" class="primary" disabled=move || create.pending().get()>
                     "Submit"
@@ -135,51 +162,14 @@ fn read_case(fields: &Fields) -> CreateCase {
 }
 
 #[component]
-fn TextField(
-    field: &'static str,
-    label: &'static str,
-    value: String,
-    create: ServerAction<CreateCase>,
-) -> impl IntoView {
-    let id = format!("case-{field}");
-    let error = field_error(create, field);
-    view! {
-        <div class="field wide">
-            <label for=id.clone()>{label}</label>
-            <input
-                id=id
-                type="text"
-                name=format!("input[{field}]")
-                value=value
-                aria-invalid=move || error().map(|_| "true")
-                aria-describedby=move || error().map(|_| format!("case-{field}-error"))
-            />
-            <FieldMessage field create />
-        </div>
-    }
-}
-
-/// A field's error, tied to it by id and announced when it appears.
-#[component]
-fn FieldMessage(field: &'static str, create: ServerAction<CreateCase>) -> impl IntoView {
-    let error = field_error(create, field);
-    view! {
-        <p id=format!("case-{field}-error") class="field-error" role="alert">
-            {error}
-        </p>
-    }
-}
-
-#[component]
 fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
-    let error = field_error(create, "account");
-    let control = match draft.affected_accounts.as_slice() {
+    let control = move |aria: FieldAria| match draft.affected_accounts.as_slice() {
         [] => Either::Left(view! {
             <select
-                id="case-account"
+                id=aria.id
                 name="input[account]"
-                aria-invalid=move || error().map(|_| "true")
-                aria-describedby=move || error().map(|_| "case-account-error")
+                aria-invalid=aria.invalid
+                aria-describedby=aria.described_by
             >
                 <option value="">"None"</option>
                 {draft
@@ -189,68 +179,57 @@ fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl Into
                     .collect_view()}
             </select>
         }),
-        [only] => Either::Right(view! { <input id="case-account" type="text" readonly value=only.name.clone() /> }),
+        [only] => Either::Right(view! { <input id=aria.id type="text" readonly value=only.name.clone() /> }),
         many => {
             let text = format!("{} accounts (major case)", many.len());
-            Either::Right(view! { <input id="case-account" type="text" readonly value=text /> })
+            Either::Right(view! { <input id=aria.id type="text" readonly value=text /> })
         }
     };
-    view! {
-        <div class="field">
-            <label for="case-account">"Account"</label>
-            {control}
-            <FieldMessage field="account" create />
-        </div>
-    }
+    view! { <Field id="case-account" label="Account" error=field_error(create, "account") control /> }
 }
 
 #[component]
 fn ContactField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
-    let error = field_error(create, "contact");
-    let control = if draft.affected_accounts.len() > 1 {
-        Either::Left(view! {
-            <input
-                id="case-contact"
-                type="text"
-                readonly
-                value="Each account's primary contact"
-            />
-        })
-    } else {
-        let primary = draft.affected_accounts.first().and_then(|a| a.primary_contact);
-        let labelled_by_account = draft.affected_accounts.is_empty();
-        Either::Right(view! {
-            <select
-                id="case-contact"
-                name="input[contact]"
-                aria-invalid=move || error().map(|_| "true")
-                aria-describedby=move || error().map(|_| "case-contact-error")
-            >
-                <option value="">"None"</option>
-                {draft
-                    .contacts
-                    .iter()
-                    .map(|c| {
-                        let label = if labelled_by_account {
-                            format!("{} ({})", c.name, c.account)
-                        } else {
-                            c.name.clone()
-                        };
-                        view! {
-                            <option value=c.id.to_string() selected=Some(c.id) == primary>
-                                {label}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
-        })
+    let control = move |aria: FieldAria| {
+        if draft.affected_accounts.len() > 1 {
+            Either::Left(view! {
+                <input
+                    id=aria.id
+                    type="text"
+                    readonly
+                    value="Each account's primary contact"
+                />
+            })
+        } else {
+            let primary = draft.affected_accounts.first().and_then(|a| a.primary_contact);
+            let labelled_by_account = draft.affected_accounts.is_empty();
+            Either::Right(view! {
+                <select
+                    id=aria.id
+                    name="input[contact]"
+                    aria-invalid=aria.invalid
+                    aria-describedby=aria.described_by
+                >
+                    <option value="">"None"</option>
+                    {draft
+                        .contacts
+                        .iter()
+                        .map(|c| {
+                            let label = if labelled_by_account {
+                                format!("{} ({})", c.name, c.account)
+                            } else {
+                                c.name.clone()
+                            };
+                            view! {
+                                <option value=c.id.to_string() selected=Some(c.id) == primary>
+                                    {label}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            })
+        }
     };
-    view! {
-        <div class="field">
-            <label for="case-contact">"Contact"</label>
-            {control}
-            <FieldMessage field="contact" create />
-        </div>
-    }
+    view! { <Field id="case-contact" label="Contact" error=field_error(create, "contact") control /> }
 }

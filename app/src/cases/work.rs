@@ -7,7 +7,7 @@ use crate::{
     domain::CaseState,
     journal::{Journal, JournalEntry, JournalKind, NoteKind},
     live::{follow, Feed},
-    ui::{Fields, ServerForm},
+    ui::{Field, FieldAria, Fields, ServerForm},
     AppError,
 };
 use leptos::prelude::*;
@@ -71,9 +71,9 @@ impl CaseRights {
 
 /// The message of the last outcome's error if it is about `field`.
 fn field_error<T>(
-    outcome: impl Fn() -> Option<Result<T, AppError>> + Copy + 'static,
+    outcome: impl Fn() -> Option<Result<T, AppError>> + Copy + Send + Sync + 'static,
     field: &'static str,
-) -> impl Fn() -> Option<String> + Copy + 'static {
+) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
     move || match outcome() {
         Some(Err(error)) => error.message_for(field),
         _ => None,
@@ -185,37 +185,48 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
             <Show when=move || may_update && !read_only()>
                 <ServerForm action=update read=read_update class="case-update">
                     <input type="hidden" name="input[number]" value=hidden_number />
-                    <div class="field">
-                        <label for="case-next-state">"Move to state"</label>
-                        <select
-                            id="case-next-state"
-                            name="input[state]"
-                            aria-invalid=move || state_error().is_some().to_string()
-                            aria-describedby="case-next-state-error"
-                        >
-                            {move || {
-                                state()
-                                    .next_states()
-                                    .iter()
-                                    .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
-                                    .collect_view()
-                            }}
-                        </select>
-                        <p id="case-next-state-error" class="field-error">{state_error}</p>
-                    </div>
-                    <div class="field wide">
-                        <label for="case-resolution-notes">"Resolution notes"</label>
-                        <textarea
-                            id="case-resolution-notes"
-                            name="input[resolution_notes]"
-                            rows="3"
-                            maxlength="4000"
-                            aria-invalid=move || notes_error().is_some().to_string()
-                            aria-describedby="case-resolution-notes-hint case-resolution-notes-error"
-                        ></textarea>
-                        <p id="case-resolution-notes-hint" class="muted">"Needed to resolve or close the case."</p>
-                        <p id="case-resolution-notes-error" class="field-error">{notes_error}</p>
-                    </div>
+                    <Field
+                        id="case-next-state"
+                        label="Move to state"
+                        error=Signal::derive(state_error)
+                        control=move |aria: FieldAria| {
+                            view! {
+                                <select
+                                    id=aria.id
+                                    name="input[state]"
+                                    aria-invalid=aria.invalid
+                                    aria-describedby=aria.described_by
+                                >
+                                    {move || {
+                                        state()
+                                            .next_states()
+                                            .iter()
+                                            .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                                            .collect_view()
+                                    }}
+                                </select>
+                            }
+                        }
+                    />
+                    <Field
+                        id="case-resolution-notes"
+                        label="Resolution notes"
+                        hint="Needed to resolve or close the case."
+                        error=Signal::derive(notes_error)
+                        wide=true
+                        control=|aria: FieldAria| {
+                            view! {
+                                <textarea
+                                    id=aria.id
+                                    name="input[resolution_notes]"
+                                    rows="3"
+                                    maxlength="4000"
+                                    aria-invalid=aria.invalid
+                                    aria-describedby=aria.described_by
+                                ></textarea>
+                            }
+                        }
+                    />
                     <button type="submit" class="primary" disabled=move || update.pending().get()>
                         "Update case"
                     </button>
@@ -290,7 +301,6 @@ fn NoteForm(
         }
     });
     let error = field_error(move || action.value().get(), field);
-    let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
     let kind_name = match kind {
         NoteKind::WorkNote => "WorkNote",
         NoteKind::Comment => "Comment",
@@ -309,21 +319,27 @@ fn NoteForm(
         >
             <input type="hidden" name="input[number]" value=number />
             <input type="hidden" name="input[kind]" value=kind_name />
-            <div class="field wide">
-                <label for=id>{label}</label>
-                <textarea
-                    id=id
-                    name="input[text]"
-                    rows="3"
-                    maxlength="4000"
-                    prop:value=move || text.get()
-                    on:input=move |event| text.set(event_target_value(&event))
-                    aria-invalid=move || error().is_some().to_string()
-                    aria-describedby=format!("{hint_id} {error_id}")
-                ></textarea>
-                <p id=hint_id class="muted">{hint}</p>
-                <p id=error_id class="field-error">{error}</p>
-            </div>
+            <Field
+                id
+                label
+                hint
+                error=Signal::derive(error)
+                wide=true
+                control=move |aria: FieldAria| {
+                    view! {
+                        <textarea
+                            id=aria.id
+                            name="input[text]"
+                            rows="3"
+                            maxlength="4000"
+                            prop:value=move || text.get()
+                            on:input=move |event| text.set(event_target_value(&event))
+                            aria-invalid=aria.invalid
+                            aria-describedby=aria.described_by
+                        ></textarea>
+                    }
+                }
+            />
             <button type="submit" disabled=move || action.pending().get()>{button}</button>
         </ServerForm>
     }
