@@ -1,13 +1,20 @@
 import { defineConfig, devices } from '@playwright/test';
+import { hydratedAndNoJsProjects } from '@forestall/e2e-kit';
 
-// The server is built and started by `cargo leptos end-to-end` (see scripts/test), on a fresh SQLite database with
-// the demo data. FORESTALL_URL points the suite at another instance.
-const baseURL = process.env.FORESTALL_URL ?? 'http://127.0.0.1:3000';
+// Unless FORESTALL_URL points the suite at a running instance, Playwright starts the server that `scripts/build` built,
+// on a fresh SQLite database with the demo data, and stops it after the suite. Every live stream ends after 5 s, so
+// every test's pages survive their streams being cut and reconnecting.
+const external = process.env.FORESTALL_URL;
+const baseURL = external ?? 'http://127.0.0.1:3000';
+const database = '../target/e2e/forestall.db';
 
 export default defineConfig({
-  testDir: './tests',
+  // The suite, and the kit's example suite: it runs too, so the README's example cannot rot.
+  testDir: '.',
+  testMatch: ['tests/**/*.spec.ts', 'kit/examples/**/*.spec.ts'],
   globalSetup: './global-setup.ts',
-  // The tests share one database and the machine has two cores: one worker, in file order.
+  // The tests share one server and database and the machine has two cores: one worker. No test depends on another:
+  // each one that changes data makes its own records (README, "Tests").
   workers: 1,
   fullyParallel: false,
   retries: 0,
@@ -20,26 +27,40 @@ export default defineConfig({
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },
-  projects: [
-    {
-      name: 'chromium',
-      use: {
-        ...devices['Desktop Chrome'],
-        viewport: { width: 1366, height: 768 },
-        launchOptions: {
-          // Debian's chromium: Playwright never downloads a browser here.
-          executablePath: '/usr/bin/chromium',
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
+  webServer: external
+    ? undefined
+    : {
+        command: `mkdir -p ../target/e2e && rm -f ${database} ${database}-wal ${database}-shm && exec ../target/debug/forestall serve`,
+        url: `${baseURL}/healthz`,
+        reuseExistingServer: false,
+        timeout: 120_000,
+        stdout: 'pipe',
+        env: {
+          ...(process.env as Record<string, string>),
+          DATABASE_URL: `sqlite://${database}`,
+          FORESTALL_DEMO: 'true',
+          FORESTALL_LIVE_MAX_AGE: '5',
+          FORESTALL_LOG: process.env.FORESTALL_LOG ?? 'warn',
+          LEPTOS_SITE_ROOT: '../target/site',
         },
       },
+  // Every test runs twice: hydrated, and as plain HTML with JavaScript disabled (as lemmy-ui-leptos does). The kit
+  // skips, with its reason, a test tagged @js (`needsJavaScript`) in the second.
+  projects: hydratedAndNoJsProjects({
+    ...devices['Desktop Chrome'],
+    viewport: { width: 1366, height: 768 },
+    launchOptions: {
+      // Debian's chromium: Playwright never downloads a browser here.
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     },
-  ],
+  }),
 });
