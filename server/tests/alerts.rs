@@ -2,6 +2,11 @@
 
 use crate::support;
 
+use app::{
+    alerts::{AlertDetail, AlertListPage},
+    domain::{AlertState, Severity},
+    AppError,
+};
 use support::*;
 
 #[tokio::test]
@@ -9,12 +14,12 @@ async fn get_alert_returns_the_alert_form_fields() {
     let app = TestApp::new().await;
     let reply = app.call("get_alert", &[("number", DB_HOST_ALERT)]).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let alert = reply.json();
-    assert_eq!(alert["number"], DB_HOST_ALERT);
-    assert_eq!(alert["node"], "db-host-01");
-    assert_eq!(alert["severity"], "Critical");
-    assert_eq!(alert["ci"], "db-host-01");
-    assert_eq!(alert["case_number"], serde_json::Value::Null);
+    let alert: AlertDetail = reply.parse();
+    assert_eq!(alert.number, DB_HOST_ALERT);
+    assert_eq!(alert.node, "db-host-01");
+    assert_eq!(alert.severity, Severity::Critical);
+    assert_eq!(alert.ci.as_deref(), Some("db-host-01"));
+    assert_eq!(alert.case_number, None);
 }
 
 #[tokio::test]
@@ -23,63 +28,46 @@ async fn unknown_and_malformed_alert_numbers_are_not_found() {
     for number in ["Alert0099999", "Alert12", "<script>"] {
         let reply = app.call("get_alert", &[("number", number)]).await;
         assert_eq!(reply.status, 404, "{number}: {}", reply.body);
-        assert_eq!(reply.json()["NotFound"]["what"], "Alert");
+        assert_eq!(reply.parse::<AppError>(), AppError::not_found("Alert", number));
     }
+}
+
+async fn list_alerts(app: &TestApp, filter: &[(&str, &str)]) -> AlertListPage {
+    app.call("list_alerts", filter).await.parse()
 }
 
 #[tokio::test]
 async fn list_alerts_is_newest_first_filtered_and_paged() {
     let app = TestApp::new().await;
-    let first = app.call("list_alerts", &[("filter[page]", "1")]).await.json();
-    assert_eq!(first["total"], 27);
-    assert_eq!(first["pages"], 2);
-    let rows = first["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), 20);
-    assert_eq!(rows[0]["number"], DB_HOST_ALERT, "newest first");
-    let times: Vec<&str> = rows
-        .iter()
-        .map(|r| r["last_event_at"].as_str().expect("time"))
-        .collect();
+    let numbers = |page: &AlertListPage| page.rows.iter().map(|r| r.number.clone()).collect::<Vec<_>>();
+
+    let first = list_alerts(&app, &[("filter[page]", "1")]).await;
+    assert_eq!((first.total, first.pages), (27, 2));
+    assert_eq!(first.rows.len(), 20);
+    assert_eq!(first.rows[0].number, DB_HOST_ALERT, "newest first");
+    let times: Vec<&str> = first.rows.iter().map(|r| r.last_event_at.as_str()).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 
-    let second = app.call("list_alerts", &[("filter[page]", "2")]).await.json();
-    assert_eq!(second["rows"].as_array().expect("rows").len(), 7);
+    let second = list_alerts(&app, &[("filter[page]", "2")]).await;
+    assert_eq!(second.rows.len(), 7);
 
-    let critical = app
-        .call(
-            "list_alerts",
-            &[("filter[page]", "1"), ("filter[severity]", "Critical")],
-        )
-        .await
-        .json();
-    assert_eq!(critical["total"], 1);
-    assert_eq!(critical["rows"][0]["number"], DB_HOST_ALERT);
+    let critical = list_alerts(&app, &[("filter[page]", "1"), ("filter[severity]", "Critical")]).await;
+    assert_eq!(
+        (critical.total, numbers(&critical)),
+        (1, vec![DB_HOST_ALERT.to_owned()])
+    );
 
     let closed_count = app.count("SELECT COUNT(*) FROM alerts WHERE state = 'Closed'").await;
-    let closed = app
-        .call("list_alerts", &[("filter[page]", "1"), ("filter[state]", "Closed")])
-        .await
-        .json();
-    assert_eq!(closed["total"], closed_count);
-    assert!(closed["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .all(|r| r["state"] == "Closed"));
+    let closed = list_alerts(&app, &[("filter[page]", "1"), ("filter[state]", "Closed")]).await;
+    assert_eq!(i64::try_from(closed.total).expect("a count"), closed_count);
+    assert!(closed.rows.iter().all(|r| r.state == AlertState::Closed));
 
-    let text = app
-        .call("list_alerts", &[("filter[page]", "1"), ("filter[text]", "mail-relay")])
-        .await
-        .json();
-    assert_eq!(text["total"], 1);
-    assert_eq!(text["rows"][0]["number"], MAIL_ALERT);
+    let text = list_alerts(&app, &[("filter[page]", "1"), ("filter[text]", "mail-relay")]).await;
+    assert_eq!((text.total, numbers(&text)), (1, vec![MAIL_ALERT.to_owned()]));
 
-    let wildcard = app
-        .call("list_alerts", &[("filter[page]", "1"), ("filter[text]", "%")])
-        .await
-        .json();
+    let wildcard = list_alerts(&app, &[("filter[page]", "1"), ("filter[text]", "%")]).await;
     assert_eq!(
-        wildcard["total"], 1,
+        wildcard.total, 1,
         "a literal % matches only the description that has one"
     );
 }
@@ -92,7 +80,7 @@ async fn overlong_search_text_is_refused() {
         .call("list_alerts", &[("filter[page]", "1"), ("filter[text]", &long)])
         .await;
     assert_eq!(reply.status, 422);
-    assert_eq!(reply.json()["Invalid"]["field"], "text");
+    assert_eq!(reply.invalid_field(), "text");
 }
 
 #[tokio::test]

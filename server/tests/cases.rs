@@ -2,23 +2,34 @@
 
 use crate::support;
 
+use app::{
+    alerts::AlertDetail,
+    cases::{CaseCreated, CaseDetail, CaseDraft, CaseListPage},
+    domain::Priority,
+    journal::{JournalEntry, JournalKind},
+    AppError,
+};
 use support::*;
+
+async fn get_case(app: &TestApp, number: &str) -> CaseDetail {
+    app.call("get_case", &[("number", number)]).await.parse()
+}
 
 #[tokio::test]
 async fn prefill_takes_the_alert_description_severity_and_single_account() {
     let app = TestApp::new().await;
     app.refresh(MAIL_ALERT).await;
-    let draft = app.call("prefill_case", &[("alert", MAIL_ALERT)]).await.json();
-    assert_eq!(draft["short_description"], "SMTP queue growing on mail-relay-01");
-    assert_eq!(draft["priority"], "High", "Major severity gives priority 2 - High");
-    let accounts = draft["affected_accounts"].as_array().expect("accounts");
+    let draft: CaseDraft = app.call("prefill_case", &[("alert", MAIL_ALERT)]).await.parse();
+    assert_eq!(draft.short_description, "SMTP queue growing on mail-relay-01");
+    assert_eq!(draft.priority, Priority::High, "Major severity gives priority 2 - High");
+    let accounts = &draft.affected_accounts;
     assert_eq!(accounts.len(), 1);
-    assert_eq!(accounts[0]["name"], "Umbrella Health");
-    let primary = accounts[0]["primary_contact"].as_i64().expect("primary contact");
-    let contacts = draft["contacts"].as_array().expect("contacts");
-    assert!(contacts
+    assert_eq!(accounts[0].name, "Umbrella Health");
+    let primary = accounts[0].primary_contact.expect("primary contact");
+    assert!(draft
+        .contacts
         .iter()
-        .any(|c| c["id"] == primary && c["name"] == "Uma Lindqvist"));
+        .any(|c| c.id == primary && c.name == "Uma Lindqvist"));
 }
 
 #[tokio::test]
@@ -33,35 +44,36 @@ async fn submit_creates_the_case_links_and_notes_in_one_go() {
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let created = reply.json();
-    assert_eq!(created["number"], "CS0010001");
-    assert_eq!(created["children"].as_array().map(Vec::len), Some(0));
-
-    let alert = app.call("get_alert", &[("number", MAIL_ALERT)]).await.json();
-    assert_eq!(alert["case_number"], "CS0010001");
-
-    let case = app.call("get_case", &[("number", "CS0010001")]).await.json();
-    assert_eq!(case["case"]["proactive"], true);
-    assert_eq!(case["case"]["alert"], MAIL_ALERT);
-    assert_eq!(case["case"]["account"], "Umbrella Health");
-    assert_eq!(case["case"]["priority"], "Critical");
     assert_eq!(
-        case["contact"], "Uma Lindqvist",
+        reply.parse::<CaseCreated>(),
+        CaseCreated {
+            number: "CS0010001".into(),
+            children: vec![]
+        }
+    );
+
+    let alert: AlertDetail = app.call("get_alert", &[("number", MAIL_ALERT)]).await.parse();
+    assert_eq!(alert.case_number.as_deref(), Some("CS0010001"));
+
+    let case = get_case(&app, "CS0010001").await;
+    assert!(case.case.proactive);
+    assert_eq!(case.case.alert.as_deref(), Some(MAIL_ALERT));
+    assert_eq!(case.case.account.as_deref(), Some("Umbrella Health"));
+    assert_eq!(case.case.priority, Priority::Critical);
+    assert_eq!(
+        case.contact.as_deref(),
+        Some("Uma Lindqvist"),
         "the account's primary contact when none is chosen"
     );
-    assert_eq!(case["product"], "MailRelay");
-    assert_eq!(case["items"].as_array().map(Vec::len), Some(3));
-    let journal = case["journal"].as_array().expect("journal");
-    assert!(journal
+    assert_eq!(case.product.as_deref(), Some("MailRelay"));
+    assert_eq!(case.items.len(), 3);
+    assert!(case
+        .journal
         .iter()
-        .any(|e| e["kind"] == "work_note" && e["body"] == "Queue draining; customer not yet aware."));
+        .any(|e| e.kind == JournalKind::WorkNote && e.body == "Queue draining; customer not yet aware."));
 
-    let activity = app.call("alert_journal", &[("number", MAIL_ALERT)]).await.json();
-    assert!(activity
-        .as_array()
-        .expect("entries")
-        .iter()
-        .any(|e| e["body"] == "Proactive case CS0010001 created."));
+    let activity: Vec<JournalEntry> = app.call("alert_journal", &[("number", MAIL_ALERT)]).await.parse();
+    assert!(activity.iter().any(|e| e.body == "Proactive case CS0010001 created."));
 }
 
 #[tokio::test]
@@ -72,36 +84,23 @@ async fn several_accounts_make_a_major_case_with_one_child_per_account() {
         .create_case(DB_HOST_ALERT, "Ledger disk filling", "Paging storage team.")
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let created = reply.json();
-    let children: Vec<String> = created["children"]
-        .as_array()
-        .expect("children")
-        .iter()
-        .map(|c| c.as_str().expect("n").to_owned())
-        .collect();
-    assert_eq!(children.len(), 3);
+    let created: CaseCreated = reply.parse();
+    assert_eq!(created.children.len(), 3);
 
-    let major = app
-        .call("get_case", &[("number", created["number"].as_str().expect("n"))])
-        .await
-        .json();
-    assert_eq!(major["case"]["account"], serde_json::Value::Null);
-    assert_eq!(major["items"].as_array().map(Vec::len), Some(6));
+    let major = get_case(&app, &created.number).await;
+    assert_eq!(major.case.account, None);
+    assert_eq!(major.items.len(), 6);
     let mut accounts = Vec::new();
-    for child in &children {
-        let case = app.call("get_case", &[("number", child)]).await.json();
-        assert_eq!(case["case"]["parent"], created["number"]);
+    for child in &created.children {
+        let case = get_case(&app, child).await;
+        assert_eq!(case.case.parent.as_ref(), Some(&created.number));
+        assert!(case.contact.is_some(), "each child gets its account's primary contact");
+        let account = case.case.account.expect("account");
         assert!(
-            case["contact"].is_string(),
-            "each child gets its account's primary contact"
-        );
-        let account = case["case"]["account"].as_str().expect("account").to_owned();
-        let items = case["items"].as_array().expect("items");
-        assert!(
-            items.iter().all(|i| i["account"] == account.as_str()),
+            case.items.iter().all(|i| i.account == account),
             "{child} holds only {account}'s items"
         );
-        accounts.push((account, items.len()));
+        accounts.push((account, case.items.len()));
     }
     accounts.sort();
     assert_eq!(
@@ -123,12 +122,13 @@ async fn a_second_submit_gets_the_existing_case_and_creates_nothing() {
     assert_eq!(first.status, 200);
     let second = app.create_case(MAIL_ALERT, "Retry after a timeout", "").await;
     assert_eq!(second.status, 409, "{}", second.body);
-    let conflict = second.json();
-    assert_eq!(conflict["Conflict"]["existing"], "CS0010001");
-    assert!(conflict["Conflict"]["message"]
-        .as_str()
-        .expect("message")
-        .contains("CS0010001"));
+    match second.parse::<AppError>() {
+        AppError::Conflict { existing, message } => {
+            assert_eq!(existing, "CS0010001");
+            assert!(message.contains("CS0010001"), "{message}");
+        }
+        other => panic!("not a conflict: {other:?}"),
+    }
     assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 1);
     assert_eq!(
         app.count("SELECT next FROM number_counters WHERE prefix = 'CS'").await,
@@ -157,10 +157,14 @@ async fn concurrent_submits_make_exactly_one_case() {
         "{:?}",
         replies.iter().map(|r| &r.body).collect::<Vec<_>>()
     );
-    let winner = winners[0].json()["number"].clone();
+    let winner = winners[0].parse::<CaseCreated>().number;
     for loser in replies.iter().filter(|r| r.status != 200) {
         assert_eq!(loser.status, 409, "{}", loser.body);
-        assert_eq!(loser.json()["Conflict"]["existing"], winner);
+        assert!(
+            matches!(loser.parse::<AppError>(), AppError::Conflict { ref existing, .. } if *existing == winner),
+            "{}",
+            loser.body
+        );
     }
     let top_level = app
         .count(
@@ -200,7 +204,7 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
             )
             .await;
         assert_eq!(reply.status, 422, "{field}: {}", reply.body);
-        assert_eq!(reply.json()["Invalid"]["field"], field);
+        assert_eq!(reply.invalid_field(), field);
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 0);
     assert_eq!(
@@ -265,7 +269,7 @@ async fn a_contact_of_another_account_is_refused() {
         )
         .await;
     assert_eq!(reply.status, 422, "{}", reply.body);
-    assert_eq!(reply.json()["Invalid"]["field"], "contact");
+    assert_eq!(reply.invalid_field(), "contact");
     assert_eq!(app.count("SELECT COUNT(*) FROM cases").await, 0);
 }
 
@@ -274,9 +278,9 @@ async fn cases_list_and_unknown_cases() {
     let app = TestApp::new().await;
     app.refresh(MAIL_ALERT).await;
     app.create_case(MAIL_ALERT, "Mail", "").await;
-    let list = app.call("list_cases", &[]).await.json();
-    assert_eq!(list["total"], 1);
-    assert_eq!(list["rows"][0]["number"], "CS0010001");
+    let list: CaseListPage = app.call("list_cases", &[]).await.parse();
+    assert_eq!(list.total, 1);
+    assert_eq!(list.rows[0].number, "CS0010001");
     assert_eq!(app.call("get_case", &[("number", "CS0099999")]).await.status, 404);
     let page = app.get("/cases/CS0099999").await;
     assert_eq!(page.status, 404);

@@ -95,12 +95,21 @@ async fn a_changed_row_updates_its_record_in_place() {
         "names compare without case: the same CI"
     );
     assert_eq!(report.changed(), 1);
-    let (name, ip, maintenance): (String, String, i64) =
+    #[derive(sqlx::FromRow)]
+    struct Ci {
+        name: String,
+        ip: String,
+        in_maintenance: i64,
+    }
+    let ci: Ci =
         sqlx::query_as("SELECT name, ip, in_maintenance FROM configuration_items WHERE lower(name) = 'orders-db'")
             .fetch_one(&db)
             .await
             .expect("ci");
-    assert_eq!((name.as_str(), ip.as_str(), maintenance), ("ORDERS-DB", "10.0.1.21", 1));
+    assert_eq!(
+        (ci.name.as_str(), ci.ip.as_str(), ci.in_maintenance),
+        ("ORDERS-DB", "10.0.1.21", 1)
+    );
 }
 
 #[tokio::test]

@@ -37,10 +37,22 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("fixture JSON")
 }
 
-/// The alert with this message key that is not closed: number, state, event count, CI name, first and last event.
-async fn open_alert(app: &TestApp, key: &str) -> Option<(String, String, i64, Option<String>, String, String)> {
+/// An alert as the database holds it.
+#[derive(Debug, sqlx::FromRow)]
+struct AlertRow {
+    number: String,
+    state: String,
+    event_count: i64,
+    /// The name of the CI it is bound to, if any.
+    ci: Option<String>,
+    first_event_at: String,
+    last_event_at: String,
+}
+
+/// The alert with this message key that is not closed.
+async fn open_alert(app: &TestApp, key: &str) -> Option<AlertRow> {
     sqlx::query_as(
-        "SELECT a.number, a.state, a.event_count, ci.name, a.first_event_at, a.last_event_at
+        "SELECT a.number, a.state, a.event_count, ci.name AS ci, a.first_event_at, a.last_event_at
          FROM alerts a LEFT JOIN configuration_items ci ON ci.id = a.ci_id
          WHERE a.message_key = $1 AND a.state <> 'Closed'",
     )
@@ -58,6 +70,16 @@ async fn alert_state(app: &TestApp, number: &str) -> String {
         .expect("state")
 }
 
+/// What the request's first (or only) event did; panics if it was refused.
+fn status(reply: &Reply) -> EventStatus {
+    let answer: IngestAnswer = reply.parse();
+    let first = answer
+        .results
+        .first()
+        .unwrap_or_else(|| panic!("no results: {}", reply.body));
+    first.status.unwrap_or_else(|| panic!("refused: {}", reply.body))
+}
+
 fn event(key: &str, severity: i64) -> Value {
     json!({"source": "Nagios", "node": "mail-relay-01", "type": "Queue", "resource": "smtp",
            "message_key": key, "severity": severity, "description": "SMTP queue growing"})
@@ -73,36 +95,36 @@ async fn alertmanager_and_grafana_payloads_raise_alerts_bound_to_their_ci() {
 
     let reply = send_json(&app, ALERTMANAGER, &token, &fixture("alertmanager-v4.json")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let answer = reply.json();
-    assert_eq!(
-        (answer["accepted"].as_u64(), answer["rejected"].as_u64()),
-        (Some(2), Some(0))
-    );
-    assert_eq!(answer["results"][0]["status"], "created");
+    let answer: IngestAnswer = reply.parse();
+    assert_eq!((answer.accepted, answer.rejected), (2, 0));
+    assert_eq!(answer.results[0].status, Some(EventStatus::Created));
     // Bound by fqdn (the port dropped), and by ip.
-    let (number, state, count, ci, first, _) = open_alert(&app, "alertmanager:8c1e3b2a9d4f0a11").await.expect("alert");
-    assert_eq!(answer["results"][0]["alert"], number.as_str());
-    assert_eq!((state.as_str(), count, ci.as_deref()), ("Open", 1, Some("db-host-01")));
-    assert_eq!(first, "2026-11-27 02:58:00");
+    let alert = open_alert(&app, "alertmanager:8c1e3b2a9d4f0a11").await.expect("alert");
+    assert_eq!(answer.results[0].alert.as_ref(), Some(&alert.number));
+    assert_eq!(
+        (alert.state.as_str(), alert.event_count, alert.ci.as_deref()),
+        ("Open", 1, Some("db-host-01"))
+    );
+    assert_eq!(alert.first_event_at, "2026-11-27 02:58:00");
     let by_ip = open_alert(&app, "alertmanager:5f0a77c3e2b1d9e4").await.expect("alert");
-    assert_eq!(by_ip.3.as_deref(), Some("ledger-db"));
+    assert_eq!(by_ip.ci.as_deref(), Some("ledger-db"));
 
     // Grafana: bound by name whatever its case; the time's offset is read into UTC.
     let reply = send_json(&app, GRAFANA, &token, &fixture("grafana.json")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let (number, _, _, ci, first, _) = open_alert(&app, "grafana:b2c9f4e1a07d3c55").await.expect("alert");
+    let alert = open_alert(&app, "grafana:b2c9f4e1a07d3c55").await.expect("alert");
     assert_eq!(
-        (ci.as_deref(), first.as_str()),
+        (alert.ci.as_deref(), alert.first_event_at.as_str()),
         (Some("mail-relay-01"), "2026-11-27 02:00:00")
     );
-    let page = app.get(&format!("/alerts/{number}")).await;
+    let page = app.get(&format!("/alerts/{}", alert.number)).await;
     assert!(page.body.contains("SMTP queue above 500 messages"), "{}", page.body);
     assert!(page.body.contains("2 - Major"));
 
     // The same payload again is the same problem: counted, not raised again.
     send_json(&app, ALERTMANAGER, &token, &fixture("alertmanager-v4.json")).await;
-    let (_, _, count, ..) = open_alert(&app, "alertmanager:8c1e3b2a9d4f0a11").await.expect("alert");
-    assert_eq!(count, 2);
+    let alert = open_alert(&app, "alertmanager:8c1e3b2a9d4f0a11").await.expect("alert");
+    assert_eq!(alert.event_count, 2);
 
     // Resolved, as Alertmanager sends it: the alert closes.
     let mut resolved = fixture("alertmanager-v4.json");
@@ -111,7 +133,7 @@ async fn alertmanager_and_grafana_payloads_raise_alerts_bound_to_their_ci() {
     resolved["alerts"][0]["endsAt"] = json!("2026-11-27T03:20:00Z");
     resolved["alerts"].as_array_mut().expect("alerts").truncate(1);
     let reply = send_json(&app, ALERTMANAGER, &token, &resolved).await;
-    assert_eq!(reply.json()["results"][0]["status"], "closed", "{}", reply.body);
+    assert_eq!(status(&reply), EventStatus::Closed, "{}", reply.body);
     assert!(open_alert(&app, "alertmanager:8c1e3b2a9d4f0a11").await.is_none());
 }
 
@@ -126,7 +148,7 @@ async fn an_unbound_alert_says_so_on_its_form() {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let number = reply.json()["results"][0]["alert"].as_str().expect("number").to_owned();
+    let number = reply.parse::<IngestAnswer>().results[0].alert();
     let page = app.get(&format!("/alerts/{number}")).await;
     assert!(
         page.body.contains("no configuration item matched the node"),
@@ -152,16 +174,17 @@ async fn events_with_one_key_update_one_alert_and_a_resolved_event_closes_it() {
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
     assert_eq!(app.count(alerts).await, before + 1);
-    let (number, state, count, ci, first, last) = open_alert(&app, "queue-1").await.expect("alert");
+    let alert = open_alert(&app, "queue-1").await.expect("alert");
     assert_eq!(
-        (state.as_str(), count, ci.as_deref()),
+        (alert.state.as_str(), alert.event_count, alert.ci.as_deref()),
         ("Open", 3, Some("mail-relay-01"))
     );
     // Events out of order still span first to last.
     assert_eq!(
-        (first.as_str(), last.as_str()),
+        (alert.first_event_at.as_str(), alert.last_event_at.as_str()),
         ("2026-11-27 03:00:00", "2026-11-27 03:10:00")
     );
+    let number = alert.number;
     let severity: i64 = sqlx::query_scalar("SELECT severity FROM alerts WHERE number = $1")
         .bind(&number)
         .fetch_one(&app.db)
@@ -177,7 +200,7 @@ async fn events_with_one_key_update_one_alert_and_a_resolved_event_closes_it() {
     clear["severity"] = json!("Clear");
     clear["resolution_state"] = json!("Closing");
     let reply = send_json(&app, EVENTS, &token, &clear).await;
-    assert_eq!(reply.json()["results"][0]["status"], "closed", "{}", reply.body);
+    assert_eq!(status(&reply), EventStatus::Closed, "{}", reply.body);
     assert_eq!(alert_state(&app, &number).await, "Closed");
     let (case_state, note): (String, String) = sqlx::query_as(
         "SELECT c.state, j.body FROM cases c JOIN alerts a ON a.case_id = c.id
@@ -199,38 +222,32 @@ async fn events_with_one_key_update_one_alert_and_a_resolved_event_closes_it() {
         &json!({"source": "Nagios", "node": "x", "severity": 0}),
     )
     .await;
-    assert_eq!(reply.json()["results"][0]["status"], "ignored");
+    assert_eq!(status(&reply), EventStatus::Ignored);
+    assert_eq!(reply.parse::<IngestAnswer>().results[0].alert, None);
     assert_eq!(app.count(alerts).await, before + 1);
 }
 
 #[tokio::test]
 async fn a_closed_alert_reopens_within_the_interval_flaps_when_too_often_and_later_makes_a_new_alert() {
     let (app, token) = app_with_token().await;
-    let status = |reply: Reply| {
-        reply.json()["results"][0]["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
     assert_eq!(
-        status(send_json(&app, EVENTS, &token, &event("flappy", 2)).await),
-        "created"
+        status(&send_json(&app, EVENTS, &token, &event("flappy", 2)).await),
+        EventStatus::Created
     );
-    let (number, ..) = open_alert(&app, "flappy").await.expect("alert");
+    let number = open_alert(&app, "flappy").await.expect("alert").number;
     // Settings::default: three reopens within an hour are flapping.
-    for expected in ["reopened", "reopened", "flapping"] {
+    for expected in [EventStatus::Reopened, EventStatus::Reopened, EventStatus::Flapping] {
         assert_eq!(
-            status(send_json(&app, EVENTS, &token, &event("flappy", 0)).await),
-            "closed"
+            status(&send_json(&app, EVENTS, &token, &event("flappy", 0)).await),
+            EventStatus::Closed
         );
         assert_eq!(
-            status(send_json(&app, EVENTS, &token, &event("flappy", 2)).await),
+            status(&send_json(&app, EVENTS, &token, &event("flappy", 2)).await),
             expected
         );
     }
     assert_eq!(alert_state(&app, &number).await, "Flapping");
-    let (_, _, count, ..) = open_alert(&app, "flappy").await.expect("alert");
-    assert_eq!(count, 7);
+    assert_eq!(open_alert(&app, "flappy").await.expect("alert").event_count, 7);
 
     // Closed longer ago than the reopen interval: a new event is a new alert.
     send_json(&app, EVENTS, &token, &event("flappy", 0)).await;
@@ -240,13 +257,13 @@ async fn a_closed_alert_reopens_within_the_interval_flaps_when_too_often_and_lat
         .await
         .expect("age the close");
     assert_eq!(
-        status(send_json(&app, EVENTS, &token, &event("flappy", 2)).await),
-        "created"
+        status(&send_json(&app, EVENTS, &token, &event("flappy", 2)).await),
+        EventStatus::Created
     );
-    let (fresh, state, ..) = open_alert(&app, "flappy").await.expect("alert");
-    assert_ne!(fresh, number);
+    let fresh = open_alert(&app, "flappy").await.expect("alert");
+    assert_ne!(fresh.number, number);
     assert_eq!(
-        (state.as_str(), alert_state(&app, &number).await.as_str()),
+        (fresh.state.as_str(), alert_state(&app, &number).await.as_str()),
         ("Open", "Closed")
     );
 }
@@ -267,8 +284,8 @@ async fn fifty_identical_events_sent_at_once_make_one_alert_with_event_count_fif
         .await
         .expect("count");
     assert_eq!(alerts, 1);
-    let (_, state, count, ..) = open_alert(&app, "storm").await.expect("alert");
-    assert_eq!((state.as_str(), count), ("Open", 50));
+    let alert = open_alert(&app, "storm").await.expect("alert");
+    assert_eq!((alert.state.as_str(), alert.event_count), ("Open", 50));
 }
 
 #[tokio::test]
@@ -283,9 +300,14 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     )
     .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    assert!(reply.json()["error"]
-        .as_str()
-        .is_some_and(|e| e.starts_with("The request could not be read: the body is not valid JSON")));
+    let refusal: ApiError = reply.parse();
+    assert!(
+        refusal
+            .error
+            .starts_with("The request could not be read: the body is not valid JSON"),
+        "{refusal:?}"
+    );
+    assert_eq!(refusal.field, None);
 
     let good = event("bad-input", 2);
     let with = |name: &str, value: Value| {
@@ -309,9 +331,9 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     for (event, field) in table {
         let reply = send_json(&app, EVENTS, &token, &event).await;
         assert_eq!(reply.status, 422, "{field}: {}", reply.body);
-        let answer = reply.json();
-        assert_eq!(answer["field"], field, "{}", reply.body);
-        assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()));
+        let refusal: ApiError = reply.parse();
+        assert_eq!(refusal.field.as_deref(), Some(field), "{}", reply.body);
+        assert!(!refusal.error.is_empty());
     }
     // At the limits exactly, an event is fine.
     let limits = json!({"source": "s".repeat(100), "node": "n".repeat(100), "type": "t".repeat(100),
@@ -325,21 +347,36 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     let batch = json!({"events": [good, with("severity", json!(7)), with("node", json!(["a"]))]});
     let reply = send_json(&app, EVENTS, &token, &batch).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let answer = reply.json();
+    let answer: IngestAnswer = reply.parse();
+    assert_eq!((answer.accepted, answer.rejected), (1, 2));
+    let lines: Vec<_> = answer
+        .results
+        .iter()
+        .map(|line| (line.index, line.status, line.field.as_deref()))
+        .collect();
     assert_eq!(
-        (answer["accepted"].as_u64(), answer["rejected"].as_u64()),
-        (Some(1), Some(2))
+        lines,
+        [
+            (0, Some(EventStatus::Created), None),
+            (1, None, Some("events[1].severity")),
+            (2, None, Some("events[2].node"))
+        ]
     );
-    assert_eq!(answer["results"][0]["status"], "created");
-    assert_eq!(answer["results"][1]["field"], "events[1].severity");
-    assert_eq!(answer["results"][2]["field"], "events[2].node");
+    assert!(answer.results[1..]
+        .iter()
+        .all(|line| line.error.as_ref().is_some_and(|e| !e.is_empty())));
     assert_eq!(app.count(stored).await, before + 2);
     // All bad: 422, and still nothing stored.
     let reply = send_json(&app, EVENTS, &token, &json!([with("severity", json!(-1))])).await;
     assert_eq!(reply.status, 422);
-    assert_eq!(reply.json()["results"][0]["field"], "[0].severity");
+    let answer: IngestAnswer = reply.parse();
+    assert_eq!((answer.accepted, answer.rejected), (0, 1));
+    assert_eq!(answer.results[0].field.as_deref(), Some("[0].severity"));
     let reply = send_json(&app, ALERTMANAGER, &token, &json!({"version": "4", "alerts": "none"})).await;
-    assert_eq!((reply.status, reply.json()["field"].as_str()), (422, Some("alerts")));
+    assert_eq!(
+        (reply.status, reply.parse::<ApiError>().field.as_deref()),
+        (422, Some("alerts"))
+    );
     assert_eq!(app.count(stored).await, before + 2);
 }
 
@@ -376,7 +413,8 @@ async fn a_missing_wrong_or_revoked_token_gets_401_and_stores_nothing() {
     app.store.revoke_token("monitoring", "test").await.expect("revoke");
     let reply = send(app.router.clone(), post(EVENTS, Some(&token), body)).await;
     assert_eq!(reply.status, 401);
-    assert!(reply.json()["error"].as_str().is_some_and(|e| e.contains("revoked")));
+    let refusal: ApiError = reply.parse();
+    assert!(refusal.error.contains("revoked"), "{refusal:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, before + 1);
     let events: i64 = sqlx::query_scalar("SELECT event_count FROM alerts WHERE message_key = 'token-check'")
         .fetch_one(&app.db)
@@ -404,9 +442,8 @@ async fn oversized_bodies_are_refused_before_they_are_read_whole() {
         .expect("request");
     let reply = send(app.router.clone(), request).await;
     assert_eq!(reply.status, 413, "{}", reply.body);
-    assert!(reply.json()["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("larger than")));
+    let refusal: ApiError = reply.parse();
+    assert!(refusal.error.contains("larger than"), "{refusal:?}");
 }
 
 /// An endless stream of 64 KiB chunks: the test hangs, and fails, if the endpoint reads it all.
@@ -443,8 +480,11 @@ async fn writers_racing_on_one_new_problem_make_one_alert_as_instances_sharing_a
         created += usize::from(stored[0].outcome == app::ingest::Outcome::Created);
     }
     assert_eq!(created, 1);
-    let (_, state, count, ci, ..) = open_alert(&app, "race").await.expect("alert");
-    assert_eq!((state.as_str(), count, ci.as_deref()), ("Open", 16, Some("db-host-01")));
+    let alert = open_alert(&app, "race").await.expect("alert");
+    assert_eq!(
+        (alert.state.as_str(), alert.event_count, alert.ci.as_deref()),
+        ("Open", 16, Some("db-host-01"))
+    );
 }
 
 #[tokio::test]
@@ -458,20 +498,14 @@ async fn late_or_replayed_deliveries_of_an_earlier_episode_neither_close_nor_reo
         }
         event
     };
-    let status = |reply: Reply| {
-        reply.json()["results"][0]["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
     // Episode one fires at 03:00 and resolves at 03:20.
     assert_eq!(
-        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:00:00Z", false)).await),
-        "created"
+        status(&send_json(&app, EVENTS, &token, &at("2026-11-27T03:00:00Z", false)).await),
+        EventStatus::Created
     );
     assert_eq!(
-        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:20:00Z", true)).await),
-        "closed"
+        status(&send_json(&app, EVENTS, &token, &at("2026-11-27T03:20:00Z", true)).await),
+        EventStatus::Closed
     );
     let number: String = sqlx::query_scalar("SELECT number FROM alerts WHERE message_key = 'episodes'")
         .fetch_one(&app.db)
@@ -479,18 +513,18 @@ async fn late_or_replayed_deliveries_of_an_earlier_episode_neither_close_nor_reo
         .expect("alert");
     // Its firing, delivered again late, does not reopen it.
     assert_eq!(
-        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:00:00Z", false)).await),
-        "ignored"
+        status(&send_json(&app, EVENTS, &token, &at("2026-11-27T03:00:00Z", false)).await),
+        EventStatus::Ignored
     );
     assert_eq!(alert_state(&app, &number).await, "Closed");
     // Episode two fires at 03:40; episode one's resolve, delivered again, does not close it.
     assert_eq!(
-        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:40:00Z", false)).await),
-        "reopened"
+        status(&send_json(&app, EVENTS, &token, &at("2026-11-27T03:40:00Z", false)).await),
+        EventStatus::Reopened
     );
     assert_eq!(
-        status(send_json(&app, EVENTS, &token, &at("2026-11-27T03:20:00Z", true)).await),
-        "ignored"
+        status(&send_json(&app, EVENTS, &token, &at("2026-11-27T03:20:00Z", true)).await),
+        EventStatus::Ignored
     );
     assert_eq!(alert_state(&app, &number).await, "Reopen");
     assert_eq!(

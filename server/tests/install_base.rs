@@ -2,29 +2,30 @@
 
 use crate::support;
 
-use serde_json::Value;
+use app::{
+    install_base::{AffectedItem, AffectedSnapshot, Reason},
+    AppError,
+};
 use support::*;
 
-fn reason_of<'a>(items: &'a [Value], name: &str) -> &'a Value {
+fn reason_of<'a>(items: &'a [AffectedItem], name: &str) -> &'a Reason {
     &items
         .iter()
-        .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not affected: {items:?}"))["reason"]
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("{name} not affected: {items:?}"))
+        .reason
 }
 
 #[tokio::test]
 async fn refresh_traces_dependents_children_and_stops_at_maintenance() {
     let app = TestApp::new().await;
     let outcome = app.refresh(DB_HOST_ALERT).await;
-    assert_eq!(
-        (outcome["items"].as_u64(), outcome["accounts"].as_u64()),
-        (Some(6), Some(3))
-    );
+    assert_eq!((outcome.items, outcome.accounts), (6, 3));
 
-    let snapshot = app.call("affected_items", &[("alert", DB_HOST_ALERT)]).await.json();
-    assert!(snapshot["refreshed_at"].is_string());
-    let items = snapshot["items"].as_array().expect("items");
-    let mut names: Vec<&str> = items.iter().map(|i| i["name"].as_str().expect("name")).collect();
+    let snapshot: AffectedSnapshot = app.call("affected_items", &[("alert", DB_HOST_ALERT)]).await.parse();
+    assert_eq!(snapshot.refreshed_at, Some(outcome.refreshed_at));
+    let items = &snapshot.items;
+    let mut names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
     names.sort_unstable();
     assert_eq!(
         names,
@@ -37,17 +38,21 @@ async fn refresh_traces_dependents_children_and_stops_at_maintenance() {
             "Globex payments portal",
         ]
     );
+    assert_eq!(reason_of(items, "Forestall IT database host"), &Reason::Direct);
     assert_eq!(
-        reason_of(items, "Forestall IT database host"),
-        &serde_json::json!("Direct")
+        reason_of(items, "Globex payments portal"),
+        &Reason::CiPath {
+            path: ["db-host-01", "ledger-db", "payments-app", "payments-service"]
+                .map(String::from)
+                .to_vec(),
+            hops: 3
+        }
     );
     assert_eq!(
-        reason_of(items, "Globex payments portal")["CiPath"],
-        serde_json::json!({"path": ["db-host-01", "ledger-db", "payments-app", "payments-service"], "hops": 3})
-    );
-    assert_eq!(
-        reason_of(items, "Acme gateway EU node")["ChildOf"]["parent"],
-        "IB0010002"
+        reason_of(items, "Acme gateway EU node"),
+        &Reason::ChildOf {
+            parent: "IB0010002".into()
+        }
     );
 }
 
@@ -61,7 +66,7 @@ async fn a_second_refresh_replaces_the_snapshot() {
         .await
         .expect("update");
     let outcome = app.refresh(DB_HOST_ALERT).await;
-    assert_eq!(outcome["items"], 5);
+    assert_eq!(outcome.items, 5);
     assert_eq!(app.count("SELECT COUNT(*) FROM affected_items").await, 5);
 }
 
@@ -77,7 +82,7 @@ async fn every_instance_traces_the_cmdb_as_it_is_now_whoever_changed_it() {
             .expect("refresh on the other instance")
             .items
     };
-    assert_eq!(app.refresh(DB_HOST_ALERT).await["items"], 6);
+    assert_eq!(app.refresh(DB_HOST_ALERT).await.items, 6);
     assert_eq!(other_refresh().await, 6);
 
     // An administrator retires an item with plain SQL: both instances trace without it from then on.
@@ -86,7 +91,7 @@ async fn every_instance_traces_the_cmdb_as_it_is_now_whoever_changed_it() {
         .await
         .expect("update");
     assert_eq!(other_refresh().await, 5);
-    assert_eq!(app.refresh(DB_HOST_ALERT).await["items"], 5);
+    assert_eq!(app.refresh(DB_HOST_ALERT).await.items, 5);
 
     // The other instance imports a CMDB that hangs a new item of Initech's on the database host.
     let folder = TempDir::new();
@@ -98,10 +103,7 @@ async fn every_instance_traces_the_cmdb_as_it_is_now_whoever_changed_it() {
     .expect("write the CSV");
     other.import_dir(folder.path(), |_, _| {}).await.expect("import");
     let outcome = app.refresh(DB_HOST_ALERT).await;
-    assert_eq!(
-        (outcome["items"].as_u64(), outcome["accounts"].as_u64()),
-        (Some(6), Some(4))
-    );
+    assert_eq!((outcome.items, outcome.accounts), (6, 4));
     other.close().await;
 }
 
@@ -110,7 +112,9 @@ async fn an_alert_without_a_ci_is_refused_with_a_message_and_nothing_changes() {
     let app = TestApp::new().await;
     let reply = app.call("refresh_install_base", &[("alert", NO_CI_ALERT)]).await;
     assert_eq!(reply.status, 422, "{}", reply.body);
-    let message = reply.json()["Invalid"]["message"].as_str().expect("message").to_owned();
+    let AppError::Invalid { message, .. } = reply.parse::<AppError>() else {
+        panic!("not Invalid: {}", reply.body)
+    };
     assert!(message.contains("has no configuration item"), "{message}");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM alerts WHERE ib_refreshed_at IS NOT NULL")
@@ -123,13 +127,17 @@ async fn an_alert_without_a_ci_is_refused_with_a_message_and_nothing_changes() {
 async fn an_alert_on_a_ci_nothing_depends_on_has_an_empty_snapshot() {
     let app = TestApp::new().await;
     let outcome = app.refresh(EDGE_ROUTER_ALERT).await;
-    assert_eq!(outcome["items"], 0);
-    let snapshot = app.call("affected_items", &[("alert", EDGE_ROUTER_ALERT)]).await.json();
-    assert!(
-        snapshot["refreshed_at"].is_string(),
+    assert_eq!(outcome.items, 0);
+    let snapshot: AffectedSnapshot = app
+        .call("affected_items", &[("alert", EDGE_ROUTER_ALERT)])
+        .await
+        .parse();
+    assert_eq!(
+        snapshot.refreshed_at,
+        Some(outcome.refreshed_at),
         "the empty result is still a snapshot with its time"
     );
-    assert_eq!(snapshot["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!((snapshot.items.len(), snapshot.total), (0, 0));
 }
 
 #[tokio::test]

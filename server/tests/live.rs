@@ -184,7 +184,7 @@ async fn what_a_role_may_not_see_is_never_sent() {
     for bad in ["", "topics=", "topics=users", "topics=alert:CS0010001"] {
         let reply = app.get(&format!("/live?{bad}")).await;
         assert_eq!(reply.status, 422, "{bad}: {}", reply.body);
-        let error: app::AppError = serde_json::from_str(&reply.body).expect("typed error");
+        let error: app::AppError = reply.parse();
         assert!(error.message_for("topics").is_some(), "{error:?}");
     }
 
@@ -258,7 +258,7 @@ async fn another_instance_on_the_same_database_pushes_what_the_first_committed()
     app.refresh(MAIL_ALERT).await;
     let made = app.create_case(MAIL_ALERT, "Mail relay down", "").await;
     assert_eq!(made.status, 200, "{}", made.body);
-    let case: app::cases::CaseCreated = serde_json::from_str(&made.body).expect("created");
+    let case: app::cases::CaseCreated = made.parse();
     let case = Change {
         kind: RecordKind::Case,
         number: case.number,
@@ -402,8 +402,7 @@ const CASE_ROWS: &str = "live_case_rows";
 async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_records() {
     let app = TestApp::new().await;
     let operator = app.cookie.clone().expect("operator");
-    let page: app::alerts::AlertListPage =
-        serde_json::from_str(&app.call("list_alerts", &[("filter[page]", "1")]).await.body).expect("page");
+    let page: app::alerts::AlertListPage = app.call("list_alerts", &[("filter[page]", "1")]).await.parse();
     let shown: Vec<_> = page.rows.iter().map(app::live::ShownRow::of).collect();
     assert!(
         shown.iter().any(|row| row.number == DB_HOST_ALERT),
@@ -414,14 +413,14 @@ async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_re
     // Nothing changed yet: nothing to redraw, nothing new.
     let reply = live_rows(&app, ALERT_ROWS, &operator, &live_rows_form(&list, &shown)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
+    let update: app::live::LiveRowsUpdate = reply.parse();
     assert_eq!(update.changed, []);
     assert_eq!(update.total, page.total);
 
     // The alert gets its case, and monitoring raises a new alert.
     app.refresh(DB_HOST_ALERT).await;
     let made = app.create_case(DB_HOST_ALERT, "Database host down", "").await;
-    let case: app::cases::CaseCreated = serde_json::from_str(&made.body).expect("created");
+    let case: app::cases::CaseCreated = made.parse();
     let token = app.store.create_token("monitoring", "test").await.expect("token");
     let posted = send(
         app.router.clone(),
@@ -438,7 +437,7 @@ async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_re
 
     // Only the changed row comes back, rendered as the page renders it, with the case link in its Case cell.
     let reply = live_rows(&app, ALERT_ROWS, &operator, &live_rows_form(&list, &shown)).await;
-    let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
+    let update: app::live::LiveRowsUpdate = reply.parse();
     assert_eq!(update.total, page.total + 1, "one new alert");
     assert_eq!(update.changed.len(), 1, "{:?}", update.changed);
     let changed = &update.changed[0];
@@ -466,10 +465,10 @@ async fn a_live_list_gets_only_its_changed_rows_rendered_and_the_count_of_new_re
             .status,
         403
     );
-    let cases: app::cases::CaseListPage = serde_json::from_str(&app.call("list_cases", &[]).await.body).expect("cases");
+    let cases: app::cases::CaseListPage = app.call("list_cases", &[]).await.parse();
     let shown: Vec<_> = cases.rows.iter().map(app::live::ShownRow::of).collect();
     let reply = live_rows(&app, CASE_ROWS, &agent, &live_rows_form(&[("page", "1")], &shown)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let update: app::live::LiveRowsUpdate = serde_json::from_str(&reply.body).expect("update");
+    let update: app::live::LiveRowsUpdate = reply.parse();
     assert_eq!((update.changed.len(), update.total), (0, cases.total));
 }

@@ -4,12 +4,20 @@
 
 use crate::support;
 
-use app::access::Role;
+use app::{
+    access::Role,
+    alerts::AlertDetail,
+    cases::CaseDetail,
+    domain::{CaseState, Priority},
+    incidents::IncidentCreated,
+    journal::JournalKind,
+    rules::AlertRule,
+};
 use axum::{body::Body, http::Request};
 use serde_json::{json, Value};
 use support::*;
 
-async fn post_webhook(app: &TestApp, token: &str, payload: &Value) -> Value {
+async fn post_webhook(app: &TestApp, token: &str, payload: &Value) -> IngestAnswer {
     let request = Request::post("/ingest/v1/alertmanager")
         .header("content-type", "application/json")
         .header("authorization", format!("Bearer {token}"))
@@ -17,7 +25,11 @@ async fn post_webhook(app: &TestApp, token: &str, payload: &Value) -> Value {
         .expect("request");
     let reply = send(app.router.clone(), request).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.json()
+    reply.parse()
+}
+
+async fn get_case(app: &TestApp, number: &str) -> CaseDetail {
+    app.call("get_case", &[("number", number)]).await.parse()
 }
 
 /// Alertmanager's payload for one alert on `instance`.
@@ -67,16 +79,12 @@ async fn an_alert_gets_at_most_one_incident_shown_in_its_incident_field() {
     let app = TestApp::new().await;
     let reply = app.call("create_incident", &[("alert", DB_HOST_ALERT)]).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let created = reply.json();
-    assert_eq!(created["number"], "INC0010001");
-    assert_eq!(
-        created["case"],
-        Value::Null,
-        "the rule is inactive until an admin turns it on"
-    );
+    let created: IncidentCreated = reply.parse();
+    assert_eq!(created.number, "INC0010001");
+    assert_eq!(created.case, None, "the rule is inactive until an admin turns it on");
 
-    let alert = app.call("get_alert", &[("number", DB_HOST_ALERT)]).await.json();
-    assert_eq!(alert["incident_number"], "INC0010001");
+    let alert: AlertDetail = app.call("get_alert", &[("number", DB_HOST_ALERT)]).await.parse();
+    assert_eq!(alert.incident_number.as_deref(), Some("INC0010001"));
     let page = app.get(&format!("/alerts/{DB_HOST_ALERT}")).await;
     assert!(page.body.contains("INC0010001"));
 
@@ -98,7 +106,7 @@ async fn with_the_rule_active_an_incident_from_a_webhook_alert_opens_its_proacti
     let mut app = TestApp::new().await;
     let token = app.store.create_token("alertmanager", "test").await.expect("token");
     let answer = post_webhook(&app, &token, &node_down("firing", "db-host-01.example.net", "critical")).await;
-    let alert = answer["results"][0]["alert"].as_str().expect("alert").to_owned();
+    let alert = answer.results[0].alert();
 
     // Only an event management admin may change the rule, and a bad severity is refused by field.
     let reply = app
@@ -114,29 +122,30 @@ async fn with_the_rule_active_an_incident_from_a_webhook_alert_opens_its_proacti
     assert_eq!(reply.status, 403, "operators may not manage rules");
     let reply = set_rule(&mut app, true, "9").await;
     assert_eq!(reply.status, 422, "{}", reply.body);
-    assert!(reply.body.contains("min_severity"));
+    assert_eq!(reply.invalid_field(), "min_severity");
     let reply = set_rule(&mut app, true, "2").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(reply.json()["active"], true);
+    let rule: AlertRule = reply.parse();
+    assert!(rule.active, "{rule:?}");
 
     let created = app.call("create_incident", &[("alert", &alert)]).await;
     assert_eq!(created.status, 200, "{}", created.body);
-    let case = created.json()["case"].as_str().expect("the rule's case").to_owned();
+    let case = created.parse::<IncidentCreated>().case.expect("the rule's case");
     assert_eq!(case_of(&app, &alert).await.as_deref(), Some(case.as_str()));
 
     // The same trace and case as the agent's flow: db-host-01 reaches Acme, Globex and the internal account, so
     // this is a major case with a child case per account, opened by the rule.
-    let detail = app.call("get_case", &[("number", &case)]).await.json();
-    assert_eq!(detail["opened_by"], "Alert rule: Create Proactive Case");
-    assert!(detail["children"].as_array().is_some_and(|c| c.len() >= 2), "{detail}");
-    assert_eq!(detail["case"]["priority"], "Critical");
-    let journal = detail["journal"].as_array().expect("journal");
+    let detail = get_case(&app, &case).await;
+    assert_eq!(detail.opened_by, "Alert rule: Create Proactive Case");
+    assert!(detail.children.len() >= 2, "{detail:?}");
+    assert_eq!(detail.case.priority, Priority::Critical);
     assert!(
-        journal.iter().any(|e| e["kind"] == "work_note"
-            && e["body"]
-                .as_str()
-                .is_some_and(|b| b.contains("Created by the alert rule “Create Proactive Case”"))),
-        "{detail}"
+        detail
+            .journal
+            .iter()
+            .any(|e| e.kind == JournalKind::WorkNote
+                && e.body.contains("Created by the alert rule “Create Proactive Case”")),
+        "{detail:?}"
     );
     let refreshed: Option<String> = sqlx::query_scalar("SELECT ib_refreshed_at FROM alerts WHERE number = $1")
         .bind(&alert)
@@ -152,14 +161,16 @@ async fn with_the_rule_active_an_incident_from_a_webhook_alert_opens_its_proacti
         &node_down("resolved", "db-host-01.example.net", "critical"),
     )
     .await;
-    assert_eq!(answer["results"][0]["status"], "closed");
-    let detail = app.call("get_case", &[("number", &case)]).await.json();
-    assert_eq!(detail["case"]["state"], "New");
+    assert_eq!(answer.results[0].status, Some(EventStatus::Closed));
+    let detail = get_case(&app, &case).await;
+    assert_eq!(detail.case.state, CaseState::New);
+    // Newest first: the journal's latest entry is the resolve's.
     assert!(
-        detail["journal"][0]["body"]
-            .as_str()
-            .is_some_and(|b| b.contains(&format!("Alert {alert} resolved"))),
-        "{detail}"
+        detail
+            .journal
+            .first()
+            .is_some_and(|e| e.body.contains(&format!("Alert {alert} resolved"))),
+        "{detail:?}"
     );
 }
 
@@ -171,15 +182,15 @@ async fn the_rule_leaves_alerts_alone_when_inactive_below_its_severity_or_withou
 
     // Inactive: an incident, no case.
     let answer = post_webhook(&app, &token, &raise("mail-relay-01", "critical")).await;
-    let inactive = answer["results"][0]["alert"].as_str().expect("alert").to_owned();
-    let created = app.call("create_incident", &[("alert", &inactive)]).await.json();
-    assert_eq!(created["case"], Value::Null);
+    let inactive = answer.results[0].alert();
+    let created: IncidentCreated = app.call("create_incident", &[("alert", &inactive)]).await.parse();
+    assert_eq!(created.case, None);
     assert_eq!(case_of(&app, &inactive).await, None);
 
     // Active from Major up: a Warning alert is below it.
     assert_eq!(set_rule(&mut app, true, "2").await.status, 200);
     let answer = post_webhook(&app, &token, &raise("payments-app", "warning")).await;
-    let warning = answer["results"][0]["alert"].as_str().expect("alert").to_owned();
+    let warning = answer.results[0].alert();
     app.call("create_incident", &[("alert", &warning)]).await;
     assert_eq!(case_of(&app, &warning).await, None);
 
@@ -197,9 +208,9 @@ async fn the_rule_leaves_alerts_alone_when_inactive_below_its_severity_or_withou
     .await
     .expect("item");
     let answer = post_webhook(&app, &token, &raise("intranet-01", "critical")).await;
-    let internal = answer["results"][0]["alert"].as_str().expect("alert").to_owned();
-    let created = app.call("create_incident", &[("alert", &internal)]).await.json();
-    assert_eq!(created["case"], Value::Null);
+    let internal = answer.results[0].alert();
+    let created: IncidentCreated = app.call("create_incident", &[("alert", &internal)]).await.parse();
+    assert_eq!(created.case, None);
     assert_eq!(case_of(&app, &internal).await, None);
     let activity = alert_activity(&app, &internal).await;
     assert!(
@@ -211,7 +222,7 @@ async fn the_rule_leaves_alerts_alone_when_inactive_below_its_severity_or_withou
     );
 
     // Turned off again, audited both times.
-    assert_eq!(set_rule(&mut app, false, "2").await.json()["active"], false);
+    assert!(!set_rule(&mut app, false, "2").await.parse::<AlertRule>().active);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'alert_rule_changed'")
             .await,

@@ -56,6 +56,16 @@ async fn count(db: &AnyPool, sql: &str, table: &str) -> usize {
     usize::try_from(n).expect("a count")
 }
 
+/// A column as SQLite's `pragma_table_info` lists it.
+#[derive(sqlx::FromRow)]
+struct PragmaColumn {
+    name: String,
+    /// 1 if the column is declared NOT NULL.
+    not_null: i64,
+    /// Its position in the primary key from 1, or 0 if it is not part of it.
+    pk: i64,
+}
+
 async fn sqlite_schema(db: &AnyPool) -> Schema {
     let mut tables = BTreeMap::new();
     let names_of_tables = names(
@@ -65,8 +75,8 @@ async fn sqlite_schema(db: &AnyPool) -> Schema {
     )
     .await;
     for name in names_of_tables {
-        let columns: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT name, \"notnull\", pk FROM pragma_table_info($1) ORDER BY pk, cid")
+        let columns: Vec<PragmaColumn> =
+            sqlx::query_as("SELECT name, \"notnull\" AS not_null, pk FROM pragma_table_info($1) ORDER BY pk, cid")
                 .bind(name.clone())
                 .fetch_all(db)
                 .await
@@ -80,13 +90,9 @@ async fn sqlite_schema(db: &AnyPool) -> Schema {
             // An INTEGER PRIMARY KEY is never NULL, whatever `notnull` says.
             columns: columns
                 .iter()
-                .map(|(c, not_null, pk)| (c.clone(), *not_null == 0 && *pk == 0))
+                .map(|c| (c.name.clone(), c.not_null == 0 && c.pk == 0))
                 .collect(),
-            primary_key: columns
-                .iter()
-                .filter(|(.., pk)| *pk > 0)
-                .map(|(c, ..)| c.clone())
-                .collect(),
+            primary_key: columns.iter().filter(|c| c.pk > 0).map(|c| c.name.clone()).collect(),
             foreign_keys: count(db, "SELECT COUNT(DISTINCT id) FROM pragma_foreign_key_list($1)", &name).await,
             uniques: count(
                 db,

@@ -3,13 +3,13 @@
 
 use crate::support;
 
-use app::{access::Role, state::Settings};
+use app::{access::Role, install_base::AffectedSnapshot, state::Settings};
 use support::*;
 
-async fn snapshot(app: &TestApp, alert: &str, page: &str) -> serde_json::Value {
+async fn snapshot(app: &TestApp, alert: &str, page: &str) -> AffectedSnapshot {
     let reply = app.call("affected_items", &[("alert", alert), ("page", page)]).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.json()
+    reply.parse()
 }
 
 #[tokio::test]
@@ -17,16 +17,16 @@ async fn a_cmdb_change_makes_earlier_snapshots_stale_until_refreshed() {
     let app = TestApp::new().await;
     app.refresh(MAIL_ALERT).await;
     let fresh = snapshot(&app, MAIL_ALERT, "1").await;
-    assert_eq!(fresh["stale"], false);
+    assert!(!fresh.stale, "{fresh:?}");
     let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
     assert!(!page.body.contains("The CMDB changed after this snapshot"));
 
     app.store.import_dir(&example(), |_, _| {}).await.expect("import");
     let stale = snapshot(&app, MAIL_ALERT, "1").await;
-    assert_eq!(stale["stale"], true);
+    assert!(stale.stale, "{stale:?}");
     assert!(
-        stale["cmdb_changed_at"].as_str().is_some_and(|at| at.len() == 19),
-        "{stale}"
+        stale.cmdb_changed_at.as_ref().is_some_and(|at| at.len() == 19),
+        "{stale:?}"
     );
     let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
     assert!(
@@ -35,13 +35,13 @@ async fn a_cmdb_change_makes_earlier_snapshots_stale_until_refreshed() {
         page.body
     );
     // A never-traced alert is not called stale: it says it was never refreshed.
-    assert_eq!(snapshot(&app, DB_HOST_ALERT, "1").await["stale"], false);
+    assert!(!snapshot(&app, DB_HOST_ALERT, "1").await.stale);
 
     app.refresh(MAIL_ALERT).await;
-    assert_eq!(snapshot(&app, MAIL_ALERT, "1").await["stale"], false);
+    assert!(!snapshot(&app, MAIL_ALERT, "1").await.stale);
     // Importing the same files again changes nothing, so nothing becomes stale.
     app.store.import_dir(&example(), |_, _| {}).await.expect("import again");
-    assert_eq!(snapshot(&app, MAIL_ALERT, "1").await["stale"], false);
+    assert!(!snapshot(&app, MAIL_ALERT, "1").await.stale);
 }
 
 #[tokio::test]
@@ -70,7 +70,7 @@ async fn with_refresh_on_open_a_stale_snapshot_is_traced_again_when_an_operator_
         "refreshed on open"
     );
     assert_eq!(app.count(refreshes).await, 2);
-    assert_eq!(snapshot(&app, MAIL_ALERT, "1").await["stale"], false);
+    assert!(!snapshot(&app, MAIL_ALERT, "1").await.stale);
 }
 
 #[tokio::test]
@@ -103,24 +103,14 @@ async fn a_big_snapshot_comes_a_page_at_a_time_with_its_totals() {
     .expect("alert");
 
     let outcome = app.refresh("Alert0090001").await;
-    assert_eq!(
-        (outcome["items"].as_u64(), outcome["accounts"].as_u64()),
-        (Some(120), Some(2))
-    );
+    assert_eq!((outcome.items, outcome.accounts), (120, 2));
     let first = snapshot(&app, "Alert0090001", "1").await;
-    assert_eq!(first["items"].as_array().map(Vec::len), Some(50));
-    assert_eq!(
-        (
-            first["total"].as_u64(),
-            first["accounts"].as_u64(),
-            first["pages"].as_u64()
-        ),
-        (Some(120), Some(2), Some(3))
-    );
+    assert_eq!(first.items.len(), 50);
+    assert_eq!((first.total, first.accounts, first.pages), (120, 2, 3));
     let last = snapshot(&app, "Alert0090001", "3").await;
-    assert_eq!(last["items"].as_array().map(Vec::len), Some(20));
+    assert_eq!(last.items.len(), 20);
     assert_eq!(
-        snapshot(&app, "Alert0090001", "99").await["page"],
+        snapshot(&app, "Alert0090001", "99").await.page,
         3,
         "a page past the end shows the last"
     );

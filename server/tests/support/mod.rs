@@ -6,11 +6,11 @@
 
 #![allow(dead_code)] // each test binary uses part of this
 
-use app::{access::Role, demo::DEMO_USERS, state::Settings, store::Store};
+use app::{access::Role, demo::DEMO_USERS, install_base::RefreshOutcome, state::Settings, store::Store, AppError};
 use axum::{body::Body, http::Request, Router};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
-use serde_json::Value;
+use serde::{de::DeserializeOwned, Deserialize};
 use sqlx::AnyPool;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tower::ServiceExt;
@@ -157,9 +157,78 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    /// The body read as `T`: a server function's own answer type (or [`AppError`]), or one of the ingestion API's
+    /// shapes below. Read into a type rather than indexed as JSON, so a field the test reads that is renamed or gone
+    /// fails here (or does not compile) instead of comparing equal to `null`. Panics with the body if it is not a `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "the {} answer is not a {} ({e}): {}",
+                self.status,
+                std::any::type_name::<T>(),
+                self.body
+            )
+        })
     }
+
+    /// The field an `AppError::Invalid` answer names; panics, with the body, on any other answer.
+    pub fn invalid_field(&self) -> String {
+        match self.parse::<AppError>() {
+            AppError::Invalid { field, .. } => field,
+            other => panic!("not Invalid but {other:?}: {}", self.body),
+        }
+    }
+}
+
+/// The ingestion API's answer to events it read (`/ingest/v1/*`, README "Answers"): a public JSON API rather than a
+/// Rust type of the app's, so its documented shape is written out here. Unknown fields are refused, so a renamed one
+/// fails the test rather than reading as absent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestAnswer {
+    pub accepted: u64,
+    pub rejected: u64,
+    /// One per event, in the order they were sent.
+    pub results: Vec<EventLine>,
+}
+
+/// One event's line of an [`IngestAnswer`]: `status` and `alert` if it was stored, `field` and `error` if refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLine {
+    pub index: usize,
+    pub status: Option<EventStatus>,
+    /// The alert the event touched; none when it was `ignored`.
+    pub alert: Option<String>,
+    pub field: Option<String>,
+    pub error: Option<String>,
+}
+
+impl EventLine {
+    /// The alert a stored event touched; panics if there is none.
+    pub fn alert(&self) -> String {
+        self.alert.clone().unwrap_or_else(|| panic!("no alert in {self:?}"))
+    }
+}
+
+/// What a stored event did, as the README lists the statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Created,
+    Updated,
+    Closed,
+    Reopened,
+    Flapping,
+    Ignored,
+}
+
+/// The ingestion API's refusal: `{"error": message, "field": field}`, the field only when one input is at fault.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiError {
+    pub error: String,
+    pub field: Option<String>,
 }
 
 impl TestApp {
@@ -246,10 +315,10 @@ impl TestApp {
         sqlx::query_scalar(sql).fetch_one(&self.db).await.expect("count")
     }
 
-    pub async fn refresh(&self, alert: &str) -> Value {
+    pub async fn refresh(&self, alert: &str) -> RefreshOutcome {
         let reply = self.call("refresh_install_base", &[("alert", alert)]).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
-        reply.json()
+        reply.parse()
     }
 
     pub async fn create_case(&self, alert: &str, short_description: &str, work_notes: &str) -> Reply {
