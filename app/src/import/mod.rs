@@ -13,7 +13,8 @@ mod rows;
 pub use generate::{generate, Generated};
 
 use crate::{domain::ItemNumber, store::Store};
-use rows::{Columns, Row};
+use rows::{At, Columns};
+use serde::{de::DeserializeOwned, Deserialize};
 use sqlx::AnyConnection;
 use std::{
     collections::HashMap,
@@ -97,12 +98,12 @@ impl FileReport {
 struct SeenKeys(HashMap<u64, u64>);
 
 impl SeenKeys {
-    fn first(&mut self, row: &Row<'_>, column: &str, key: &str) -> Result<(), ImportError> {
+    fn first(&mut self, at: &At, column: &str, key: &str) -> Result<(), ImportError> {
         let mut hasher = DefaultHasher::new();
         key.to_lowercase().hash(&mut hasher);
-        match self.0.insert(hasher.finish(), row.line) {
+        match self.0.insert(hasher.finish(), at.line) {
             None => Ok(()),
-            Some(first) => Err(row.error(column, format!("“{key}” is given twice: first on line {first}"))),
+            Some(first) => Err(at.error(column, format!("“{key}” is given twice: first on line {first}"))),
         }
     }
 }
@@ -127,22 +128,24 @@ impl Store {
                 file,
                 ..FileReport::default()
             };
-            let mut seen = SeenKeys::default();
-            let mut csv = CsvFile::open(&path, file)?;
-            while let Some(row) = csv.next_row()? {
-                import_row(&mut tx, &row, &mut seen, &mut file_report).await?;
-                file_report.rows += 1;
-                if file_report.rows.is_multiple_of(10_000) {
-                    progress(file, file_report.rows);
+            match file {
+                "accounts.csv" => import_file::<AccountRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
+                "contacts.csv" => import_file::<ContactRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
+                "products.csv" => import_file::<ProductRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
+                "configuration_items.csv" => {
+                    import_file::<CiRow>(&mut tx, &path, &mut file_report, &mut progress).await?;
                 }
+                "ci_relationships.csv" => {
+                    import_file::<RelationshipRow>(&mut tx, &path, &mut file_report, &mut progress).await?;
+                }
+                _ => import_file::<ItemRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
             }
-            progress(file, file_report.rows);
             // Second passes: references to records of the same file, or of a file read later.
             match file {
                 "install_base_items.csv" => {
                     let mut csv = CsvFile::open(&path, file)?;
-                    while let Some(row) = csv.next_row()? {
-                        set_item_parent(&mut tx, &row, &mut file_report).await?;
+                    while let Some((at, row)) = csv.next::<ItemRow>()? {
+                        row.set_parent(&mut tx, &at, &mut file_report).await?;
                     }
                     advance_item_counter(&mut tx).await?;
                 }
@@ -150,8 +153,8 @@ impl Store {
                     let accounts = report.files.iter_mut().find(|f| f.file == "accounts.csv");
                     let mut accounts_updated = 0;
                     let mut csv = CsvFile::open(&dir.join("accounts.csv"), "accounts.csv")?;
-                    while let Some(row) = csv.next_row()? {
-                        accounts_updated += set_primary_contact(&mut tx, &row).await?;
+                    while let Some((at, row)) = csv.next::<AccountRow>()? {
+                        accounts_updated += row.set_primary_contact(&mut tx, &at).await?;
                     }
                     if let Some(accounts) = accounts {
                         accounts.updated += accounts_updated;
@@ -202,335 +205,437 @@ impl CsvFile {
         })
     }
 
-    /// The next row, or `None` at the end of the file.
-    fn next_row(&mut self) -> Result<Option<Row<'_>>, ImportError> {
+    /// The next row, read into its struct by the header's names, or `None` at the end of the file.
+    fn next<T: DeserializeOwned>(&mut self) -> Result<Option<(At, T)>, ImportError> {
+        let not_csv = |error: csv::Error, file| ImportError::Row {
+            file,
+            line: error.position().map_or(0, csv::Position::line),
+            column: "-".into(),
+            reason: format!("not valid CSV: {error}"),
+        };
         match self.reader.read_record(&mut self.record) {
             Ok(false) => Ok(None),
             Ok(true) => {
-                let line = self.record.position().map_or(0, csv::Position::line);
-                Ok(Some(Row::new(self.file, line, &self.columns, &self.record)))
+                let at = At {
+                    file: self.file,
+                    line: self.record.position().map_or(0, csv::Position::line),
+                };
+                let row = self
+                    .record
+                    .deserialize(Some(self.columns.names()))
+                    .map_err(|error| not_csv(error, self.file))?;
+                Ok(Some((at, row)))
             }
-            Err(error) => Err(ImportError::Row {
-                file: self.file,
-                line: error.position().map_or(0, csv::Position::line),
-                column: "-".into(),
-                reason: format!("not valid CSV: {error}"),
-            }),
+            Err(error) => Err(not_csv(error, self.file)),
         }
     }
 }
 
-async fn import_row(
+/// A row of one of the files, as serde reads it by the header's names, and how it is written.
+trait CsvRow: DeserializeOwned {
+    /// Checks the row, refuses a key the file gave before, and inserts or updates its record by its natural key.
+    async fn import(&self, conn: &mut AnyConnection, at: &At, seen: &mut SeenKeys) -> Result<Upsert, ImportError>;
+}
+
+/// Imports every row of one file; `progress` hears every 10,000 rows and the file's end.
+async fn import_file<T: CsvRow>(
     conn: &mut AnyConnection,
-    row: &Row<'_>,
-    seen: &mut SeenKeys,
+    path: &Path,
     report: &mut FileReport,
+    progress: &mut impl FnMut(&str, u64),
 ) -> Result<(), ImportError> {
-    let outcome = match row.file {
-        "accounts.csv" => {
-            let name = row.text("name", 160)?;
-            seen.first(row, "name", name)?;
-            let kind = row.one_of("kind", &["external", "internal"])?;
-            upsert(
-                conn,
-                "SELECT id FROM accounts WHERE name = $1",
-                "INSERT INTO accounts (name, kind) VALUES ($1, $2)",
-                Some((
-                    "SELECT id FROM accounts WHERE name = $1 AND kind = $2",
-                    "UPDATE accounts SET kind = $2 WHERE name = $1",
-                )),
-                &[Some(name), Some(kind)],
-            )
-            .await?
+    let mut seen = SeenKeys::default();
+    let mut csv = CsvFile::open(path, report.file)?;
+    while let Some((at, row)) = csv.next::<T>()? {
+        report.count(row.import(conn, &at, &mut seen).await?);
+        report.rows += 1;
+        if report.rows.is_multiple_of(10_000) {
+            progress(report.file, report.rows);
         }
-        "contacts.csv" => {
-            let email = row.email("email")?;
-            seen.first(row, "email", email)?;
-            let name = row.text("name", 160)?;
-            let account = row
-                .reference(conn, "account", "SELECT id FROM accounts WHERE name = $1", "account")
-                .await?;
-            let account = account.to_string();
-            upsert(
-                conn,
-                "SELECT id FROM contacts WHERE email = $1",
-                "INSERT INTO contacts (email, name, account_id) VALUES ($1, $2, CAST($3 AS BIGINT))",
-                Some((
-                    "SELECT id FROM contacts WHERE email = $1 AND name = $2 AND account_id = CAST($3 AS BIGINT)",
-                    "UPDATE contacts SET name = $2, account_id = CAST($3 AS BIGINT) WHERE email = $1",
-                )),
-                &[Some(email), Some(name), Some(&account)],
-            )
-            .await?
-        }
-        "products.csv" => {
-            let name = row.text("name", 160)?;
-            seen.first(row, "name", name)?;
-            upsert(
-                conn,
-                "SELECT id FROM products WHERE name = $1",
-                "INSERT INTO products (name) VALUES ($1)",
-                None,
-                &[Some(name)],
-            )
-            .await?
-        }
-        "configuration_items.csv" => {
-            let name = row.text("name", 255)?;
-            seen.first(row, "name", name)?;
-            let class = row.one_of("class", &CI_CLASSES)?;
-            let fqdn = row.optional_text("fqdn", 255)?;
-            let ip = row.optional_text("ip", 45)?;
-            let maintenance = if row.flag("in_maintenance", false)? { "1" } else { "0" };
-            upsert(
-                conn,
-                "SELECT id FROM configuration_items WHERE lower(name) = lower($1)",
-                "INSERT INTO configuration_items (name, class, fqdn, ip, in_maintenance)
-                     VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT))",
-                Some((
-                    "SELECT id FROM configuration_items WHERE lower(name) = lower($1) AND name = $1 AND class = $2
-                     AND fqdn IS NOT DISTINCT FROM $3 AND ip IS NOT DISTINCT FROM $4
-                     AND in_maintenance = CAST($5 AS BIGINT)",
-                    "UPDATE configuration_items SET name = $1, class = $2, fqdn = $3, ip = $4,
-                     in_maintenance = CAST($5 AS BIGINT) WHERE lower(name) = lower($1)",
-                )),
-                &[Some(name), Some(class), fqdn, ip, Some(maintenance)],
-            )
-            .await?
-        }
-        "ci_relationships.csv" => {
-            let ci = "SELECT id FROM configuration_items WHERE lower(name) = lower($1)";
-            let parent = row.reference(conn, "parent", ci, "configuration item").await?;
-            let kind = row
-                .reference(
-                    conn,
-                    "type",
-                    "SELECT id FROM relationship_types WHERE name = $1",
-                    "relationship type",
-                )
-                .await?;
-            let child = row.reference(conn, "child", ci, "configuration item").await?;
-            if parent == child {
-                return Err(row.error("child", "a configuration item cannot be related to itself".into()));
-            }
-            seen.first(row, "child", &format!("{parent} {kind} {child}"))?;
-            let inserted = sqlx::query(
-                "INSERT INTO ci_relationships (parent_id, type_id, child_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(parent)
-            .bind(kind)
-            .bind(child)
-            .execute(&mut *conn)
-            .await?;
-            if inserted.rows_affected() == 1 {
-                Upsert::Inserted
-            } else {
-                Upsert::Unchanged
-            }
-        }
-        "install_base_items.csv" => {
-            let number = row.text("number", 20)?;
-            if number.parse::<ItemNumber>().is_err() {
-                return Err(row.error("number", format!("“{number}” is not an item number such as IB0010001")));
-            }
-            seen.first(row, "number", number)?;
-            let name = row.text("name", 160)?;
-            let account = row
-                .reference(conn, "account", "SELECT id FROM accounts WHERE name = $1", "account")
-                .await?;
-            let contact = match row.optional_text("contact", 254)? {
-                None => None,
-                Some(_) => {
-                    let contact = row
-                        .reference(conn, "contact", "SELECT id FROM contacts WHERE email = $1", "contact")
-                        .await?;
-                    let owner: i64 = sqlx::query_scalar("SELECT account_id FROM contacts WHERE id = $1")
-                        .bind(contact)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    if owner != account {
-                        return Err(row.error("contact", "this contact belongs to another account".into()));
-                    }
-                    Some(contact.to_string())
-                }
-            };
-            let product = match row.optional_text("product", 160)? {
-                None => None,
-                Some(_) => Some(
-                    row.reference(conn, "product", "SELECT id FROM products WHERE name = $1", "product")
-                        .await?
-                        .to_string(),
-                ),
-            };
-            let ci = match row.optional_text("ci", 255)? {
-                None => None,
-                Some(_) => Some(
-                    row.reference(
-                        conn,
-                        "ci",
-                        "SELECT id FROM configuration_items WHERE lower(name) = lower($1)",
-                        "configuration item",
-                    )
-                    .await?
-                    .to_string(),
-                ),
-            };
-            let active = if row.flag("active", true)? { "1" } else { "0" };
-            let install_date = row.date("install_date")?;
-            let account = account.to_string();
-            upsert(
-                conn,
-                "SELECT id FROM install_base_items WHERE number = $1",
-                "INSERT INTO install_base_items (number, name, account_id, contact_id, product_id, ci_id, active,
-                                                 install_date)
-                     VALUES ($1, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT), CAST($6 AS BIGINT),
-                             CAST($7 AS BIGINT), $8)",
-                Some((
-                    "SELECT id FROM install_base_items WHERE number = $1 AND name = $2 AND account_id = CAST($3 AS BIGINT)
-                     AND contact_id IS NOT DISTINCT FROM CAST($4 AS BIGINT)
-                     AND product_id IS NOT DISTINCT FROM CAST($5 AS BIGINT)
-                     AND ci_id IS NOT DISTINCT FROM CAST($6 AS BIGINT) AND active = CAST($7 AS BIGINT)
-                     AND install_date IS NOT DISTINCT FROM $8",
-                    "UPDATE install_base_items SET name = $2, account_id = CAST($3 AS BIGINT),
-                     contact_id = CAST($4 AS BIGINT), product_id = CAST($5 AS BIGINT), ci_id = CAST($6 AS BIGINT),
-                     active = CAST($7 AS BIGINT), install_date = $8
-                 WHERE number = $1",
-                )),
-                &[
-                    Some(number),
-                    Some(name),
-                    Some(&account),
-                    contact.as_deref(),
-                    product.as_deref(),
-                    ci.as_deref(),
-                    Some(active),
-                    install_date,
-                ],
-            )
-            .await?
-        }
-        other => {
-            return Err(ImportError::File {
-                file: row.file,
-                reason: format!("{other} is not a file an import reads"),
-            })
-        }
-    };
-    report.count(outcome);
+    }
+    progress(report.file, report.rows);
     Ok(())
 }
 
-/// Inserts the record `find` does not find, updates one that differs from `values`, leaves the rest.
-async fn upsert(
-    conn: &mut AnyConnection,
-    find: &'static str,
-    insert: &'static str,
-    // For records with more than their key: a query that finds the record only if it already holds these values,
-    // and the update that makes it hold them.
-    changes: Option<(&'static str, &'static str)>,
-    values: &[Option<&str>],
-) -> Result<Upsert, sqlx::Error> {
-    // PostgreSQL refuses more arguments than a statement has parameters: bind only the ones it names.
-    let bind_all = |sql: &'static str| {
-        values
-            .iter()
-            .take(parameters(sql))
-            .fold(sqlx::query_scalar::<_, i64>(sql), |query, value| query.bind(*value))
-    };
-    if bind_all(find).fetch_optional(&mut *conn).await?.is_none() {
-        let mut query = sqlx::query(insert);
-        for value in values {
-            query = query.bind(*value);
-        }
-        query.execute(&mut *conn).await?;
-        return Ok(Upsert::Inserted);
+/// What an upsert found: nothing, or the record, the same as the row or not.
+fn upserted<T: PartialEq>(stored: Option<T>, row: &T) -> Upsert {
+    match stored {
+        None => Upsert::Inserted,
+        Some(stored) if stored == *row => Upsert::Unchanged,
+        Some(_) => Upsert::Updated,
     }
-    let Some((unchanged, update)) = changes else {
-        return Ok(Upsert::Unchanged);
-    };
-    if bind_all(unchanged).fetch_optional(&mut *conn).await?.is_some() {
-        return Ok(Upsert::Unchanged);
-    }
-    let mut query = sqlx::query(update);
-    for value in values {
-        query = query.bind(*value);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(Upsert::Updated)
 }
 
-/// The highest `$N` parameter in `sql`.
-fn parameters(sql: &str) -> usize {
-    sql.split('$')
-        .skip(1)
-        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<usize>().ok())
-        .max()
-        .unwrap_or(0)
+const ACCOUNT_BY_NAME: &str = "SELECT id FROM accounts WHERE name = $1";
+const CONTACT_BY_EMAIL: &str = "SELECT id FROM contacts WHERE email = $1";
+const PRODUCT_BY_NAME: &str = "SELECT id FROM products WHERE name = $1";
+const CI_BY_NAME: &str = "SELECT id FROM configuration_items WHERE lower(name) = lower($1)";
+
+/// accounts.csv
+#[derive(Deserialize)]
+struct AccountRow {
+    name: String,
+    kind: String,
+    primary_contact: Option<String>,
 }
 
-/// Second pass over accounts.csv, once contacts exist: each account's primary contact. Answers 1 if it changed.
-async fn set_primary_contact(conn: &mut AnyConnection, row: &Row<'_>) -> Result<u64, ImportError> {
-    let Some(_) = row.optional_text("primary_contact", 254)? else {
-        return Ok(0);
-    };
-    let account = row
-        .reference(conn, "name", "SELECT id FROM accounts WHERE name = $1", "account")
-        .await?;
-    let contact = row
-        .reference(
-            conn,
-            "primary_contact",
-            "SELECT id FROM contacts WHERE email = $1",
-            "contact",
+impl CsvRow for AccountRow {
+    async fn import(&self, conn: &mut AnyConnection, at: &At, seen: &mut SeenKeys) -> Result<Upsert, ImportError> {
+        let name = at.text("name", &self.name, 160)?;
+        seen.first(at, "name", name)?;
+        let kind = at.one_of("kind", &self.kind, &["external", "internal"])?;
+        let stored: Option<String> = sqlx::query_scalar("SELECT kind FROM accounts WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let outcome = upserted(stored, &kind.to_owned());
+        let sql = match outcome {
+            Upsert::Inserted => "INSERT INTO accounts (name, kind) VALUES ($1, $2)",
+            Upsert::Updated => "UPDATE accounts SET kind = $2 WHERE name = $1",
+            Upsert::Unchanged => return Ok(outcome),
+        };
+        sqlx::query(sql).bind(name).bind(kind).execute(&mut *conn).await?;
+        Ok(outcome)
+    }
+}
+
+impl AccountRow {
+    /// Second pass, once contacts exist: the account's primary contact. Answers 1 if it changed.
+    async fn set_primary_contact(&self, conn: &mut AnyConnection, at: &At) -> Result<u64, ImportError> {
+        let Some(email) = at.optional_text("primary_contact", self.primary_contact.as_deref(), 254)? else {
+            return Ok(0);
+        };
+        let account = at
+            .reference(conn, "name", &self.name, ACCOUNT_BY_NAME, "account")
+            .await?;
+        let contact = at
+            .reference(conn, "primary_contact", email, CONTACT_BY_EMAIL, "contact")
+            .await?;
+        check_contact_of(conn, at, "primary_contact", contact, account).await?;
+        let changed = sqlx::query(
+            "UPDATE accounts SET primary_contact_id = $1 WHERE id = $2 AND primary_contact_id IS DISTINCT FROM $1",
         )
+        .bind(contact)
+        .bind(account)
+        .execute(&mut *conn)
         .await?;
+        Ok(changed.rows_affected())
+    }
+}
+
+/// Refuses a contact of another account than the one it is given for.
+async fn check_contact_of(
+    conn: &mut AnyConnection,
+    at: &At,
+    column: &str,
+    contact: i64,
+    account: i64,
+) -> Result<(), ImportError> {
     let owner: i64 = sqlx::query_scalar("SELECT account_id FROM contacts WHERE id = $1")
         .bind(contact)
         .fetch_one(&mut *conn)
         .await?;
     if owner != account {
-        return Err(row.error("primary_contact", "this contact belongs to another account".into()));
-    }
-    let changed = sqlx::query(
-        "UPDATE accounts SET primary_contact_id = $1 WHERE id = $2 AND primary_contact_id IS DISTINCT FROM $1",
-    )
-    .bind(contact)
-    .bind(account)
-    .execute(&mut *conn)
-    .await?;
-    Ok(changed.rows_affected())
-}
-
-/// Second pass over install_base_items.csv, once every item exists: each item's parent item.
-async fn set_item_parent(conn: &mut AnyConnection, row: &Row<'_>, report: &mut FileReport) -> Result<(), ImportError> {
-    let number = row.text("number", 20)?;
-    let parent = match row.optional_text("parent", 20)? {
-        None => None,
-        Some(parent) if parent.eq_ignore_ascii_case(number) => {
-            return Err(row.error("parent", "an item cannot be its own parent".into()))
-        }
-        Some(_) => Some(
-            row.reference(
-                conn,
-                "parent",
-                "SELECT id FROM install_base_items WHERE number = $1",
-                "install base item",
-            )
-            .await?,
-        ),
-    };
-    let changed = sqlx::query(
-        "UPDATE install_base_items SET parent_id = CAST($1 AS BIGINT)
-         WHERE number = $2 AND parent_id IS DISTINCT FROM CAST($1 AS BIGINT)",
-    )
-    .bind(parent)
-    .bind(number)
-    .execute(&mut *conn)
-    .await?;
-    if changed.rows_affected() == 1 {
-        report.updated += 1;
+        return Err(at.error(column, "this contact belongs to another account".into()));
     }
     Ok(())
+}
+
+/// contacts.csv
+#[derive(Deserialize)]
+struct ContactRow {
+    email: String,
+    name: String,
+    account: String,
+}
+
+impl CsvRow for ContactRow {
+    async fn import(&self, conn: &mut AnyConnection, at: &At, seen: &mut SeenKeys) -> Result<Upsert, ImportError> {
+        let email = at.email("email", &self.email)?;
+        seen.first(at, "email", email)?;
+        let name = at.text("name", &self.name, 160)?;
+        let account = at
+            .reference(conn, "account", &self.account, ACCOUNT_BY_NAME, "account")
+            .await?;
+        let stored: Option<(String, i64)> = sqlx::query_as("SELECT name, account_id FROM contacts WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let outcome = upserted(stored, &(name.to_owned(), account));
+        let sql = match outcome {
+            Upsert::Inserted => "INSERT INTO contacts (email, name, account_id) VALUES ($1, $2, $3)",
+            Upsert::Updated => "UPDATE contacts SET name = $2, account_id = $3 WHERE email = $1",
+            Upsert::Unchanged => return Ok(outcome),
+        };
+        sqlx::query(sql)
+            .bind(email)
+            .bind(name)
+            .bind(account)
+            .execute(&mut *conn)
+            .await?;
+        Ok(outcome)
+    }
+}
+
+/// products.csv
+#[derive(Deserialize)]
+struct ProductRow {
+    name: String,
+}
+
+impl CsvRow for ProductRow {
+    async fn import(&self, conn: &mut AnyConnection, at: &At, seen: &mut SeenKeys) -> Result<Upsert, ImportError> {
+        let name = at.text("name", &self.name, 160)?;
+        seen.first(at, "name", name)?;
+        let inserted = sqlx::query("INSERT INTO products (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+        Ok(if inserted.rows_affected() == 1 {
+            Upsert::Inserted
+        } else {
+            Upsert::Unchanged
+        })
+    }
+}
+
+/// configuration_items.csv
+#[derive(Deserialize)]
+struct CiRow {
+    name: String,
+    class: String,
+    fqdn: Option<String>,
+    ip: Option<String>,
+    in_maintenance: Option<String>,
+}
+
+/// A CI as the import compares it with the stored one.
+#[derive(PartialEq, sqlx::FromRow)]
+struct CiValues {
+    name: String,
+    class: String,
+    fqdn: Option<String>,
+    ip: Option<String>,
+    in_maintenance: i64,
+}
+
+impl CsvRow for CiRow {
+    async fn import(&self, conn: &mut AnyConnection, at: &At, seen: &mut SeenKeys) -> Result<Upsert, ImportError> {
+        let name = at.text("name", &self.name, 255)?;
+        seen.first(at, "name", name)?;
+        let row = CiValues {
+            name: name.to_owned(),
+            class: at.one_of("class", &self.class, &CI_CLASSES)?.to_owned(),
+            fqdn: at.optional_text("fqdn", self.fqdn.as_deref(), 255)?.map(str::to_owned),
+            ip: at.optional_text("ip", self.ip.as_deref(), 45)?.map(str::to_owned),
+            in_maintenance: i64::from(at.flag("in_maintenance", self.in_maintenance.as_deref(), false)?),
+        };
+        let stored: Option<CiValues> = sqlx::query_as(
+            "SELECT name, class, fqdn, ip, in_maintenance FROM configuration_items WHERE lower(name) = lower($1)",
+        )
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let outcome = upserted(stored, &row);
+        let sql = match outcome {
+            Upsert::Inserted => {
+                "INSERT INTO configuration_items (name, class, fqdn, ip, in_maintenance) VALUES ($1, $2, $3, $4, $5)"
+            }
+            Upsert::Updated => {
+                "UPDATE configuration_items SET name = $1, class = $2, fqdn = $3, ip = $4, in_maintenance = $5
+                 WHERE lower(name) = lower($1)"
+            }
+            Upsert::Unchanged => return Ok(outcome),
+        };
+        sqlx::query(sql)
+            .bind(&row.name)
+            .bind(&row.class)
+            .bind(&row.fqdn)
+            .bind(&row.ip)
+            .bind(row.in_maintenance)
+            .execute(&mut *conn)
+            .await?;
+        Ok(outcome)
+    }
+}
+
+/// ci_relationships.csv
+#[derive(Deserialize)]
+struct RelationshipRow {
+    parent: String,
+    #[serde(rename = "type")]
+    kind: String,
+    child: String,
+}
+
+impl CsvRow for RelationshipRow {
+    async fn import(&self, conn: &mut AnyConnection, at: &At, seen: &mut SeenKeys) -> Result<Upsert, ImportError> {
+        let parent = at
+            .reference(conn, "parent", &self.parent, CI_BY_NAME, "configuration item")
+            .await?;
+        let kind = at
+            .reference(
+                conn,
+                "type",
+                &self.kind,
+                "SELECT id FROM relationship_types WHERE name = $1",
+                "relationship type",
+            )
+            .await?;
+        let child = at
+            .reference(conn, "child", &self.child, CI_BY_NAME, "configuration item")
+            .await?;
+        if parent == child {
+            return Err(at.error("child", "a configuration item cannot be related to itself".into()));
+        }
+        seen.first(at, "child", &format!("{parent} {kind} {child}"))?;
+        let inserted = sqlx::query(
+            "INSERT INTO ci_relationships (parent_id, type_id, child_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(parent)
+        .bind(kind)
+        .bind(child)
+        .execute(&mut *conn)
+        .await?;
+        Ok(if inserted.rows_affected() == 1 {
+            Upsert::Inserted
+        } else {
+            Upsert::Unchanged
+        })
+    }
+}
+
+/// install_base_items.csv
+#[derive(Deserialize)]
+struct ItemRow {
+    number: String,
+    name: String,
+    account: String,
+    contact: Option<String>,
+    product: Option<String>,
+    ci: Option<String>,
+    parent: Option<String>,
+    active: Option<String>,
+    install_date: Option<String>,
+}
+
+/// An item as the import compares it with the stored one (its parent is the second pass's).
+#[derive(PartialEq, sqlx::FromRow)]
+struct ItemValues {
+    name: String,
+    account_id: i64,
+    contact_id: Option<i64>,
+    product_id: Option<i64>,
+    ci_id: Option<i64>,
+    active: i64,
+    install_date: Option<String>,
+}
+
+impl CsvRow for ItemRow {
+    async fn import(&self, conn: &mut AnyConnection, at: &At, seen: &mut SeenKeys) -> Result<Upsert, ImportError> {
+        let number = at.text("number", &self.number, 20)?;
+        if number.parse::<ItemNumber>().is_err() {
+            return Err(at.error("number", format!("“{number}” is not an item number such as IB0010001")));
+        }
+        seen.first(at, "number", number)?;
+        let name = at.text("name", &self.name, 160)?;
+        let account = at
+            .reference(conn, "account", &self.account, ACCOUNT_BY_NAME, "account")
+            .await?;
+        let contact = at.optional_text("contact", self.contact.as_deref(), 254)?;
+        let contact = at
+            .optional_reference(conn, "contact", contact, CONTACT_BY_EMAIL, "contact")
+            .await?;
+        if let Some(contact) = contact {
+            check_contact_of(conn, at, "contact", contact, account).await?;
+        }
+        let product = at.optional_text("product", self.product.as_deref(), 160)?;
+        let product = at
+            .optional_reference(conn, "product", product, PRODUCT_BY_NAME, "product")
+            .await?;
+        let ci = at.optional_text("ci", self.ci.as_deref(), 255)?;
+        let ci = at
+            .optional_reference(conn, "ci", ci, CI_BY_NAME, "configuration item")
+            .await?;
+        let row = ItemValues {
+            name: name.to_owned(),
+            account_id: account,
+            contact_id: contact,
+            product_id: product,
+            ci_id: ci,
+            active: i64::from(at.flag("active", self.active.as_deref(), true)?),
+            install_date: at
+                .date("install_date", self.install_date.as_deref())?
+                .map(str::to_owned),
+        };
+        let stored: Option<ItemValues> = sqlx::query_as(
+            "SELECT name, account_id, contact_id, product_id, ci_id, active, install_date
+             FROM install_base_items WHERE number = $1",
+        )
+        .bind(number)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let outcome = upserted(stored, &row);
+        let sql = match outcome {
+            Upsert::Inserted => {
+                "INSERT INTO install_base_items (number, name, account_id, contact_id, product_id, ci_id, active,
+                                                 install_date)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            }
+            Upsert::Updated => {
+                "UPDATE install_base_items SET name = $2, account_id = $3, contact_id = $4, product_id = $5,
+                        ci_id = $6, active = $7, install_date = $8
+                 WHERE number = $1"
+            }
+            Upsert::Unchanged => return Ok(outcome),
+        };
+        sqlx::query(sql)
+            .bind(number)
+            .bind(&row.name)
+            .bind(row.account_id)
+            .bind(row.contact_id)
+            .bind(row.product_id)
+            .bind(row.ci_id)
+            .bind(row.active)
+            .bind(&row.install_date)
+            .execute(&mut *conn)
+            .await?;
+        Ok(outcome)
+    }
+}
+
+impl ItemRow {
+    /// Second pass, once every item exists: the item's parent item.
+    async fn set_parent(&self, conn: &mut AnyConnection, at: &At, report: &mut FileReport) -> Result<(), ImportError> {
+        let number = at.text("number", &self.number, 20)?;
+        let parent = match at.optional_text("parent", self.parent.as_deref(), 20)? {
+            None => None,
+            Some(parent) if parent.eq_ignore_ascii_case(number) => {
+                return Err(at.error("parent", "an item cannot be its own parent".into()))
+            }
+            Some(parent) => Some(
+                at.reference(
+                    conn,
+                    "parent",
+                    parent,
+                    "SELECT id FROM install_base_items WHERE number = $1",
+                    "install base item",
+                )
+                .await?,
+            ),
+        };
+        let changed = sqlx::query(
+            "UPDATE install_base_items SET parent_id = $1 WHERE number = $2 AND parent_id IS DISTINCT FROM $1",
+        )
+        .bind(parent)
+        .bind(number)
+        .execute(&mut *conn)
+        .await?;
+        if changed.rows_affected() == 1 {
+            report.updated += 1;
+        }
+        Ok(())
+    }
 }
 
 /// Moves the item number counter past the highest imported number, so items created later never collide.

@@ -3,7 +3,7 @@
 
 use super::ImportError;
 use sqlx::AnyConnection;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// The columns each file may have; the ones marked `true` are required.
 fn expected(file: &str) -> &'static [(&'static str, bool)] {
@@ -34,16 +34,16 @@ fn expected(file: &str) -> &'static [(&'static str, bool)] {
     }
 }
 
-/// Where each column of a file is, by its header.
-pub(super) struct Columns(HashMap<String, usize>);
+/// A file's header, checked, with its names as the row structs spell them (trimmed, lower case, no BOM).
+pub(super) struct Columns(csv::StringRecord);
 
 impl Columns {
     /// Reads the header: every required column present, none unknown, none twice.
     pub fn from_header(file: &'static str, header: &csv::StringRecord) -> Result<Self, ImportError> {
         let expected = expected(file);
         let names: Vec<_> = expected.iter().map(|(name, _)| *name).collect();
-        let mut columns = HashMap::new();
-        for (index, name) in header.iter().enumerate() {
+        let mut columns = HashSet::new();
+        for name in header.iter() {
             let name = name.trim().trim_start_matches('\u{feff}').to_lowercase();
             if !names.contains(&name.as_str()) {
                 return Err(ImportError::File {
@@ -54,7 +54,7 @@ impl Columns {
                     ),
                 });
             }
-            if columns.insert(name.clone(), index).is_some() {
+            if !columns.insert(name.clone()) {
                 return Err(ImportError::File {
                     file,
                     reason: format!("column “{name}” is in the header twice"),
@@ -63,35 +63,33 @@ impl Columns {
         }
         if let Some((missing, _)) = expected
             .iter()
-            .find(|(name, required)| *required && !columns.contains_key(*name))
+            .find(|(name, required)| *required && !columns.contains(*name))
         {
             return Err(ImportError::File {
                 file,
                 reason: format!("the header lacks the required column “{missing}”"),
             });
         }
-        Ok(Self(columns))
+        Ok(Self(
+            header
+                .iter()
+                .map(|name| name.trim().trim_start_matches('\u{feff}').to_lowercase())
+                .collect(),
+        ))
+    }
+
+    pub fn names(&self) -> &csv::StringRecord {
+        &self.0
     }
 }
 
-/// One data row.
-pub(super) struct Row<'r> {
+/// Where a row is, for its errors, and the checks each kind of cell needs.
+pub(super) struct At {
     pub file: &'static str,
     pub line: u64,
-    columns: &'r Columns,
-    record: &'r csv::StringRecord,
 }
 
-impl<'r> Row<'r> {
-    pub fn new(file: &'static str, line: u64, columns: &'r Columns, record: &'r csv::StringRecord) -> Self {
-        Self {
-            file,
-            line,
-            columns,
-            record,
-        }
-    }
-
+impl At {
     pub fn error(&self, column: &str, reason: String) -> ImportError {
         ImportError::Row {
             file: self.file,
@@ -101,24 +99,20 @@ impl<'r> Row<'r> {
         }
     }
 
-    /// The column's text, empty when the file has no such column.
-    fn get(&self, column: &str) -> &'r str {
-        self.columns
-            .0
-            .get(column)
-            .and_then(|&index| self.record.get(index))
-            .unwrap_or_default()
-    }
-
     /// A required text of at most `max` characters.
-    pub fn text(&self, column: &str, max: usize) -> Result<&'r str, ImportError> {
-        self.optional_text(column, max)?
+    pub fn text<'v>(&self, column: &str, value: &'v str, max: usize) -> Result<&'v str, ImportError> {
+        self.optional_text(column, Some(value), max)?
             .ok_or_else(|| self.error(column, "is empty; it is required".into()))
     }
 
     /// An optional text of at most `max` characters; empty is `None`.
-    pub fn optional_text(&self, column: &str, max: usize) -> Result<Option<&'r str>, ImportError> {
-        let text = self.get(column);
+    pub fn optional_text<'v>(
+        &self,
+        column: &str,
+        value: Option<&'v str>,
+        max: usize,
+    ) -> Result<Option<&'v str>, ImportError> {
+        let text = value.unwrap_or_default();
         let length = text.chars().count();
         if length > max {
             return Err(self.error(column, format!("is {length} characters long; the limit is {max}")));
@@ -127,8 +121,8 @@ impl<'r> Row<'r> {
     }
 
     /// A required text that must be one of `allowed`.
-    pub fn one_of(&self, column: &str, allowed: &[&'static str]) -> Result<&'static str, ImportError> {
-        let text = self.text(column, 64)?;
+    pub fn one_of(&self, column: &str, value: &str, allowed: &[&'static str]) -> Result<&'static str, ImportError> {
+        let text = self.text(column, value, 64)?;
         allowed
             .iter()
             .find(|a| a.eq_ignore_ascii_case(text))
@@ -136,8 +130,8 @@ impl<'r> Row<'r> {
             .ok_or_else(|| self.error(column, format!("“{text}” is not one of {}", allowed.join(", "))))
     }
 
-    pub fn email(&self, column: &str) -> Result<&'r str, ImportError> {
-        let email = self.text(column, 254)?;
+    pub fn email<'v>(&self, column: &str, value: &'v str) -> Result<&'v str, ImportError> {
+        let email = self.text(column, value, 254)?;
         match email.split_once('@') {
             Some((user, domain)) if !user.is_empty() && !domain.is_empty() => Ok(email),
             _ => Err(self.error(column, format!("“{email}” is not an email address"))),
@@ -145,8 +139,8 @@ impl<'r> Row<'r> {
     }
 
     /// `true`/`false` (also `yes`/`no`, `1`/`0`); empty is `default`.
-    pub fn flag(&self, column: &str, default: bool) -> Result<bool, ImportError> {
-        match self.get(column).to_lowercase().as_str() {
+    pub fn flag(&self, column: &str, value: Option<&str>, default: bool) -> Result<bool, ImportError> {
+        match value.unwrap_or_default().to_lowercase().as_str() {
             "" => Ok(default),
             "true" | "yes" | "1" => Ok(true),
             "false" | "no" | "0" => Ok(false),
@@ -155,8 +149,8 @@ impl<'r> Row<'r> {
     }
 
     /// An optional date, `YYYY-MM-DD`.
-    pub fn date(&self, column: &str) -> Result<Option<&'r str>, ImportError> {
-        let Some(text) = self.optional_text(column, 10)? else {
+    pub fn date<'v>(&self, column: &str, value: Option<&'v str>) -> Result<Option<&'v str>, ImportError> {
+        let Some(text) = self.optional_text(column, value, 10)? else {
             return Ok(None);
         };
         let bytes = text.as_bytes();
@@ -176,15 +170,16 @@ impl<'r> Row<'r> {
         }
     }
 
-    /// The id of the record `sql` finds by this column's text; an error naming what is missing otherwise.
+    /// The id of the record `sql` finds by `key`; an error naming what is missing otherwise.
     pub async fn reference(
         &self,
         conn: &mut AnyConnection,
         column: &str,
+        key: &str,
         sql: &'static str,
         noun: &str,
     ) -> Result<i64, ImportError> {
-        let key = self.text(column, 255)?;
+        let key = self.text(column, key, 255)?;
         sqlx::query_scalar(sql)
             .bind(key)
             .fetch_optional(conn)
@@ -195,5 +190,20 @@ impl<'r> Row<'r> {
                     format!("there is no {noun} “{key}” (in this import or already stored)"),
                 )
             })
+    }
+
+    /// The same for an optional reference: empty is `None`.
+    pub async fn optional_reference(
+        &self,
+        conn: &mut AnyConnection,
+        column: &str,
+        key: Option<&str>,
+        sql: &'static str,
+        noun: &str,
+    ) -> Result<Option<i64>, ImportError> {
+        match key.filter(|key| !key.is_empty()) {
+            None => Ok(None),
+            Some(key) => self.reference(conn, column, key, sql, noun).await.map(Some),
+        }
     }
 }
