@@ -42,6 +42,7 @@ export default defineConfig({
           FORESTALL_LIVE_MAX_AGE: '5',
           FORESTALL_LOG: process.env.FORESTALL_LOG ?? 'warn',
           LEPTOS_SITE_ROOT: '../target/site',
+          LEPTOS_OUTPUT_NAME: 'forestall',
         },
       },
   // Every test runs twice: hydrated, and as plain HTML with JavaScript disabled (as lemmy-ui-leptos does). The kit
