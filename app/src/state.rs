@@ -22,9 +22,10 @@ pub struct AppState {
 /// Deployment settings the request handlers read.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
-    /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets it), for sign-in throttling
+    /// How many proxies in front of Forestall append to `X-Forwarded-For`; the client's address is the one the
+    /// outermost of them added (0: no proxy is trusted, the connection's peer is the client). For sign-in throttling
     /// and the audit log.
-    pub trust_forwarded_for: bool,
+    pub trusted_proxies: u8,
     /// Mark the session cookie Secure and send HSTS: for deployments served over https.
     pub secure_cookies: bool,
     /// Refresh an alert's install base snapshot when it is opened and the CMDB changed since it was taken.
@@ -73,7 +74,7 @@ impl FromRef<AppState> for crate::ingest::Ingestor {
 impl FromRef<AppState> for AuthSettings {
     fn from_ref(state: &AppState) -> Self {
         AuthSettings {
-            trust_forwarded_for: state.settings.trust_forwarded_for,
+            trusted_proxies: state.settings.trusted_proxies,
         }
     }
 }

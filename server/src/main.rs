@@ -165,10 +165,15 @@ struct ServeArgs {
     #[arg(long, env = "FORESTALL_SECURE_COOKIES")]
     secure_cookies: bool,
 
-    /// Take the client address from X-Forwarded-For (for sign-in throttling and the audit log). Set it only behind
-    /// a proxy that sets that header.
+    /// Take the client address from X-Forwarded-For (for sign-in throttling and the audit log): the right-most
+    /// entry, the one the proxy added. Set it only behind a proxy that appends to that header.
     #[arg(long, env = "FORESTALL_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+
+    /// Behind N proxies that each append to X-Forwarded-For, take the client address N entries from the right
+    /// (implies --trust-forwarded-for; 0: as that flag says).
+    #[arg(long, env = "FORESTALL_TRUSTED_PROXIES", default_value_t = 0)]
+    trusted_proxies: u8,
 
     /// When an alert is opened by someone who may refresh it and the CMDB changed since its install base snapshot
     /// was taken, refresh the snapshot first.
@@ -280,7 +285,10 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
     }
     let addr = options.site_addr;
     let settings = Settings {
-        trust_forwarded_for: args.trust_forwarded_for,
+        trusted_proxies: match (args.trusted_proxies, args.trust_forwarded_for) {
+            (0, true) => 1,
+            (hops, _) => hops,
+        },
         secure_cookies: args.secure_cookies,
         refresh_stale_on_open: args.refresh_stale_on_open,
         lifecycle: Lifecycle {

@@ -14,8 +14,10 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SignInRefusal {
     Missing,
+    /// A wrong password, an unknown user, or a disabled one: one answer for all three, so it tells nothing.
     Wrong,
-    Disabled,
+    /// Too many sign-ins at once: no password check came free in time.
+    Busy,
     Throttled {
         minutes: i64,
     },
@@ -29,7 +31,7 @@ impl SignInRefusal {
         let code = match self {
             Self::Missing => "missing",
             Self::Wrong => "wrong",
-            Self::Disabled => "disabled",
+            Self::Busy => "busy",
             Self::Throttled { minutes } => return vec![("error", "throttled".into()), ("wait", minutes.to_string())],
             Self::Unavailable => "unavailable",
         };
@@ -41,7 +43,7 @@ impl SignInRefusal {
         Some(match error {
             "missing" => Self::Missing,
             "wrong" => Self::Wrong,
-            "disabled" => Self::Disabled,
+            "busy" => Self::Busy,
             "throttled" => Self::Throttled {
                 minutes: wait.and_then(|w| w.parse().ok()).unwrap_or(15).clamp(1, 60),
             },
@@ -56,7 +58,7 @@ impl fmt::Display for SignInRefusal {
         match self {
             Self::Missing => f.write_str("Enter your user name and your password."),
             Self::Wrong => f.write_str("The user name or password is wrong."),
-            Self::Disabled => f.write_str("This user is disabled. Ask an administrator to enable it."),
+            Self::Busy => f.write_str("Too many sign-ins at once. Wait a moment and try again."),
             Self::Throttled { minutes } => write!(
                 f,
                 "Too many failed sign-ins. Wait {minutes} minute{} and try again.",
@@ -150,7 +152,7 @@ mod tests {
         for refusal in [
             SignInRefusal::Missing,
             SignInRefusal::Wrong,
-            SignInRefusal::Disabled,
+            SignInRefusal::Busy,
             SignInRefusal::Throttled { minutes: 7 },
             SignInRefusal::Unavailable,
         ] {

@@ -176,16 +176,14 @@ fn forbidden_page(viewer: &Viewer, permission: Permission) -> Response {
         .into_response()
 }
 
-/// The address a request came from: the first `X-Forwarded-For` hop when Forestall is told to trust its proxy,
-/// else the connection's peer.
-pub(crate) fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
-    let forwarded = trust_forwarded_for
-        .then(|| parts.headers.get("x-forwarded-for"))
-        .flatten()
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .map(|first| first.trim().chars().take(100).collect::<String>())
-        .filter(|first| !first.is_empty());
+/// The address a request came from. Behind `trusted_proxies` proxies, the one the outermost trusted proxy saw:
+/// each proxy appends the address it was reached from to `X-Forwarded-For`, so that is the `trusted_proxies`-th
+/// entry from the right; entries left of it are whatever the client chose to send, and are never used. With no
+/// trusted proxy, or no usable entry, the connection's peer.
+pub(crate) fn client_address(parts: &Parts, trusted_proxies: u8) -> String {
+    let forwarded = (trusted_proxies > 0)
+        .then(|| forwarded_address(&parts.headers, usize::from(trusted_proxies)))
+        .flatten();
     forwarded
         .or_else(|| {
             parts
@@ -194,6 +192,23 @@ pub(crate) fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String
                 .map(|ConnectInfo(peer)| peer.ip().to_string())
         })
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The `hops`-th address from the right of every `X-Forwarded-For` header taken together (the left-most when
+/// there are fewer: then every entry was added by a trusted proxy), if it is an IP address.
+fn forwarded_address(headers: &axum::http::HeaderMap, hops: usize) -> Option<String> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    let chosen = entries
+        .len()
+        .checked_sub(hops)
+        .map_or(entries.first(), |at| entries.get(at))?;
+    chosen.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 #[cfg(test)]
@@ -209,5 +224,31 @@ mod tests {
         );
         assert_eq!(route_access("/api/create_case"), Some(Access::SignedIn));
         assert_eq!(route_access("/login"), Some(Access::Public));
+    }
+
+    fn forwarded(values: &[&str], hops: u8) -> String {
+        let mut request = Request::new(axum::body::Body::empty());
+        for value in values {
+            request
+                .headers_mut()
+                .append("x-forwarded-for", HeaderValue::from_str(value).expect("header"));
+        }
+        let (parts, _) = request.into_parts();
+        client_address(&parts, hops)
+    }
+
+    #[test]
+    fn the_address_is_the_one_the_trusted_proxy_added_never_one_the_client_chose() {
+        // The client sent "10.9.9.7"; the proxy appended the address it saw.
+        assert_eq!(forwarded(&["10.9.9.7, 127.0.0.1"], 1), "127.0.0.1");
+        assert_eq!(forwarded(&["10.9.9.7, 192.0.2.4, 127.0.0.1"], 2), "192.0.2.4");
+        // Two headers count as one list.
+        assert_eq!(forwarded(&["10.9.9.7", "198.51.100.3"], 1), "198.51.100.3");
+        // Fewer entries than proxies: every entry was added by one of them.
+        assert_eq!(forwarded(&["198.51.100.3"], 3), "198.51.100.3");
+        // Not an address, not trusted, or no header: the peer (none in this test).
+        assert_eq!(forwarded(&["10.9.9.7, not-an-address"], 1), "unknown");
+        assert_eq!(forwarded(&["10.9.9.7, 127.0.0.1"], 0), "unknown");
+        assert_eq!(forwarded(&[], 1), "unknown");
     }
 }

@@ -33,7 +33,7 @@ pub async fn login(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let address = client_address(&parts, settings.trust_forwarded_for);
+    let address = client_address(&parts, settings.trusted_proxies);
     let form = match Form::<LoginForm>::from_request(Request::from_parts(parts, body), &()).await {
         Ok(Form(form)) => form,
         Err(_) => LoginForm::default(),
@@ -69,7 +69,7 @@ pub async fn logout(
 ) -> Response {
     let (parts, _) = request.into_parts();
     if let Some(viewer) = parts.extensions.get::<Viewer>() {
-        let address = client_address(&parts, settings.trust_forwarded_for);
+        let address = client_address(&parts, settings.trusted_proxies);
         if let Err(error) = store.sign_out(&viewer.name, &address).await {
             tracing::error!(%error, "could not record a sign-out");
         }

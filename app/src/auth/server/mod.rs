@@ -15,9 +15,9 @@ pub use users::{SignInError, UserError, UserRow};
 /// How sign-in reads the request.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AuthSettings {
-    /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets it), for sign-in throttling
-    /// and the audit log.
-    pub trust_forwarded_for: bool,
+    /// How many proxies in front of Forestall append to `X-Forwarded-For` (0: trust none, use the peer), for
+    /// sign-in throttling and the audit log.
+    pub trusted_proxies: u8,
 }
 
 /// The session key under which the signed-in user's id is kept.

@@ -20,7 +20,7 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// Why a user could not be added or changed (the CLI prints it).
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
-    #[error("a user name needs 1 to {MAX_NAME_CHARS} characters with no spaces at either end")]
+    #[error("a user name needs 1 to {MAX_NAME_CHARS} ASCII letters, digits or signs, with no spaces at either end")]
     InvalidName,
     #[error("{0}")]
     WeakPassword(String),
@@ -76,9 +76,15 @@ struct StoredUser {
     disabled: i64,
 }
 
+/// A user name is 1 to 64 printable ASCII characters (no spaces at either end), so that it folds to one key the same
+/// way in Forestall, SQLite and PostgreSQL (see [`fold_name`]).
 fn check_name(name: &str) -> Result<(), UserError> {
     let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.trim() != name {
+    if chars == 0
+        || chars > MAX_NAME_CHARS
+        || name.trim() != name
+        || !name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+    {
         return Err(UserError::InvalidName);
     }
     Ok(())
@@ -204,7 +210,13 @@ impl Store {
     }
 
     /// Checks a sign-in. Failures are counted per user name typed and per address; past the limits, sign-ins are
-    /// refused until the window has passed. Every outcome is in the audit log.
+    /// refused until the window has passed.
+    ///
+    /// An attempt is counted as a failure *before* its password is checked, in one transaction with the check of
+    /// the limits, so parallel attempts cannot all slip under a limit: of fifty at once for one name, five are
+    /// checked. A success removes the count again. Password checks run a few at a time (see
+    /// `passwords::check_turn`); an attempt that finds none free in time is refused as busy. Every check is in the
+    /// audit log; refusals without a check are summed up there (see [`record_refusal`]).
     #[tracing::instrument(skip(self, password), err(Debug, level = "debug"))]
     pub async fn sign_in(&self, name: &str, password: &str, address: &str) -> Result<Viewer, SignInError> {
         let name = name.trim();
@@ -212,61 +224,75 @@ impl Store {
             return Err(SignInRefusal::Missing.into());
         }
         let name: String = name.chars().take(MAX_NAME_CHARS).collect();
-        // Failures count per user name whatever its case (names compare without case).
-        let failure_key = name.to_lowercase();
+        let key = fold_name(&name);
         let now = now_secs();
-        if let Some(minutes) = self.throttled(&failure_key, address, now).await? {
-            let mut tx = self.begin_write().await?;
-            sign_in_audit(&name, AuditAction::LoginThrottled, address)
-                .write(&mut tx)
-                .await?;
-            tx.commit().await?;
-            return Err(SignInRefusal::Throttled { minutes }.into());
+        // Refused already: answered at once, without waiting for a check or for the write lock to count it.
+        let throttle = throttled(&mut *self.pool().acquire().await?, &key, address, now).await?;
+        if let Some(throttle) = throttle {
+            return self.refuse(throttle, &name, address, now).await;
         }
-        let user: Option<StoredUser> =
-            sqlx::query_as("SELECT id, name, role, password_hash, disabled FROM users WHERE lower(name) = lower($1)")
-                .bind(&name)
+        let Some(turn) = passwords::check_turn().await else {
+            return self.refuse(Throttle::Busy, &name, address, now).await;
+        };
+        let mut tx = self.begin_write().await?;
+        self.serialize_sign_ins(&mut tx).await?;
+        if let Some(throttle) = throttled(&mut tx, &key, address, now).await? {
+            record_refusal(&mut tx, &throttle, &name, address, now).await?;
+            tx.commit().await?;
+            return Err(throttle.refusal().into());
+        }
+        sqlx::query("DELETE FROM login_failures WHERE at <= $1")
+            .bind(now - THROTTLE_WINDOW_SECS)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO login_failures (user_name, address, at) VALUES ($1, $2, $3)")
+            .bind(&key)
+            .bind(address)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+
+        // Names are ASCII (see `check_name`): one typed otherwise names nobody, and is checked against the dummy hash.
+        let user: Option<StoredUser> = if name.is_ascii() {
+            sqlx::query_as("SELECT id, name, role, password_hash, disabled FROM users WHERE lower(name) = $1")
+                .bind(&key)
                 .fetch_optional(self.pool())
-                .await?;
+                .await?
+        } else {
+            None
+        };
         let stored = user.as_ref().map(|user| user.password_hash.clone());
-        let matches = passwords::verify(password.to_owned(), stored).await?;
+        // A password longer than any that can be set is wrong; it is not hashed, whatever its length.
+        let matches = password.chars().count() <= passwords::MAX_PASSWORD_CHARS
+            && passwords::verify(&turn, password.to_owned(), stored).await?;
+        drop(turn);
 
         let mut tx = self.begin_write().await?;
         match user {
-            Some(user) if matches => {
-                let disabled = user.disabled != 0;
+            Some(user) if matches && user.disabled == 0 => {
                 sqlx::query("DELETE FROM login_failures WHERE user_name = $1")
-                    .bind(&failure_key)
+                    .bind(&key)
                     .execute(&mut *tx)
                     .await?;
-                let action = if disabled {
-                    AuditAction::LoginFailed
-                } else {
-                    AuditAction::Login
-                };
-                sign_in_audit(&name, action, address).write(&mut tx).await?;
+                sign_in_audit(&name, AuditAction::Login, address, "")
+                    .write(&mut tx)
+                    .await?;
                 tx.commit().await?;
-                if disabled {
-                    return Err(SignInRefusal::Disabled.into());
-                }
                 Ok(Viewer {
                     id: user.id,
                     name: user.name,
                     role: user.role,
                 })
             }
-            _ => {
-                sqlx::query("DELETE FROM login_failures WHERE at <= $1")
-                    .bind(now - THROTTLE_WINDOW_SECS)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("INSERT INTO login_failures (user_name, address, at) VALUES ($1, $2, $3)")
-                    .bind(&failure_key)
-                    .bind(address)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sign_in_audit(&name, AuditAction::LoginFailed, address)
+            user => {
+                // A disabled user with the right password hears what a wrong password hears; the log says which.
+                let detail = if matches && user.is_some() {
+                    "the user is disabled"
+                } else {
+                    ""
+                };
+                sign_in_audit(&name, AuditAction::LoginFailed, address, detail)
                     .write(&mut tx)
                     .await?;
                 tx.commit().await?;
@@ -275,34 +301,29 @@ impl Store {
         }
     }
 
-    /// Minutes until sign-ins for this name or from this address are accepted again, if they are refused now.
-    async fn throttled(&self, name: &str, address: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
-        let since = now - THROTTLE_WINDOW_SECS;
-        let mut wait = 0;
-        for (column, limit, key) in [
-            ("user_name", USER_FAILURE_LIMIT, name),
-            ("address", ADDRESS_FAILURE_LIMIT, address),
-        ] {
-            // The limit-th newest failure in the window: once it leaves the window, a sign-in may be tried again.
-            let oldest_counted: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT at FROM login_failures WHERE {column} = $1 AND at > $2 ORDER BY at DESC LIMIT 1 OFFSET $3"
-            )))
-            .bind(key)
-            .bind(since)
-            .bind(limit - 1)
-            .fetch_optional(self.pool())
-            .await?;
-            if let Some(at) = oldest_counted {
-                wait = wait.max(at + THROTTLE_WINDOW_SECS - now);
-            }
+    /// Answers a refusal that needed no password check, summed up in the audit log.
+    async fn refuse(&self, throttle: Throttle, name: &str, address: &str, now: i64) -> Result<Viewer, SignInError> {
+        let mut tx = self.begin_write().await?;
+        record_refusal(&mut tx, &throttle, name, address, now).await?;
+        tx.commit().await?;
+        Err(throttle.refusal().into())
+    }
+
+    /// On PostgreSQL, makes sign-ins' counting transactions take turns (they last a millisecond), so two cannot
+    /// both read a count below the limit. SQLite's write lock does this already.
+    async fn serialize_sign_ins(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        if self.backend() == crate::store::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7301)").execute(conn).await?;
         }
-        Ok((wait > 0).then(|| (wait + 59) / 60))
+        Ok(())
     }
 
     /// Records a sign-out.
     pub async fn sign_out(&self, name: &str, address: &str) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
-        sign_in_audit(name, AuditAction::Logout, address).write(&mut tx).await?;
+        sign_in_audit(name, AuditAction::Logout, address, "")
+            .write(&mut tx)
+            .await?;
         tx.commit().await
     }
 }
@@ -334,14 +355,160 @@ pub(crate) async fn insert_user(
     Ok(())
 }
 
-fn sign_in_audit<'a>(name: &'a str, action: AuditAction, address: &'a str) -> Audit<'a> {
+fn sign_in_audit<'a>(name: &'a str, action: AuditAction, address: &'a str, detail: &'a str) -> Audit<'a> {
     Audit {
         actor: name,
         action,
         record: None,
-        detail: "",
+        detail,
         address: Some(address),
     }
+}
+
+/// The key failed sign-ins are counted by, and users looked up by at sign-in: ASCII letters in lower case, which is
+/// what `lower()` does to an ASCII name in SQLite and PostgreSQL alike. Other characters stay as they are (no user
+/// name holds one), so no spelling of a name counts apart from another that finds the same user.
+pub(crate) fn fold_name(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// Why a sign-in is refused without checking its password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Throttle {
+    /// Too many failures for the user name: this many minutes until the next try is checked.
+    Name { key: String, minutes: i64 },
+    /// Too many failures from the address.
+    Address { minutes: i64 },
+    /// No password check came free in time.
+    Busy,
+}
+
+impl Throttle {
+    fn refusal(&self) -> SignInRefusal {
+        match self {
+            Self::Name { minutes, .. } | Self::Address { minutes } => SignInRefusal::Throttled { minutes: *minutes },
+            Self::Busy => SignInRefusal::Busy,
+        }
+    }
+
+    fn minutes(&self) -> i64 {
+        match self {
+            Self::Name { minutes, .. } | Self::Address { minutes } => *minutes,
+            Self::Busy => 0,
+        }
+    }
+
+    /// What refusals are summed up by: the throttled name or address, or "busy".
+    fn scope(&self, address: &str) -> String {
+        match self {
+            Self::Name { key, .. } => format!("name:{key}"),
+            Self::Address { .. } => format!("address:{address}"),
+            Self::Busy => "busy".into(),
+        }
+    }
+}
+
+/// Whether sign-ins for this name (folded) or from this address are refused now, and for how long.
+async fn throttled(
+    conn: &mut AnyConnection,
+    key: &str,
+    address: &str,
+    now: i64,
+) -> Result<Option<Throttle>, sqlx::Error> {
+    let since = now - THROTTLE_WINDOW_SECS;
+    let mut found = None;
+    for (column, limit, value) in [
+        ("user_name", USER_FAILURE_LIMIT, key),
+        ("address", ADDRESS_FAILURE_LIMIT, address),
+    ] {
+        // The limit-th newest failure in the window: once it leaves the window, a sign-in may be tried again.
+        let oldest_counted: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT at FROM login_failures WHERE {column} = $1 AND at > $2 ORDER BY at DESC LIMIT 1 OFFSET $3"
+        )))
+        .bind(value)
+        .bind(since)
+        .bind(limit - 1)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let minutes = oldest_counted.map_or(0, |at| (at + THROTTLE_WINDOW_SECS - now + 59) / 60);
+        // The longer wait of the two, if both are refused.
+        if minutes > found.as_ref().map_or(0, Throttle::minutes) {
+            found = Some(if column == "user_name" {
+                Throttle::Name {
+                    key: key.to_owned(),
+                    minutes,
+                }
+            } else {
+                Throttle::Address { minutes }
+            });
+        }
+    }
+    Ok(found)
+}
+
+#[derive(sqlx::FromRow)]
+struct Refusals {
+    actor: String,
+    address: String,
+    first_at: i64,
+    last_at: i64,
+    refused: i64,
+}
+
+/// Records a sign-in refused without a password check. The first refusal of a scope (see [`Throttle::scope`]) is an
+/// audit line; later ones only count, and once a scope has been quiet for the throttling window its count becomes
+/// one more audit line ("… and 812 more refused …"). So a flood of refused attempts adds two lines per name or
+/// address, not one per attempt.
+async fn record_refusal(
+    conn: &mut AnyConnection,
+    throttle: &Throttle,
+    name: &str,
+    address: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let quiet: Vec<Refusals> = sqlx::query_as(
+        "DELETE FROM login_refusals WHERE last_at <= $1 RETURNING actor, address, first_at, last_at, refused",
+    )
+    .bind(now - THROTTLE_WINDOW_SECS)
+    .fetch_all(&mut *conn)
+    .await?;
+    for ended in quiet.iter().filter(|ended| ended.refused > 1) {
+        let detail = format!(
+            "{} more sign-ins refused like this one, from {} to {} (Unix seconds)",
+            ended.refused - 1,
+            ended.first_at,
+            ended.last_at
+        );
+        sign_in_audit(&ended.actor, AuditAction::LoginThrottled, &ended.address, &detail)
+            .write(conn)
+            .await?;
+    }
+    let scope = throttle.scope(address);
+    let counted = sqlx::query("UPDATE login_refusals SET refused = refused + 1, last_at = $2 WHERE scope = $1")
+        .bind(&scope)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    if counted.rows_affected() == 0 {
+        sqlx::query(
+            "INSERT INTO login_refusals (scope, actor, address, first_at, last_at, refused)
+             VALUES ($1, $2, $3, $4, $4, 1)",
+        )
+        .bind(&scope)
+        .bind(name.chars().take(160).collect::<String>())
+        .bind(address.chars().take(100).collect::<String>())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        let detail = match throttle {
+            Throttle::Busy => "too many sign-ins at once; further refusals are counted, then summed up here",
+            _ => "too many failed sign-ins; further refusals are counted, then summed up here",
+        };
+        sign_in_audit(name, AuditAction::LoginThrottled, address, detail)
+            .write(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Deletes every session of the user.
