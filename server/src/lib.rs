@@ -33,7 +33,14 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let secure = state.settings.secure_cookies;
     let sessions = SessionManagerLayer::new(state.store.clone())
-        .with_name("forestall_session")
+        // Behind https the cookie is `__Host-` prefixed: browsers then refuse it unless it is Secure, for this
+        // host only and for every path, so neither another subdomain nor plain http can set or shadow it.
+        .with_name(if secure {
+            "__Host-forestall_session"
+        } else {
+            "forestall_session"
+        })
+        .with_path("/")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure)

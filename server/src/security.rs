@@ -48,7 +48,15 @@ fn same_origin(headers: &HeaderMap) -> bool {
 pub async fn security_headers(secure: bool, mut request: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     request.extensions_mut().insert(nonce.clone());
+    // Only the site's static files may be kept: pages and server functions' answers hold records, which no
+    // browser or proxy cache should keep (to be shown after sign-out, or to the next user of a shared machine).
+    let cacheable = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
+    if !cacheable {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let csp = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \

@@ -34,7 +34,13 @@ async fn signing_in_sets_a_guarded_cookie_and_lands_on_the_role_start_page() {
     })
     .await;
     let reply = https.sign_in(OPERATOR.0, OPERATOR.1).await;
-    assert!(reply.headers["set-cookie"].to_str().expect("ascii").contains("Secure"));
+    let cookie = reply.headers["set-cookie"].to_str().expect("ascii");
+    // `__Host-`: the browser keeps it only if Secure, for this host, on every path.
+    assert!(cookie.starts_with("__Host-forestall_session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
     assert!(reply.headers.contains_key("strict-transport-security"));
 }
 
@@ -452,4 +458,96 @@ async fn a_burst_of_sign_ins_checks_a_few_passwords_at_a_time_so_memory_stays_bo
     // A check at a time per core, 19 MiB each, and the requests around them: 135 to 270 MiB were measured on two
     // cores. Checked all at once, sixty would need over 1,100 MiB (forty took 785 MiB).
     assert!(grew_mib <= 450, "peak memory grew by {grew_mib} MiB");
+}
+
+/// The session cookie's value (what follows `name=`).
+fn cookie_value(cookie: &str) -> &str {
+    cookie.split_once('=').map_or("", |(_, value)| value)
+}
+
+#[tokio::test]
+async fn a_session_in_use_stays_open_past_its_first_idle_timeout() {
+    let app = TestApp::new().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    // Signed in hours ago and last seen ten minutes ago: one minute of the idle timeout is left.
+    let (id, data): (String, String) = sqlx::query_as("SELECT id, data FROM sessions")
+        .fetch_one(&app.db)
+        .await
+        .expect("the session");
+    let mut data: serde_json::Value = serde_json::from_str(&data).expect("json");
+    data["seen"] = serde_json::json!(now - 600);
+    sqlx::query("UPDATE sessions SET data = $1, expires_at = $2 WHERE id = $3")
+        .bind(data.to_string())
+        .bind(now + 60)
+        .bind(&id)
+        .execute(&app.db)
+        .await
+        .expect("age the session");
+
+    let page = app.get("/alerts").await;
+    assert_eq!(page.status, 200);
+    let expires_at: i64 = sqlx::query_scalar("SELECT expires_at FROM sessions WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&app.db)
+        .await
+        .expect("still there, same id");
+    assert!(expires_at >= now + 8 * 3600 - 60, "extended by use: {}", expires_at - now);
+    let cookie = page.headers["set-cookie"].to_str().expect("ascii");
+    assert!(cookie.contains("Max-Age=28800"), "the browser keeps it as long: {cookie}");
+
+    // Used again at once: nothing to write.
+    assert!(app.get("/alerts").await.set_cookie.is_none());
+}
+
+#[tokio::test]
+async fn session_ids_are_kept_hashed_and_replaced_at_sign_in() {
+    let mut app = TestApp::new().await;
+    let first = app.cookie.clone().expect("signed in");
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions")
+        .fetch_all(&app.db)
+        .await
+        .expect("ids");
+    assert_eq!(ids.len(), 1);
+    assert_ne!(ids[0], cookie_value(&first), "the database does not hold the cookie's id");
+    assert!(
+        ids[0].len() == 64 && ids[0].chars().all(|c| c.is_ascii_hexdigit()),
+        "a SHA-256: {}",
+        ids[0]
+    );
+
+    // Signing in again with that cookie (one planted by someone else, say) gets another id; the old one is dead.
+    let again = app.send(login_request(OPERATOR.0, OPERATOR.1, "192.0.2.5")).await;
+    let second = again.set_cookie.expect("a new cookie");
+    assert_ne!(cookie_value(&second), cookie_value(&first));
+    app.cookie = Some(first);
+    assert_eq!(app.call("list_alerts", &[("filter[page]", "1")]).await.status, 401);
+    app.cookie = Some(second);
+    assert_eq!(app.call("list_alerts", &[("filter[page]", "1")]).await.status, 200);
+
+    // A password reset ends every session of the user.
+    app.store
+        .reset_password(OPERATOR.0, "a brand new password", "command line")
+        .await
+        .expect("reset");
+    assert_eq!(app.call("list_alerts", &[("filter[page]", "1")]).await.status, 401);
+    assert_eq!(app.get("/alerts").await.location.as_deref(), Some("/login?next=%2Falerts"));
+}
+
+#[tokio::test]
+async fn pages_and_answers_that_hold_records_are_never_cached() {
+    let app = TestApp::new().await;
+    for reply in [
+        app.get("/alerts").await,
+        app.get(&format!("/alerts/{MAIL_ALERT}")).await,
+        app.call("list_alerts", &[("filter[page]", "1")]).await,
+    ] {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            reply.headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+    }
 }

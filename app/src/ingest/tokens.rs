@@ -6,7 +6,6 @@ use crate::{
     auth::server::passwords::random_text,
     store::{now_text, violates, Store, TOKEN_NAME},
 };
-use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
     sync::Mutex,
@@ -54,10 +53,7 @@ pub struct TokenInfo {
 }
 
 fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::store::digest(token)
 }
 
 fn check_name(name: &str) -> Result<(), TokenError> {

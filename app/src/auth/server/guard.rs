@@ -55,6 +55,7 @@ pub async fn identify(State(store): State<Store>, session: Session, mut request:
         match session.get::<i64>(USER_ID_KEY).await {
             Ok(Some(id)) => match store.session_user(id).await {
                 Ok(Some(viewer)) => {
+                    keep_alive(&session).await;
                     request.extensions_mut().insert(viewer);
                 }
                 // Disabled or removed since signing in: the session ends here.
@@ -74,6 +75,24 @@ pub async fn identify(State(store): State<Store>, session: Session, mut request:
     }
     next.run(request).await
 }
+
+/// Pushes a used session's idle timeout back (tower-sessions saves a session, and so its new expiry, only when its
+/// data changed): the time it was last seen is rewritten when it is [`KEEP_ALIVE_EVERY_SECS`] old, so a session in
+/// use does not end eight hours after sign-in, and costs one write per five minutes rather than one per request.
+async fn keep_alive(session: &Session) {
+    let now = crate::store::clock::now_secs();
+    let seen = session.get::<i64>(SEEN_KEY).await.ok().flatten().unwrap_or(0);
+    if now - seen >= KEEP_ALIVE_EVERY_SECS {
+        if let Err(error) = session.insert(SEEN_KEY, now).await {
+            tracing::warn!(%error, "could not extend a session");
+        }
+    }
+}
+
+/// The session key of when the session was last used (Unix seconds), to within [`KEEP_ALIVE_EVERY_SECS`].
+pub(crate) const SEEN_KEY: &str = "seen";
+/// How stale the last-used time may get before a request rewrites it (and so extends the session).
+pub const KEEP_ALIVE_EVERY_SECS: i64 = 300;
 
 /// Applies [`route_access`]: anonymous page requests go to the login page, anonymous API calls get 401, a role
 /// without the permission gets 403.

@@ -1,7 +1,7 @@
 //! `POST /login` and `POST /logout`: plain form posts answered with a redirect, so they work without JavaScript.
 
 use super::{
-    guard::{client_address, see_other},
+    guard::{client_address, see_other, SEEN_KEY},
     users::SignInError,
     AuthSettings, USER_ID_KEY,
 };
@@ -49,7 +49,10 @@ pub async fn login(
     };
     // A new session id on sign-in, so an id planted before it (session fixation) is worth nothing.
     let stored = match session.cycle_id().await {
-        Ok(()) => session.insert(USER_ID_KEY, viewer.id).await,
+        Ok(()) => match session.insert(USER_ID_KEY, viewer.id).await {
+            Ok(()) => session.insert(SEEN_KEY, crate::store::clock::now_secs()).await,
+            Err(error) => Err(error),
+        },
         Err(error) => Err(error),
     };
     if let Err(error) = stored {

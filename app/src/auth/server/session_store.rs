@@ -9,6 +9,12 @@ use tower_sessions::{
     session_store::{Error, Result, SessionStore},
 };
 
+/// What the database keeps of a session id: its SHA-256, as for API tokens. The id itself is only in the user's
+/// cookie, so a copy of the database (a backup, a read replica) signs nobody in.
+fn stored_id(id: &Id) -> String {
+    crate::store::digest(&id.to_string())
+}
+
 /// The signed-in user the session names, kept in its own column so a user's sessions can be ended together.
 pub(super) fn user_id(record: &Record) -> Option<i64> {
     record.data.get(super::USER_ID_KEY).and_then(serde_json::Value::as_i64)
@@ -35,7 +41,7 @@ impl SessionStore for Store {
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
             )
-            .bind(record.id.to_string())
+            .bind(stored_id(&record.id))
             .bind(&data)
             .bind(record.expiry_date.unix_timestamp())
             .bind(user_id(record))
@@ -56,7 +62,7 @@ impl SessionStore for Store {
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
                                             user_id = excluded.user_id",
         )
-        .bind(record.id.to_string())
+        .bind(stored_id(&record.id))
         .bind(data)
         .bind(record.expiry_date.unix_timestamp())
         .bind(user_id(record))
@@ -70,7 +76,7 @@ impl SessionStore for Store {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-                .bind(id.to_string())
+                .bind(stored_id(id))
                 .bind(now)
                 .fetch_optional(self.pool())
                 .await
@@ -88,7 +94,7 @@ impl SessionStore for Store {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
+            .bind(stored_id(id))
             .execute(self.pool())
             .await
             .map_err(backend)
