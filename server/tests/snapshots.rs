@@ -63,7 +63,16 @@ async fn with_refresh_on_open_a_stale_snapshot_is_traced_again_when_an_operator_
     assert_eq!(app.count(refreshes).await, 1);
 
     app.cookie = operator;
-    let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
+    // A link on another site (or a request that does not say where it comes from) refreshes nothing: a GET
+    // must not write on someone else's behalf.
+    for site in [Some("cross-site"), Some("same-site"), None] {
+        let page = app.send(alert_page_from(site)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("The CMDB changed after this snapshot was taken"), "{site:?}");
+        assert_eq!(app.count(refreshes).await, 1, "{site:?}");
+    }
+    // Opened from Forestall's own pages, it is traced again first.
+    let page = app.send(alert_page_from(Some("same-origin"))).await;
     assert_eq!(page.status, 200);
     assert!(
         !page.body.contains("The CMDB changed after this snapshot"),
@@ -71,6 +80,15 @@ async fn with_refresh_on_open_a_stale_snapshot_is_traced_again_when_an_operator_
     );
     assert_eq!(app.count(refreshes).await, 2);
     assert!(!snapshot(&app, MAIL_ALERT, "1").await.stale);
+}
+
+/// A browser's GET of the mail alert's page, from where `Sec-Fetch-Site` says.
+fn alert_page_from(site: Option<&str>) -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::get(format!("/alerts/{MAIL_ALERT}")).header("accept", "text/html");
+    if let Some(site) = site {
+        request = request.header("sec-fetch-site", site);
+    }
+    request.body(axum::body::Body::empty()).expect("request")
 }
 
 #[tokio::test]

@@ -99,7 +99,17 @@ pub async fn refresh_install_base(alert: String) -> Result<RefreshOutcome, AppEr
 #[server(endpoint = "affected_items", output = crate::codec::Json)]
 pub async fn affected_items(alert: String, page: Option<u32>) -> Result<AffectedSnapshot, AppError> {
     let viewer = crate::access::require(crate::access::Permission::ViewAlerts)?;
-    let refresh_stale_on_open = use_context::<RefreshStaleOnOpen>().is_some_and(|setting| setting.0);
+    // A refresh writes, and a GET must not write on another site's behalf: only a navigation the browser says
+    // started on Forestall's own pages (or from the address bar or a bookmark) refreshes. Requests that do not
+    // say (old browsers, scripts) show the stale notice and the Refresh button instead.
+    let own_navigation = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        matches!(
+            parts.headers.get("sec-fetch-site").map(axum::http::HeaderValue::as_bytes),
+            Some(b"same-origin" | b"none")
+        )
+    });
+    let refresh_stale_on_open =
+        own_navigation && use_context::<RefreshStaleOnOpen>().is_some_and(|setting| setting.0);
     let snapshot = crate::store::Store::from_context()?
         .affected_snapshot(&alert, page.unwrap_or(1))
         .await
