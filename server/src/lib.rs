@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::identify))
         .layer(sessions)
         .layer(from_fn(security::same_origin_writes))
+        .layer(from_fn(security::canonical_paths))
         .layer(from_fn(move |request, next| {
             security::security_headers(secure, request, next)
         }))

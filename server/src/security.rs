@@ -43,6 +43,25 @@ fn same_origin(headers: &HeaderMap) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
+/// Sends a path with a trailing slash (`/audit/`) to the path without it (308, which keeps the method and body),
+/// so every request reaches its route, and its route's access rule, by one spelling: the fallback renderer matches
+/// trailing slashes leniently and would otherwise render the page outside the guard.
+pub async fn canonical_paths(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let location = match request.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(location) = HeaderValue::from_str(&location) {
+            return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response();
+        }
+    }
+    next.run(request).await
+}
+
 /// Gives the request a fresh script nonce (the page's hydration scripts carry it) and sets the security headers on
 /// the response. `secure` adds HSTS, for deployments served over https.
 pub async fn security_headers(secure: bool, mut request: Request, next: Next) -> Response {

@@ -164,14 +164,7 @@ fn request(method: &str, path: &str) -> Request<Body> {
             .expect("request");
     }
     if method == "GET" {
-        let path = path.replace(
-            "{number}",
-            if path.starts_with("/cases") {
-                "CS0010001"
-            } else {
-                DB_HOST_ALERT
-            },
-        );
+        let path = path.replace("{number}", &number_in(path));
         return Request::get(path)
             .header("accept", "text/html")
             .body(Body::empty())
@@ -182,6 +175,22 @@ fn request(method: &str, path: &str) -> Request<Body> {
         .header("accept", "application/json")
         .body(Body::from(encode(form)))
         .expect("request")
+}
+
+/// The record a path's `{number}` names in these tests.
+fn number_in(path: &str) -> String {
+    if path.starts_with("/cases") { "CS0010001" } else { DB_HOST_ALERT }.to_owned()
+}
+
+/// The route's path with a trailing slash, and with its first letter in upper case (its record's number as it is).
+fn variants(path: &str) -> Vec<String> {
+    let real = path.replace("{number}", &number_in(path));
+    let query = if path == "/live" { "?topics=alerts" } else { "" };
+    let mut variants = vec![format!("{real}/{query}")];
+    if real.len() > 1 {
+        variants.push(format!("/{}{}{query}", real[1..2].to_ascii_uppercase(), &real[2..]));
+    }
+    variants
 }
 
 /// What the database holds that a refused request must not change.
@@ -218,6 +227,30 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
             None => None,
         };
         for (method, path, rule) in TABLE {
+            let who = identity.map_or("nobody", |r| r.as_str());
+            // The same route with a trailing slash, or in other letters, must not slip past its rule: it is sent
+            // to the route's own path, or not found, or refused; never answered, never a change.
+            for variant in variants(path) {
+                let before = fingerprint(&app).await;
+                let mut request = request(method, path);
+                *request.uri_mut() = variant.parse().expect("uri");
+                let reply = app.send(request).await;
+                let (before_query, query) = variant.split_once('?').map_or((variant.as_str(), ""), |(p, q)| (p, q));
+                let trimmed = match before_query.trim_end_matches('/') {
+                    "" => "/",
+                    trimmed => trimmed,
+                };
+                let expected = if query.is_empty() { trimmed.to_owned() } else { format!("{trimmed}?{query}") };
+                let canonical = reply.location.as_deref() == Some(expected.as_str());
+                assert!(
+                    matches!(reply.status, 401 | 403 | 404 | 405) || (reply.status == 308 && canonical),
+                    "{method} {variant} as {who}: {} {:?} {}",
+                    reply.status,
+                    reply.location,
+                    reply.body
+                );
+                assert_eq!(fingerprint(&app).await, before, "{method} {variant} as {who} changed the database");
+            }
             // Signing out ends the session: sign in again for each call.
             app.cookie = match (identity, *path) {
                 (Some(role), "/logout") => Some(app.sign_in_as(role).await),
@@ -229,7 +262,6 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                 "/live" => send_head(app.router.clone(), app.authorize(request(method, path))).await,
                 _ => app.send(request(method, path)).await,
             };
-            let who = identity.map_or("nobody", |r| r.as_str());
             let allowed = match (rule, identity) {
                 (Rule::Token, _) => false,
                 (Rule::Public, _) => true,
