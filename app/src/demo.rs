@@ -248,6 +248,38 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The demo's credentials that still work here: users whose password is still the demo's (anyone who read the
+    /// README can sign in as them) and the demo token, unless revoked. The server warns of them at start when it is
+    /// not serving the demo.
+    pub async fn demo_credentials_in_use(&self) -> Result<Vec<String>, sqlx::Error> {
+        let mut in_use = Vec::new();
+        for (name, _, password) in DEMO_USERS {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT password_hash FROM users WHERE lower(name) = $1 AND disabled = 0")
+                    .bind(name)
+                    .fetch_optional(self.pool())
+                    .await?;
+            let Some(stored) = stored else { continue };
+            let Some(turn) = passwords::check_turn().await else {
+                continue;
+            };
+            if passwords::verify(&turn, password.to_owned(), Some(stored)).await? {
+                in_use.push(format!("user “{name}” with the demo password"));
+            }
+        }
+        let token: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(crate::store::digest(DEMO_TOKEN.1))
+                .fetch_one(self.pool())
+                .await?;
+        if token > 0 {
+            in_use.push(format!("API token “{}”, whose secret is in the README", DEMO_TOKEN.0));
+        }
+        Ok(in_use)
+    }
+}
+
 /// The demo's API token, name and token, for posting events to a demo server. For the demo only: it is in the
 /// README.
 pub const DEMO_TOKEN: (&str, &str) = ("demo", "fst_demo_only_not_secret_0000000000000000");

@@ -1,7 +1,7 @@
 //! Wires Forestall's app into axum. The binary (`main.rs`) adds configuration and the CLI; tests drive [`router`]
 //! in-process.
 
-mod security;
+pub mod security;
 
 use app::{
     auth::server as auth,
@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(from_fn_with_state(state.clone(), auth::identify))
         .layer(sessions)
+        .layer(from_fn(security::form_body_limit))
         .layer(from_fn(security::same_origin_writes))
         .layer(from_fn(security::canonical_paths))
         .layer(from_fn(move |request, next| {

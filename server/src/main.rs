@@ -298,6 +298,9 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
         },
         live_max_age: (args.live_max_age > 0).then(|| std::time::Duration::from_secs(args.live_max_age)),
     };
+    if !args.demo {
+        warn_of_demo_credentials(&store).await;
+    }
     let state = server::app_state(options, store.clone(), settings);
     let changes = state.changes.clone();
     let app = server::router(state);
@@ -322,6 +325,21 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
         .await?;
     store.close().await;
     Ok(())
+}
+
+/// Says at start which of the demo's published credentials still work on a server that is not serving the demo.
+async fn warn_of_demo_credentials(store: &Store) {
+    match store.demo_credentials_in_use().await {
+        Ok(in_use) => {
+            for credential in in_use {
+                tracing::warn!(
+                    "the demo's {credential} still works: anyone who read the README can use it \
+                     (forestall user reset-password / forestall token revoke)"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not check for the demo's credentials"),
+    }
 }
 
 /// Ctrl-C or SIGTERM (what service managers and `kill` send).

@@ -43,6 +43,50 @@ fn same_origin(headers: &HeaderMap) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
+/// The most a form post or server-function call may send: the longest note (4,000 characters) percent-encoded is
+/// 36 KiB. Event ingestion has its own, larger limit (`ingest::handlers::BODY_LIMIT`).
+pub const FORM_BODY_LIMIT: usize = 256 * 1024;
+
+/// Refuses a body over [`FORM_BODY_LIMIT`] with 413: on its declared length before reading any of it, else as soon
+/// as it passes the limit; the handler then gets the body whole. Sign-in and server functions so never read, or
+/// hash, more than this much of what an anonymous client sends.
+pub async fn form_body_limit(request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/ingest/") || request.method() == Method::GET {
+        return next.run(request).await;
+    }
+    let too_large = || {
+        app::AppError::TooLarge(format!(
+            "The request is larger than {} KiB, the most a form may send.",
+            FORM_BODY_LIMIT / 1024
+        ))
+        .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > FORM_BODY_LIMIT) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, FORM_BODY_LIMIT).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(error) => {
+            let over_limit =
+                std::error::Error::source(&error).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                too_large()
+            } else {
+                tracing::warn!(%error, "a request's body could not be read");
+                app::AppError::BadRequest("The request's body could not be read.".into()).into_response()
+            }
+        }
+    }
+}
+
 /// Sends a path with a trailing slash (`/audit/`) to the path without it (308, which keeps the method and body),
 /// so every request reaches its route, and its route's access rule, by one spelling: the fallback renderer matches
 /// trailing slashes leniently and would otherwise render the page outside the guard.

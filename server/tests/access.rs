@@ -179,7 +179,12 @@ fn request(method: &str, path: &str) -> Request<Body> {
 
 /// The record a path's `{number}` names in these tests.
 fn number_in(path: &str) -> String {
-    if path.starts_with("/cases") { "CS0010001" } else { DB_HOST_ALERT }.to_owned()
+    if path.starts_with("/cases") {
+        "CS0010001"
+    } else {
+        DB_HOST_ALERT
+    }
+    .to_owned()
 }
 
 /// The route's path with a trailing slash, and with its first letter in upper case (its record's number as it is).
@@ -240,7 +245,11 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                     "" => "/",
                     trimmed => trimmed,
                 };
-                let expected = if query.is_empty() { trimmed.to_owned() } else { format!("{trimmed}?{query}") };
+                let expected = if query.is_empty() {
+                    trimmed.to_owned()
+                } else {
+                    format!("{trimmed}?{query}")
+                };
                 let canonical = reply.location.as_deref() == Some(expected.as_str());
                 assert!(
                     matches!(reply.status, 401 | 403 | 404 | 405) || (reply.status == 308 && canonical),
@@ -249,7 +258,11 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                     reply.location,
                     reply.body
                 );
-                assert_eq!(fingerprint(&app).await, before, "{method} {variant} as {who} changed the database");
+                assert_eq!(
+                    fingerprint(&app).await,
+                    before,
+                    "{method} {variant} as {who} changed the database"
+                );
             }
             // Signing out ends the session: sign in again for each call.
             app.cookie = match (identity, *path) {

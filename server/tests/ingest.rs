@@ -550,3 +550,25 @@ async fn a_token_name_taken_in_another_case_is_refused_as_taken_on_either_databa
         1
     );
 }
+
+#[tokio::test]
+async fn an_event_dated_in_the_future_is_taken_as_arrived_so_its_alert_can_still_close() {
+    let (app, token) = app_with_token().await;
+    // A device whose clock is decades ahead.
+    let mut firing = event("clock-ahead", 2);
+    firing["time_of_event"] = json!("2099-01-01T00:00:00Z");
+    let reply = send_json(&app, EVENTS, &token, &firing).await;
+    assert_eq!(status(&reply), EventStatus::Created, "{}", reply.body);
+    let alert = open_alert(&app, "clock-ahead").await.expect("alert");
+    assert!(
+        alert.last_event_at.as_str() < "2030",
+        "the future time is not kept: {}",
+        alert.last_event_at
+    );
+    // The problem clears (the resolving event says when: now); the alert closes.
+    let mut clear = event("clock-ahead", 0);
+    clear["severity"] = json!("Clear");
+    let reply = send_json(&app, EVENTS, &token, &clear).await;
+    assert_eq!(status(&reply), EventStatus::Closed, "{}", reply.body);
+    assert_eq!(alert_state(&app, &alert.number).await, "Closed");
+}

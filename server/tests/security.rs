@@ -494,9 +494,16 @@ async fn a_session_in_use_stays_open_past_its_first_idle_timeout() {
         .fetch_one(&app.db)
         .await
         .expect("still there, same id");
-    assert!(expires_at >= now + 8 * 3600 - 60, "extended by use: {}", expires_at - now);
+    assert!(
+        expires_at >= now + 8 * 3600 - 60,
+        "extended by use: {}",
+        expires_at - now
+    );
     let cookie = page.headers["set-cookie"].to_str().expect("ascii");
-    assert!(cookie.contains("Max-Age=28800"), "the browser keeps it as long: {cookie}");
+    assert!(
+        cookie.contains("Max-Age=28800"),
+        "the browser keeps it as long: {cookie}"
+    );
 
     // Used again at once: nothing to write.
     assert!(app.get("/alerts").await.set_cookie.is_none());
@@ -511,7 +518,11 @@ async fn session_ids_are_kept_hashed_and_replaced_at_sign_in() {
         .await
         .expect("ids");
     assert_eq!(ids.len(), 1);
-    assert_ne!(ids[0], cookie_value(&first), "the database does not hold the cookie's id");
+    assert_ne!(
+        ids[0],
+        cookie_value(&first),
+        "the database does not hold the cookie's id"
+    );
     assert!(
         ids[0].len() == 64 && ids[0].chars().all(|c| c.is_ascii_hexdigit()),
         "a SHA-256: {}",
@@ -533,7 +544,10 @@ async fn session_ids_are_kept_hashed_and_replaced_at_sign_in() {
         .await
         .expect("reset");
     assert_eq!(app.call("list_alerts", &[("filter[page]", "1")]).await.status, 401);
-    assert_eq!(app.get("/alerts").await.location.as_deref(), Some("/login?next=%2Falerts"));
+    assert_eq!(
+        app.get("/alerts").await.location.as_deref(),
+        Some("/login?next=%2Falerts")
+    );
 }
 
 #[tokio::test]
@@ -550,4 +564,69 @@ async fn pages_and_answers_that_hold_records_are_never_cached() {
             Some("no-store")
         );
     }
+}
+
+#[tokio::test]
+async fn sign_in_and_server_functions_take_bodies_up_to_a_stated_limit() {
+    let app = TestApp::new().await;
+    let limit = server::security::FORM_BODY_LIMIT;
+    for path in ["/login", "/api/add_case_note"] {
+        // Declared too large: refused on the header alone.
+        let declared = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-length", (limit + 1).to_string())
+            .body(Body::empty())
+            .expect("request");
+        let reply = app.send(declared).await;
+        assert_eq!(reply.status, 413, "{path}: {}", reply.body);
+        assert!(reply.body.contains("larger than 256 KiB"), "{}", reply.body);
+        // Undeclared and endless: refused once past the limit (the test would hang if it were read whole).
+        let endless = futures_util::stream::repeat_with(|| Ok::<_, std::io::Error>(vec![b'a'; 64 * 1024]));
+        let streamed = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from_stream(endless))
+            .expect("request");
+        assert_eq!(app.send(streamed).await.status, 413, "{path}");
+    }
+    // A long password within the limit is refused as wrong, and is not hashed whatever its length.
+    let long = "x".repeat(100_000);
+    let reply = app.sign_in(OPERATOR.0, &long).await;
+    assert!(reply.location.unwrap_or_default().starts_with("/login?error=wrong"));
+}
+
+#[tokio::test]
+async fn a_user_locked_out_by_guessing_gets_back_in_with_a_password_reset_at_the_command_line() {
+    let mut app = TestApp::new().await;
+    app.cookie = None;
+    for _ in 0..5 {
+        app.sign_in("admin", "someone guessing").await;
+    }
+    let locked = app.sign_in("admin", "demo-admin-pass").await;
+    assert!(locked
+        .location
+        .unwrap_or_default()
+        .starts_with("/login?error=throttled"));
+    // `forestall user reset-password admin`: the break-glass path, which needs no sign-in.
+    app.store
+        .reset_password("admin", "a fresh admin password", "command line")
+        .await
+        .expect("reset");
+    let back = app.sign_in("admin", "a fresh admin password").await;
+    assert_eq!(back.location.as_deref(), Some("/audit"), "{}", back.body);
+}
+
+#[tokio::test]
+async fn the_demo_credentials_still_in_use_are_named_so_the_server_can_warn_of_them() {
+    let app = TestApp::new().await;
+    let in_use = app.store.demo_credentials_in_use().await.expect("check");
+    assert_eq!(in_use.len(), 6, "five users and the token: {in_use:?}");
+    assert!(in_use.iter().any(|c| c.contains("“operator”")), "{in_use:?}");
+    app.store
+        .reset_password("operator", "not the demo's any more", "command line")
+        .await
+        .expect("reset");
+    app.store.revoke_token("demo", "command line").await.expect("revoke");
+    let in_use = app.store.demo_credentials_in_use().await.expect("check");
+    assert_eq!(in_use.len(), 4, "{in_use:?}");
+    assert!(!in_use.iter().any(|c| c.contains("“operator”") || c.contains("token")));
 }

@@ -68,7 +68,10 @@ async fn with_refresh_on_open_a_stale_snapshot_is_traced_again_when_an_operator_
     for site in [Some("cross-site"), Some("same-site"), None] {
         let page = app.send(alert_page_from(site)).await;
         assert_eq!(page.status, 200);
-        assert!(page.body.contains("The CMDB changed after this snapshot was taken"), "{site:?}");
+        assert!(
+            page.body.contains("The CMDB changed after this snapshot was taken"),
+            "{site:?}"
+        );
         assert_eq!(app.count(refreshes).await, 1, "{site:?}");
     }
     // Opened from Forestall's own pages, it is traced again first.

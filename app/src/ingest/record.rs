@@ -125,6 +125,19 @@ struct ClosedAlert {
     flap_window_start: Option<String>,
 }
 
+/// How far ahead of the server's clock an event's own time may be and still be taken as it is.
+pub const FUTURE_SKEW_SECS: i64 = 60;
+
+/// When an event happened, as stored: its own time, or its arrival when it gives none or one more than
+/// [`FUTURE_SKEW_SECS`] ahead. A time in the future would otherwise become the alert's last event, and every
+/// resolved event before it would count as a late delivery: the alert could not close.
+fn event_at(event: &Event, now: i64) -> String {
+    utc_text(match event.time {
+        Some(time) if time <= now + FUTURE_SKEW_SECS => time,
+        _ => now,
+    })
+}
+
 /// The event times an alert spans, widened by an event at `$1`.
 const SPAN_SQL: &str = "last_event_at = CASE WHEN $1 > last_event_at THEN $1 ELSE last_event_at END,
                         first_event_at = CASE WHEN $1 < first_event_at THEN $1 ELSE first_event_at END";
@@ -135,7 +148,7 @@ async fn record(
     now: i64,
     lifecycle: Lifecycle,
 ) -> Result<Stored, sqlx::Error> {
-    let at = utc_text(event.time.unwrap_or(now));
+    let at = event_at(event, now);
     let now_text = utc_text(now);
     // Twice at most: a concurrent writer (on PostgreSQL) may raise or reopen the alert between our look and our write.
     for _ in 0..3 {
@@ -204,7 +217,7 @@ async fn update_many(conn: &mut AnyConnection, events: &[Event], now: i64) -> Re
         .map(|e| {
             serde_json::json!({
                 "key": e.message_key,
-                "at": utc_text(e.time.unwrap_or(now)),
+                "at": event_at(e, now),
                 "severity": e.severity.code(),
                 "description": e.description,
                 "info": e.additional_info,

@@ -104,12 +104,14 @@ pub async fn affected_items(alert: String, page: Option<u32>) -> Result<Affected
     // say (old browsers, scripts) show the stale notice and the Refresh button instead.
     let own_navigation = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
         matches!(
-            parts.headers.get("sec-fetch-site").map(axum::http::HeaderValue::as_bytes),
+            parts
+                .headers
+                .get("sec-fetch-site")
+                .map(axum::http::HeaderValue::as_bytes),
             Some(b"same-origin" | b"none")
         )
     });
-    let refresh_stale_on_open =
-        own_navigation && use_context::<RefreshStaleOnOpen>().is_some_and(|setting| setting.0);
+    let refresh_stale_on_open = own_navigation && use_context::<RefreshStaleOnOpen>().is_some_and(|setting| setting.0);
     let snapshot = crate::store::Store::from_context()?
         .affected_snapshot(&alert, page.unwrap_or(1))
         .await

@@ -400,7 +400,6 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
-
 /// The SHA-256 of `secret` in hex: how secrets that only their holder should know (API tokens, session ids) are
 /// kept, so the database alone cannot be used to act as their holder.
 pub(crate) fn digest(secret: &str) -> String {

@@ -136,6 +136,17 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         end_sessions(&mut tx, id).await?;
+        // The break-glass path: a user locked out by failed sign-ins (someone guessing) signs in at once with the
+        // new password.
+        let key = fold_name(name);
+        sqlx::query("DELETE FROM login_failures WHERE user_name = $1")
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM login_refusals WHERE scope = $1")
+            .bind(format!("name:{key}"))
+            .execute(&mut *tx)
+            .await?;
         audit(actor, AuditAction::UserPasswordReset, name, "")
             .write(&mut tx)
             .await?;
