@@ -242,6 +242,16 @@ impl Store {
         &self.pool
     }
 
+    /// What a `SELECT` that is about to change the rows it reads ends with: ` FOR UPDATE` on PostgreSQL, so a
+    /// concurrent writer of those rows waits for this transaction (and then reads what it wrote); nothing on SQLite,
+    /// whose write transactions take the whole database's lock at `BEGIN IMMEDIATE`.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

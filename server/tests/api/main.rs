@@ -23,6 +23,8 @@ mod ingest;
 mod install_base;
 #[path = "../live.rs"]
 mod live;
+#[path = "../major_cases.rs"]
+mod major_cases;
 #[path = "../rules.rs"]
 mod rules;
 #[path = "../schema.rs"]

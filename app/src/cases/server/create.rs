@@ -222,13 +222,18 @@ async fn fill_case_field(
         tracing::error!(alert = %alert.number, "alert gained a case inside the write lock");
         return Err(AppError::Internal);
     }
-    let activity = if children.is_empty() {
-        format!("Proactive case {number} created.")
-    } else {
-        format!(
+    let activity = match children {
+        [] => format!("Proactive case {number} created."),
+        [_] | [_, _] | [_, _, _] | [_, _, _, _] | [_, _, _, _, _] => format!(
             "Major proactive case {number} created, with child cases {}.",
             children.join(", ")
-        )
+        ),
+        // Hundreds of accounts would not fit an activity line (4,000 characters): the count, the range, and
+        // where the list is.
+        [first, .., last] => format!(
+            "Major proactive case {number} created, with {} child cases, {first} to {last}: the case page lists them.",
+            children.len()
+        ),
     };
     journal(conn, None, Some(alert.id), JournalKind::Activity, actor, &activity).await?;
     Audit {
@@ -251,6 +256,15 @@ impl Store {
         let alert_number = parse_alert_number(&input.alert)?;
         let case = check(input)?;
         let mut tx = self.begin_write().await?;
+        // On PostgreSQL the alert's row is locked first: a refresh locks it too before it replaces the snapshot, so
+        // the accounts, items and children below all come from one snapshot, never half of two.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM alerts WHERE number = $1{}",
+            self.for_update()
+        )))
+        .bind(alert_number.to_string())
+        .execute(&mut *tx)
+        .await?;
         let alert = alert_for_case(&mut tx, &alert_number.to_string()).await?;
         if let Some(existing) = alert.case_number {
             return Err(conflict(&alert.number, existing));

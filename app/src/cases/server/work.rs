@@ -25,16 +25,18 @@ struct CaseForWork {
 async fn writable_case(
     conn: &mut AnyConnection,
     number: &str,
+    for_update: &'static str,
 ) -> Result<(CaseNumber, i64, CaseState, CaseForWork), AppError> {
     let number = number
         .parse::<CaseNumber>()
         .map_err(|_| AppError::not_found("Case", number.chars().take(40).collect::<String>()))?;
-    let case: CaseForWork =
-        sqlx::query_as("SELECT id, state, proactive, resolution_notes FROM cases WHERE number = $1")
-            .bind(number.to_string())
-            .fetch_optional(conn)
-            .await?
-            .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
+    let case: CaseForWork = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, state, proactive, resolution_notes FROM cases WHERE number = $1{for_update}"
+    )))
+    .bind(number.to_string())
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
     Ok((number, case.id, case.state, case))
 }
 
@@ -73,7 +75,7 @@ impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn assign_case(&self, number: &str, to: &str) -> Result<String, AppError> {
         let mut tx = self.begin_write().await?;
-        let (number, id, current, _) = writable_case(&mut tx, number).await?;
+        let (number, id, current, _) = writable_case(&mut tx, number, self.for_update()).await?;
         if current.is_read_only() {
             return Err(read_only(&number, current));
         }
@@ -113,7 +115,7 @@ impl Store {
             RESOLUTION_NOTES_MAX,
         )?;
         let mut tx = self.begin_write().await?;
-        let (number, id, current, case) = writable_case(&mut tx, &input.number).await?;
+        let (number, id, current, case) = writable_case(&mut tx, &input.number, self.for_update()).await?;
         if current.is_read_only() {
             return Err(read_only(&number, current));
         }
@@ -142,13 +144,24 @@ impl Store {
         // The journal line first: once the case is closed, the schema accepts no more entries for it.
         let change = format!("State changed from {} to {}.", current.as_str(), target.as_str());
         journal(&mut tx, Some(id), None, JournalKind::Activity, actor, &change).await?;
-        sqlx::query("UPDATE cases SET state = $1, resolution_notes = $2, updated_at = $4 WHERE id = $3")
-            .bind(target.as_str())
-            .bind(notes.as_deref())
-            .bind(id)
-            .bind(now_text())
-            .execute(&mut *tx)
-            .await?;
+        // From the state read above only: should anything have changed it since (a writer that did not lock the
+        // row), this change is refused rather than applied to a case in another state.
+        let changed = sqlx::query(
+            "UPDATE cases SET state = $1, resolution_notes = $2, updated_at = $4 WHERE id = $3 AND state = $5",
+        )
+        .bind(target.as_str())
+        .bind(notes.as_deref())
+        .bind(id)
+        .bind(now_text())
+        .bind(current.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Err(AppError::Conflict {
+                existing: number.to_string(),
+                message: format!("{number} changed meanwhile. Reload it to see its state."),
+            });
+        }
         audit_case(&mut tx, actor, AuditAction::CaseStateChanged, &number, &change).await?;
         tx.commit().await?;
         Ok(target)
@@ -158,7 +171,7 @@ impl Store {
     #[tracing::instrument(skip(self, input, viewer), fields(case = %input.number, kind = ?input.kind), err(Debug, level = "debug"))]
     pub async fn add_case_note(&self, input: &NewNote, viewer: &Viewer) -> Result<(), AppError> {
         let mut tx = self.begin_write().await?;
-        let (number, id, state, case) = writable_case(&mut tx, &input.number).await?;
+        let (number, id, state, case) = writable_case(&mut tx, &input.number, self.for_update()).await?;
         if !viewer.may_note(input.kind, case.proactive != 0) {
             tracing::info!(user = %viewer.name, role = %viewer.role, "refused: may not add this note");
             return Err(AppError::Forbidden);
