@@ -4,7 +4,7 @@ use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, PAGE_SIZE};
 use crate::{
     domain::{parse_alert_number, AlertNumber, AlertState, Severity},
     journal::JournalEntry,
-    store::{placeholders, Store, Window},
+    store::{like_pattern, placeholders, Store, Window},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -74,12 +74,6 @@ pub(crate) async fn alert_id(conn: &mut AnyConnection, number: &AlertNumber) -> 
         .fetch_optional(conn)
         .await?
         .ok_or_else(|| AppError::not_found("Alert", number.to_string()))
-}
-
-/// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 const FILTER_SQL: &str = "
@@ -210,15 +204,5 @@ impl Store {
         .bind(id)
         .fetch_all(&mut *conn)
         .await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_in_search_text_are_literal() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
     }
 }
