@@ -184,6 +184,31 @@ pub fn grouped(n: u64) -> String {
     text
 }
 
+/// Which rows of a paged list are shown, `Showing 51–100 of 50,000 items`; just the count when one page holds all.
+pub fn showing(page: u32, page_size: u32, shown: usize, total: u64, noun: &str) -> String {
+    let first = u64::from(page.max(1) - 1) * u64::from(page_size);
+    if first == 0 && shown as u64 >= total {
+        return format!("{} {noun}", grouped(total));
+    }
+    let last = first + shown as u64;
+    format!(
+        "Showing {}–{} of {} {noun}",
+        grouped(first + 1),
+        grouped(last),
+        grouped(total)
+    )
+}
+
+/// The query of a link to page `page` of the list whose page parameter is `name`, keeping the pages that `others`
+/// (parameter, page) show of the page's other lists; first pages are left out, as a link without them reads.
+pub fn pages_query(name: &str, page: u32, others: &[(&str, u32)]) -> String {
+    let mut query = format!("?{name}={page}");
+    for (other, page) in others.iter().filter(|(other, page)| *other != name && *page > 1) {
+        query.push_str(&format!("&{other}={page}"));
+    }
+    query
+}
+
 /// The fields of a submitted form by name, as the browser would post them.
 #[derive(Debug, Default)]
 pub struct Fields(Vec<(String, String)>);
@@ -272,5 +297,30 @@ mod tests {
         ] {
             assert_eq!(grouped(n), text);
         }
+    }
+
+    #[test]
+    fn a_page_says_which_rows_it_shows() {
+        assert_eq!(showing(1, 50, 3, 3, "items"), "3 items");
+        assert_eq!(showing(1, 50, 0, 0, "items"), "0 items");
+        assert_eq!(showing(1, 50, 50, 50_000, "items"), "Showing 1–50 of 50,000 items");
+        assert_eq!(
+            showing(1_000, 50, 50, 50_000, "items"),
+            "Showing 49,951–50,000 of 50,000 items"
+        );
+        assert_eq!(showing(3, 50, 20, 120, "entries"), "Showing 101–120 of 120 entries");
+    }
+
+    #[test]
+    fn a_page_link_keeps_the_other_lists_pages() {
+        assert_eq!(pages_query("notes_page", 2, &[]), "?notes_page=2");
+        assert_eq!(
+            pages_query(
+                "notes_page",
+                1,
+                &[("items_page", 3), ("notes_page", 2), ("comments_page", 1)]
+            ),
+            "?notes_page=1&items_page=3"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, PAGE_SIZE};
 use crate::{
     domain::{parse_alert_number, AlertNumber, AlertState, Severity},
-    journal::JournalEntry,
+    journal::{read_journal, JournalOf, JournalPage},
     store::{like_pattern, placeholders, Store, Window},
     AppError,
 };
@@ -193,16 +193,12 @@ impl Store {
         })
     }
 
+    /// One page of the alert's activity, newest first.
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
-    pub async fn alert_journal(&self, number: &str) -> Result<Vec<JournalEntry>, AppError> {
+    pub async fn alert_journal(&self, number: &str, page: u32) -> Result<JournalPage, AppError> {
         let number = parse_alert_number(number)?;
         let mut conn = self.pool().acquire().await?;
         let id = alert_id(&mut conn, &number).await?;
-        Ok(sqlx::query_as(
-            "SELECT kind, author, created_at, body FROM journal_entries WHERE alert_id = $1 ORDER BY id DESC",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?)
+        Ok(read_journal(&mut conn, JournalOf::Alert(id), page).await?)
     }
 }
