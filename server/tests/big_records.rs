@@ -1,11 +1,12 @@
 //! Records too big to show whole, a page at a time: a core switch's case (50,000 items and hundreds of journal
-//! entries) and an alert that reopened hundreds of times. Each page answers with one page of rows and the totals,
-//! and the next page by its query parameter, without JavaScript.
+//! entries), an alert that reopened hundreds of times, and the case form when the snapshot names no account and the
+//! CMDB holds hundreds of them. Each page answers with one page of rows and the totals, and the next page by its
+//! query parameter, without JavaScript.
 
 use crate::support;
 
 use app::{
-    cases::{CaseDetail, CaseWorkView},
+    cases::{CaseDetail, CaseDraft, CaseWorkView, ACCOUNT_CHOICES_MAX, CONTACT_CHOICES_MAX},
     journal::JournalPage,
 };
 use std::time::Instant;
@@ -329,4 +330,122 @@ async fn an_alert_that_reopened_hundreds_of_times_shows_its_newest_activity_and_
         (total as u64, 2, 50)
     );
     assert_eq!(journal.entries[0].body, "Reopened by event 1080.");
+}
+
+/// Without a snapshot that names an account, the case form offers a bounded list of accounts, found by name.
+#[tokio::test]
+async fn without_an_affected_account_the_case_form_offers_a_bounded_list_found_by_name() {
+    let app = TestApp::new().await;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+         INSERT INTO accounts (name, kind) SELECT 'Bulk customer ' || CAST(1000 + i AS TEXT), 'external' FROM n",
+    )
+    .execute(&app.db)
+    .await
+    .expect("accounts");
+    // Two contacts each.
+    for n in 1..=2 {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO contacts (account_id, name, email)
+             SELECT id, 'Contact {n} of ' || name, 'c{n}.' || CAST(id AS TEXT) || '@bulk.example.com'
+             FROM accounts WHERE name LIKE 'Bulk customer %'"
+        )))
+        .execute(&app.db)
+        .await
+        .expect("contacts");
+    }
+    let accounts = app.count("SELECT COUNT(*) FROM accounts").await;
+    assert!(accounts > 300);
+
+    let draft: CaseDraft = app.call("prefill_case", &[("alert", NO_CI_ALERT)]).await.parse();
+    assert!(draft.affected_accounts.is_empty());
+    assert_eq!(
+        draft.other_accounts.len(),
+        ACCOUNT_CHOICES_MAX as usize,
+        "at most a page of accounts"
+    );
+    assert_eq!(draft.other_accounts_total, accounts as u64);
+    let mut names: Vec<&str> = draft.other_accounts.iter().map(|a| a.name.as_str()).collect();
+    let sorted = {
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted
+    };
+    assert_eq!(names, sorted, "by name");
+    assert!(draft.contacts.len() <= CONTACT_CHOICES_MAX as usize);
+    assert!(
+        draft
+            .contacts
+            .iter()
+            .all(|c| draft.other_accounts.iter().any(|a| a.id == c.account_id)),
+        "only the contacts of the accounts offered"
+    );
+
+    // A search finds accounts by any part of the name, whatever the case, and only those.
+    let search = |text: &'static str| {
+        let app = &app;
+        async move {
+            let reply = app
+                .call("prefill_case", &[("alert", NO_CI_ALERT), ("account_search", text)])
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.parse::<CaseDraft>()
+        }
+    };
+    let found = search("customer 12").await;
+    assert_eq!((found.other_accounts.len(), found.other_accounts_total), (50, 100));
+    assert_eq!(found.other_accounts[0].name, "Bulk customer 1200");
+    let one = search("  BULK CUSTOMER 1234 ").await;
+    names = one.other_accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Bulk customer 1234"]);
+    assert_eq!(one.account_search.as_deref(), Some("BULK CUSTOMER 1234"));
+    let contacts: Vec<&str> = one.contacts.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        contacts,
+        ["Contact 1 of Bulk customer 1234", "Contact 2 of Bulk customer 1234"]
+    );
+    assert_eq!(one.contacts_total, 2);
+    assert_eq!(
+        search("%").await.other_accounts_total,
+        0,
+        "LIKE's wildcards are taken literally"
+    );
+
+    // The form without JavaScript: the first page of accounts, what the list holds, and the search (a GET of the
+    // same form).
+    let page = app.get(&format!("/alerts/{NO_CI_ALERT}?compose=case")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let select = section_from(&page.body, r#"<select id="case-account""#, "</select>");
+    assert_eq!(
+        select.matches("<option").count(),
+        ACCOUNT_CHOICES_MAX as usize + 1,
+        "None and a page of accounts"
+    );
+    assert!(page
+        .body
+        .contains(&format!("The first 50 of {accounts} accounts, by name")));
+    assert!(page.body.contains(r#"role="search" aria-label="Find an account""#));
+    assert!(page
+        .body
+        .contains(r#"<label for="case-account-search">Account name</label>"#));
+    let page = app
+        .get(&format!(
+            "/alerts/{NO_CI_ALERT}?compose=case&account_search=Bulk+customer+1234"
+        ))
+        .await;
+    let select = section_from(&page.body, r#"<select id="case-account""#, "</select>");
+    assert_eq!(
+        select.matches("<option").count(),
+        2,
+        "None and the one account found: {select}"
+    );
+    assert!(select.contains("Bulk customer 1234"), "{select}");
+    assert!(page.body.contains("1 account whose name holds “Bulk customer 1234”."));
+}
+
+/// `html` from the first `start` to the `end` after it.
+fn section_from<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("no {start}: {html}"));
+    let to = html[from..].find(end).map_or(html.len(), |to| from + to);
+    &html[from..to]
 }

@@ -27,11 +27,15 @@ pub fn AlertPage() -> impl IntoView {
     let page_of = move |name: &str| query.read().get(name).and_then(|p| p.parse::<u32>().ok());
     let items_page = Memo::new(move |_| page_of("items_page"));
     let activity_page = Memo::new(move |_| page_of("activity_page"));
+    let account_search = Memo::new(move |_| query.read().get("account_search"));
     // Everything the form starts with is loaded here, on the server, and handed to the island as props: the island
     // then hydrates at once, with no loading of its own before its controls are live.
     let page = Resource::new(
-        move || (number.get(), composing.get(), items_page.get(), activity_page.get()),
-        |(number, composing, items_page, activity_page)| async move {
+        move || {
+            let pages = (items_page.get(), activity_page.get());
+            (number.get(), composing.get(), pages, account_search.get())
+        },
+        |(number, composing, (items_page, activity_page), account_search)| async move {
             // Before the alert is read: whatever commits after the read reaches the open page.
             let feed = Feed::new(&[Topic::One(RecordKind::Alert, number.clone())]);
             let mut alert = get_alert(number.clone()).await?;
@@ -44,7 +48,7 @@ pub fn AlertPage() -> impl IntoView {
             }
             let journal = alert_journal(number.clone(), activity_page).await?;
             let draft = match composing && alert.case_number.is_none() {
-                true => Some(prefill_case(number).await?),
+                true => Some(prefill_case(number, account_search).await?),
                 false => None,
             };
             Ok::<_, AppError>((alert, snapshot, journal, draft, feed))
@@ -305,8 +309,11 @@ fn reload_after_changes(number: String, feed: &Feed, versions: Signal<usize>, sh
         if let Ok(fresh) = affected_items(number.clone(), None).await {
             shown.snapshot.set(fresh);
         }
-        if shown.draft.get_untracked().is_some() {
-            if let Ok(fresh) = prefill_case(number.clone()).await {
+        if let Some(search) = shown
+            .draft
+            .with_untracked(|d| d.as_ref().map(|d| d.account_search.clone()))
+        {
+            if let Ok(fresh) = prefill_case(number.clone(), search).await {
                 shown.draft.set(Some(fresh));
             }
         }

@@ -36,6 +36,12 @@ pub const WORK_NOTES_MAX: usize = 4000;
 pub const RESOLUTION_NOTES_MAX: usize = 4000;
 /// Install base items per page of the case page, as the alert's Affected Install Base Items.
 pub const CASE_ITEMS_PAGE_SIZE: u32 = 50;
+/// At most this many accounts the case form offers when the snapshot names none; a search finds the others.
+pub const ACCOUNT_CHOICES_MAX: u32 = 50;
+/// At most this many contacts the case form offers.
+pub const CONTACT_CHOICES_MAX: u32 = 100;
+/// Limit of the case form's account search, in characters (an account's name is at most 160).
+pub const ACCOUNT_SEARCH_MAX: usize = 160;
 
 /// An account the case form can name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,10 +73,19 @@ pub struct CaseDraft {
     pub priority: Priority,
     /// Accounts with items in the snapshot; two or more make a major case.
     pub affected_accounts: Vec<AccountChoice>,
-    /// Every account, offered when the snapshot names none.
+    /// Offered when the snapshot names no account: the accounts whose name holds `account_search` (every account
+    /// without one), by name, at most [`ACCOUNT_CHOICES_MAX`].
     pub other_accounts: Vec<AccountChoice>,
-    /// Contacts the agent may choose from.
+    /// How many accounts match `account_search` (all of them without one); more than `other_accounts` holds when
+    /// the list is cut.
+    pub other_accounts_total: u64,
+    /// What the agent searched the accounts' names for, if anything.
+    pub account_search: Option<String>,
+    /// Contacts the agent may choose from, at most [`CONTACT_CHOICES_MAX`]: the one affected account's, primary
+    /// contact first, or those of the accounts offered.
     pub contacts: Vec<ContactChoice>,
+    /// How many contacts those accounts have; more than `contacts` holds when the list is cut.
+    pub contacts_total: u64,
     pub items: i64,
     pub snapshot_taken: bool,
 }
@@ -205,12 +220,13 @@ pub struct NewNote {
     pub text: String,
 }
 
-/// The case form for this alert, prefilled.
+/// The case form for this alert, prefilled; when the snapshot names no account, the accounts offered are those
+/// whose name holds `account_search`.
 #[server(endpoint = "prefill_case", output = crate::codec::Json)]
-pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
+pub async fn prefill_case(alert: String, account_search: Option<String>) -> Result<CaseDraft, AppError> {
     crate::access::require(crate::access::Permission::CreateCases)?;
     let store = crate::store::Store::from_context()?;
-    crate::error::with_status(store.case_draft(&alert).await)
+    crate::error::with_status(store.case_draft(&alert, account_search.as_deref()).await)
 }
 
 /// One page of cases, newest first.
