@@ -306,7 +306,8 @@ fn reload_after_changes(number: String, feed: &Feed, versions: Signal<usize>, sh
         if let Ok(fresh) = get_alert(number.clone()).await {
             shown.alert.set(fresh);
         }
-        if let Ok(fresh) = affected_items(number.clone(), None).await {
+        let items_page = shown.snapshot.with_untracked(|s| s.page);
+        if let Ok(fresh) = affected_items(number.clone(), Some(items_page)).await {
             shown.snapshot.set(fresh);
         }
         if let Some(search) = shown
