@@ -186,7 +186,12 @@ async fn a_case_of_50000_items_and_hundreds_of_journal_entries_comes_a_page_at_a
     );
 
     // The last page of items; a page past the end shows the last.
+    let started = Instant::now();
     let page = app.get("/cases/CS0010001?items_page=1000").await;
+    eprintln!(
+        "GET /cases/CS0010001?items_page=1000 (the last): {:?}",
+        started.elapsed()
+    );
     let last_page: Vec<String> = (49_951..=50_000).map(item).collect();
     assert_eq!(item_rows(&page.body), last_page);
     assert_eq!(
