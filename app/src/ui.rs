@@ -32,9 +32,9 @@ pub fn Field<C, V>(
     /// The control's id, which the label is for.
     id: &'static str,
     label: &'static str,
-    /// Shown under the control whatever happens.
-    #[prop(optional)]
-    hint: Option<&'static str>,
+    /// Shown under the control whatever happens (a text, or none).
+    #[prop(optional, into)]
+    hint: MaybeProp<String>,
     /// This field's error, when the last submit had one.
     #[prop(optional, into)]
     error: Option<Signal<Option<String>>>,
@@ -51,7 +51,9 @@ where
     V: IntoView + 'static,
 {
     let error_id = error.map(|_| format!("{id}-error"));
-    let hint_id = hint.map(|_| format!("{id}-hint"));
+    // A field's hint is fixed once it is drawn: a field with another hint is drawn again.
+    let hint = hint.get_untracked();
+    let hint_id = hint.as_ref().map(|_| format!("{id}-hint"));
     let has_error = move || form_error.is_some() || error.is_some_and(|error| error.get().is_some());
     let described_by = {
         let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
@@ -145,18 +147,66 @@ pub fn DataTable(labelled_by: &'static str, columns: &'static [&'static str], ch
     }
 }
 
-/// "Page 2 of 5" with Previous and Next links that keep the rest of the query.
+/// "Page 2 of 5" with Previous and Next links (`href` makes each page's link).
 #[component]
-pub fn Pager(page: u32, pages: u32, total: u64, noun: &'static str, href: impl Fn(u32) -> String) -> impl IntoView {
+pub fn Pager(
+    page: u32,
+    pages: u32,
+    total: u64,
+    noun: &'static str,
+    /// The navigation's accessible name; `{noun} pages` unless given (a page with two lists of one noun names them).
+    #[prop(optional, into)]
+    label: Option<String>,
+    href: impl Fn(u32) -> String,
+) -> impl IntoView {
     let previous = (page > 1).then(|| href(page - 1));
     let next = (page < pages).then(|| href(page + 1));
+    let label = label.unwrap_or_else(|| format!("{noun} pages"));
     view! {
-        <nav class="pager" aria-label=format!("{noun} pages")>
+        <nav class="pager" aria-label=label>
             {previous.map(|href| view! { <a href=href rel="prev">"Previous page"</a> })}
-            <span>{format!("Page {page} of {pages} · {total} {noun}")}</span>
+            <span>{format!("Page {} of {} · {} {noun}", grouped(page.into()), grouped(pages.into()), grouped(total))}</span>
             {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
         </nav>
     }
+}
+
+/// `n` with its thousands grouped by commas, as the totals of big lists are read: `50,000`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
+/// Which rows of a paged list are shown, `Showing 51–100 of 50,000 items`; just the count when one page holds all.
+pub fn showing(page: u32, page_size: u32, shown: usize, total: u64, noun: &str) -> String {
+    let first = u64::from(page.max(1) - 1) * u64::from(page_size);
+    if first == 0 && shown as u64 >= total {
+        return format!("{} {noun}", grouped(total));
+    }
+    let last = first + shown as u64;
+    format!(
+        "Showing {}–{} of {} {noun}",
+        grouped(first + 1),
+        grouped(last),
+        grouped(total)
+    )
+}
+
+/// The query of a link to page `page` of the list whose page parameter is `name`, keeping the pages that `others`
+/// (parameter, page) show of the page's other lists; first pages are left out, as a link without them reads.
+pub fn pages_query(name: &str, page: u32, others: &[(&str, u32)]) -> String {
+    let mut query = format!("?{name}={page}");
+    for (other, page) in others.iter().filter(|(other, page)| *other != name && *page > 1) {
+        query.push_str(&format!("&{other}={page}"));
+    }
+    query
 }
 
 /// The fields of a submitted form by name, as the browser would post them.
@@ -229,4 +279,48 @@ fn fields_of(event: &leptos::ev::SubmitEvent) -> Fields {
 #[cfg(not(feature = "hydrate"))]
 fn fields_of(_: &leptos::ev::SubmitEvent) -> Fields {
     Fields::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_read_with_their_thousands_grouped() {
+        for (n, text) in [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (50_000, "50,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(grouped(n), text);
+        }
+    }
+
+    #[test]
+    fn a_page_says_which_rows_it_shows() {
+        assert_eq!(showing(1, 50, 3, 3, "items"), "3 items");
+        assert_eq!(showing(1, 50, 0, 0, "items"), "0 items");
+        assert_eq!(showing(1, 50, 50, 50_000, "items"), "Showing 1–50 of 50,000 items");
+        assert_eq!(
+            showing(1_000, 50, 50, 50_000, "items"),
+            "Showing 49,951–50,000 of 50,000 items"
+        );
+        assert_eq!(showing(3, 50, 20, 120, "entries"), "Showing 101–120 of 120 entries");
+    }
+
+    #[test]
+    fn a_page_link_keeps_the_other_lists_pages() {
+        assert_eq!(pages_query("notes_page", 2, &[]), "?notes_page=2");
+        assert_eq!(
+            pages_query(
+                "notes_page",
+                1,
+                &[("items_page", 3), ("notes_page", 2), ("comments_page", 1)]
+            ),
+            "?notes_page=1&items_page=3"
+        );
+    }
 }

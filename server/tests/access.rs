@@ -63,6 +63,8 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("POST", "/api/update_rule", Rule::Roles(&[EvtMgmtAdmin])),
     ("POST", "/api/list_cases", Rule::Roles(CASE_VIEWERS)),
     ("POST", "/api/get_case", Rule::Roles(CASE_VIEWERS)),
+    // The case page's work area, which it reads again after each change.
+    ("POST", "/api/case_work", Rule::Roles(CASE_VIEWERS)),
     ("POST", "/api/update_case", Rule::Roles(&[SnCustomerserviceAgent])),
     ("POST", "/api/assign_case", Rule::Roles(&[SnCustomerserviceAgent])),
     ("POST", "/api/add_case_note", Rule::Roles(WORK_NOTE_WRITERS)),
@@ -135,7 +137,7 @@ fn request(method: &str, path: &str) -> Request<Body> {
             ("input[min_severity]", "3"),
         ],
         "/api/list_cases" => &[],
-        "/api/get_case" => &[("number", "CS0010001")],
+        "/api/get_case" | "/api/case_work" => &[("number", "CS0010001")],
         "/api/update_case" => &[("input[number]", "CS0010001"), ("input[state]", "Open")],
         "/api/assign_case" => &[("number", "CS0010001")],
         "/api/add_case_note" => &[

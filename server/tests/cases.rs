@@ -6,7 +6,7 @@ use app::{
     alerts::AlertDetail,
     cases::{CaseCreated, CaseDetail, CaseDraft, CaseListPage},
     domain::Priority,
-    journal::{JournalEntry, JournalKind},
+    journal::{JournalKind, JournalPage},
     AppError,
 };
 use support::*;
@@ -66,14 +66,18 @@ async fn submit_creates_the_case_links_and_notes_in_one_go() {
         "the account's primary contact when none is chosen"
     );
     assert_eq!(case.product.as_deref(), Some("MailRelay"));
-    assert_eq!(case.items.len(), 3);
+    assert_eq!((case.items.items.len(), case.items.total), (3, 3));
     assert!(case
-        .journal
+        .work_notes
+        .entries
         .iter()
         .any(|e| e.kind == JournalKind::WorkNote && e.body == "Queue draining; customer not yet aware."));
 
-    let activity: Vec<JournalEntry> = app.call("alert_journal", &[("number", MAIL_ALERT)]).await.parse();
-    assert!(activity.iter().any(|e| e.body == "Proactive case CS0010001 created."));
+    let activity: JournalPage = app.call("alert_journal", &[("number", MAIL_ALERT)]).await.parse();
+    assert!(activity
+        .entries
+        .iter()
+        .any(|e| e.body == "Proactive case CS0010001 created."));
 }
 
 #[tokio::test]
@@ -89,7 +93,7 @@ async fn several_accounts_make_a_major_case_with_one_child_per_account() {
 
     let major = get_case(&app, &created.number).await;
     assert_eq!(major.case.account, None);
-    assert_eq!(major.items.len(), 6);
+    assert_eq!(major.items.total, 6);
     let mut accounts = Vec::new();
     for child in &created.children {
         let case = get_case(&app, child).await;
@@ -97,10 +101,10 @@ async fn several_accounts_make_a_major_case_with_one_child_per_account() {
         assert!(case.contact.is_some(), "each child gets its account's primary contact");
         let account = case.case.account.expect("account");
         assert!(
-            case.items.iter().all(|i| i.account == account),
+            case.items.items.iter().all(|i| i.account == account),
             "{child} holds only {account}'s items"
         );
-        accounts.push((account, case.items.len()));
+        accounts.push((account, case.items.items.len()));
     }
     accounts.sort();
     assert_eq!(

@@ -141,7 +141,8 @@ async fn with_the_rule_active_an_incident_from_a_webhook_alert_opens_its_proacti
     assert_eq!(detail.case.priority, Priority::Critical);
     assert!(
         detail
-            .journal
+            .work_notes
+            .entries
             .iter()
             .any(|e| e.kind == JournalKind::WorkNote
                 && e.body.contains("Created by the alert rule “Create Proactive Case”")),
@@ -167,7 +168,8 @@ async fn with_the_rule_active_an_incident_from_a_webhook_alert_opens_its_proacti
     // Newest first: the journal's latest entry is the resolve's.
     assert!(
         detail
-            .journal
+            .work_notes
+            .entries
             .first()
             .is_some_and(|e| e.body.contains(&format!("Alert {alert} resolved"))),
         "{detail:?}"

@@ -7,9 +7,9 @@ use crate::{
     cases::{prefill_case, CaseComposer, CaseDraft, CreateCase},
     incidents::CreateIncident,
     install_base::{affected_items, refresh_install_base, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
-    journal::{Journal, JournalEntry},
+    journal::{Journal, JournalPage},
     live::{follow, Feed, RecordKind, Topic},
-    ui::{Fields, LoadError, ServerForm},
+    ui::{pages_query, Fields, LoadError, ServerForm},
     AppError,
 };
 use leptos::{either::Either, prelude::*};
@@ -24,12 +24,18 @@ pub fn AlertPage() -> impl IntoView {
     let rights = viewer().map(|v| AlertRights::of(&v)).unwrap_or_default();
     let may_create = rights.may_create_case;
     let composing = Memo::new(move |_| may_create && query.read().get("compose").as_deref() == Some("case"));
-    let items_page = Memo::new(move |_| query.read().get("items_page").and_then(|p| p.parse::<u32>().ok()));
+    let page_of = move |name: &str| query.read().get(name).and_then(|p| p.parse::<u32>().ok());
+    let items_page = Memo::new(move |_| page_of("items_page"));
+    let activity_page = Memo::new(move |_| page_of("activity_page"));
+    let account_search = Memo::new(move |_| query.read().get("account_search"));
     // Everything the form starts with is loaded here, on the server, and handed to the island as props: the island
     // then hydrates at once, with no loading of its own before its controls are live.
     let page = Resource::new(
-        move || (number.get(), composing.get(), items_page.get()),
-        |(number, composing, items_page)| async move {
+        move || {
+            let pages = (items_page.get(), activity_page.get());
+            (number.get(), composing.get(), pages, account_search.get())
+        },
+        |(number, composing, (items_page, activity_page), account_search)| async move {
             // Before the alert is read: whatever commits after the read reaches the open page.
             let feed = Feed::new(&[Topic::One(RecordKind::Alert, number.clone())]);
             let mut alert = get_alert(number.clone()).await?;
@@ -40,9 +46,9 @@ pub fn AlertPage() -> impl IntoView {
                 snapshot = affected_items(number.clone(), items_page).await?;
                 alert = get_alert(number.clone()).await?;
             }
-            let journal = alert_journal(number.clone()).await?;
+            let journal = alert_journal(number.clone(), activity_page).await?;
             let draft = match composing && alert.case_number.is_none() {
-                true => Some(prefill_case(number).await?),
+                true => Some(prefill_case(number, account_search).await?),
                 false => None,
             };
             Ok::<_, AppError>((alert, snapshot, journal, draft, feed))
@@ -109,7 +115,8 @@ impl AlertRights {
 fn AlertForm(
     alert: AlertDetail,
     snapshot: AffectedSnapshot,
-    journal: Vec<JournalEntry>,
+    /// One page of the alert's activity (`?activity_page=`).
+    journal: JournalPage,
     /// The prefilled case form, when the agent asked for it (`?compose=case`).
     draft: Option<CaseDraft>,
     rights: AlertRights,
@@ -265,7 +272,17 @@ fn AlertForm(
                     .map(|draft| view! { <CaseComposer draft create /> })
             }}
             <AffectedItemsRegion refresh snapshot />
-            {move || view! { <Journal title="Activity" entries=journal.get() /> }}
+            {move || {
+                // Paging the activity keeps the page of affected items shown.
+                let items_page = snapshot.with(|s| s.page);
+                view! {
+                    <Journal
+                        title="Activity"
+                        page=journal.get()
+                        href=move |p| pages_query("activity_page", p, &[("items_page", items_page)])
+                    />
+                }
+            }}
         </article>
     }
 }
@@ -275,12 +292,13 @@ fn AlertForm(
 struct Reloaded {
     alert: RwSignal<AlertDetail>,
     snapshot: RwSignal<AffectedSnapshot>,
-    journal: RwSignal<Vec<JournalEntry>>,
+    journal: RwSignal<JournalPage>,
     draft: RwSignal<Option<CaseDraft>>,
 }
 
 /// Reloads the alert, its snapshot (and the case form's prefill), and its activity once an action here is done and
-/// whenever the page's stream says the alert changed (or that the page may have missed a change).
+/// whenever the page's stream says the alert changed (or that the page may have missed a change): the pages shown,
+/// never the whole journal (an alert that reopens often has thousands of activity lines).
 fn reload_after_changes(number: String, feed: &Feed, versions: Signal<usize>, shown: Reloaded) {
     let number = StoredValue::new(number);
     let reload = move || async move {
@@ -288,15 +306,20 @@ fn reload_after_changes(number: String, feed: &Feed, versions: Signal<usize>, sh
         if let Ok(fresh) = get_alert(number.clone()).await {
             shown.alert.set(fresh);
         }
-        if let Ok(fresh) = affected_items(number.clone(), None).await {
+        let items_page = shown.snapshot.with_untracked(|s| s.page);
+        if let Ok(fresh) = affected_items(number.clone(), Some(items_page)).await {
             shown.snapshot.set(fresh);
         }
-        if shown.draft.get_untracked().is_some() {
-            if let Ok(fresh) = prefill_case(number.clone()).await {
+        if let Some(search) = shown
+            .draft
+            .with_untracked(|d| d.as_ref().map(|d| d.account_search.clone()))
+        {
+            if let Ok(fresh) = prefill_case(number.clone(), search).await {
                 shown.draft.set(Some(fresh));
             }
         }
-        if let Ok(fresh) = alert_journal(number).await {
+        let activity_page = shown.journal.with_untracked(|j| j.page);
+        if let Ok(fresh) = alert_journal(number, Some(activity_page)).await {
             shown.journal.set(fresh);
         }
     };

@@ -10,7 +10,7 @@ pub use list::AlertsPage;
 
 use crate::{
     domain::{AlertState, Severity},
-    journal::JournalEntry,
+    journal::JournalPage,
     AppError,
 };
 use leptos::prelude::*;
@@ -91,10 +91,10 @@ pub async fn get_alert(number: String) -> Result<AlertDetail, AppError> {
     crate::error::with_status(store.alert_detail(&number).await)
 }
 
-/// The alert's activity, newest first.
+/// One page (1-based; default the first) of the alert's activity, newest first.
 #[server(endpoint = "alert_journal", output = crate::codec::Json)]
-pub async fn alert_journal(number: String) -> Result<Vec<JournalEntry>, AppError> {
+pub async fn alert_journal(number: String, page: Option<u32>) -> Result<JournalPage, AppError> {
     crate::access::require(crate::access::Permission::ViewAlerts)?;
     let store = crate::store::Store::from_context()?;
-    crate::error::with_status(store.alert_journal(&number).await)
+    crate::error::with_status(store.alert_journal(&number, page.unwrap_or(1)).await)
 }

@@ -3,8 +3,8 @@
 use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, PAGE_SIZE};
 use crate::{
     domain::{parse_alert_number, AlertNumber, AlertState, Severity},
-    journal::JournalEntry,
-    store::{placeholders, Store, Window},
+    journal::{read_journal, JournalOf, JournalPage},
+    store::{like_pattern, placeholders, Store, Window},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -74,12 +74,6 @@ pub(crate) async fn alert_id(conn: &mut AnyConnection, number: &AlertNumber) -> 
         .fetch_optional(conn)
         .await?
         .ok_or_else(|| AppError::not_found("Alert", number.to_string()))
-}
-
-/// `%text%` for LIKE, with LIKE's own wildcards in the text taken literally.
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 const FILTER_SQL: &str = "
@@ -199,26 +193,12 @@ impl Store {
         })
     }
 
+    /// One page of the alert's activity, newest first.
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
-    pub async fn alert_journal(&self, number: &str) -> Result<Vec<JournalEntry>, AppError> {
+    pub async fn alert_journal(&self, number: &str, page: u32) -> Result<JournalPage, AppError> {
         let number = parse_alert_number(number)?;
         let mut conn = self.pool().acquire().await?;
         let id = alert_id(&mut conn, &number).await?;
-        Ok(sqlx::query_as(
-            "SELECT kind, author, created_at, body FROM journal_entries WHERE alert_id = $1 ORDER BY id DESC",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_in_search_text_are_literal() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        Ok(read_journal(&mut conn, JournalOf::Alert(id), page).await?)
     }
 }

@@ -1,9 +1,9 @@
 //! The case form the agent opens with Create Case, prefilled from the alert and its snapshot.
 
-use super::{CaseDraft, CreateCase, NewCase};
+use super::{prefill_case, CaseDraft, CreateCase, NewCase, ACCOUNT_SEARCH_MAX};
 use crate::{
     domain::Priority,
-    ui::{Field, FieldAria, Fields, ServerForm},
+    ui::{grouped, Field, FieldAria, Fields, ServerForm},
     AppError,
 };
 use leptos::{either::Either, prelude::*};
@@ -67,9 +67,16 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
         .map(|a| format!("{} ({} items)", a.name, a.items))
         .collect();
     let major = draft.affected_accounts.len() > 1;
+    // Without an affected account the agent names one: found by name, a bounded list at a time.
+    let searching = draft.affected_accounts.is_empty();
+    let alert = draft.alert.clone();
+    let found = RwSignal::new(draft.clone());
 
     view! {
         <p class="hint">{scope}</p>
+        <Show when=move || searching>
+            <AccountSearch alert=alert.clone() found />
+        </Show>
         <ServerForm action=create read=read_case class="form" novalidate=true>
             <input type="hidden" name="input[alert]" value=draft.alert.clone() />
             <Field
@@ -113,8 +120,13 @@ fn CaseFields(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoVi
                     }
                 }
             />
-            <AccountField draft=draft.clone() create />
-            <ContactField draft=draft.clone() create />
+            {move || {
+                let draft = found.get();
+                view! {
+                    <AccountField draft=draft.clone() create />
+                    <ContactField draft create />
+                }
+            }}
             <Show when=move || major>
                 <ul class="account-summary" aria-label="Accounts affected">
                     {account_names.iter().map(|name| view! { <li>{name.clone()}</li> }).collect_view()}
@@ -161,8 +173,83 @@ fn read_case(fields: &Fields) -> CreateCase {
     }
 }
 
+/// Finds accounts by name for the Account list, when the snapshot names none. Without JavaScript it is a plain GET
+/// of the alert page's case form with `account_search`; with it, the lists change in place and what the agent
+/// typed in the case form stays.
+#[component]
+fn AccountSearch(alert: String, found: RwSignal<CaseDraft>) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    let pending = RwSignal::new(false);
+    let action = format!("/alerts/{alert}");
+    let alert = StoredValue::new(alert);
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let search = input.get().map(|input| input.value());
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = prefill_case(alert.get_value(), search).await {
+                found.set(fresh);
+            }
+            pending.set(false);
+        });
+    };
+    let value = found.with_untracked(|d| d.account_search.clone().unwrap_or_default());
+    view! {
+        <form method="get" action=action role="search" aria-label="Find an account" class="account-search" on:submit=submit>
+            <input type="hidden" name="compose" value="case" />
+            <label for="case-account-search">"Account name"</label>
+            <input
+                id="case-account-search"
+                type="search"
+                name="account_search"
+                maxlength=ACCOUNT_SEARCH_MAX.to_string()
+                value=value
+                node_ref=input
+            />
+            <button type="submit" disabled=move || pending.get()>"Find"</button>
+        </form>
+    }
+}
+
+/// What the Account list holds when the agent chooses from it: all that match, or how to find the others.
+fn accounts_hint(draft: &CaseDraft) -> Option<String> {
+    let (shown, total) = (draft.other_accounts.len() as u64, draft.other_accounts_total);
+    match &draft.account_search {
+        Some(search) if total == 0 => Some(format!("No account's name holds “{search}”.")),
+        Some(search) if shown >= total => Some(format!(
+            "{} account{} whose name holds “{search}”.",
+            grouped(total),
+            if total == 1 { "" } else { "s" }
+        )),
+        _ if shown >= total => None,
+        Some(search) => Some(format!(
+            "The first {} of {} accounts whose name holds “{search}”: find by more of the name to narrow them.",
+            grouped(shown),
+            grouped(total)
+        )),
+        None => Some(format!(
+            "The first {} of {} accounts, by name: find an account by name to choose another.",
+            grouped(shown),
+            grouped(total)
+        )),
+    }
+}
+
+/// What the Contact list holds when it is cut.
+fn contacts_hint(draft: &CaseDraft) -> Option<String> {
+    let (shown, total) = (draft.contacts.len() as u64, draft.contacts_total);
+    (shown < total).then(|| {
+        let narrow = match draft.affected_accounts.is_empty() {
+            true => ", of the accounts listed: find the account to narrow them",
+            false => ", the primary contact first",
+        };
+        format!("The first {} of {} contacts{narrow}.", grouped(shown), grouped(total))
+    })
+}
+
 #[component]
 fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
+    let hint = accounts_hint(&draft).filter(|_| draft.affected_accounts.is_empty());
     let control = move |aria: FieldAria| match draft.affected_accounts.as_slice() {
         [] => Either::Left(view! {
             <select
@@ -185,11 +272,12 @@ fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl Into
             Either::Right(view! { <input id=aria.id type="text" readonly value=text /> })
         }
     };
-    view! { <Field id="case-account" label="Account" error=field_error(create, "account") control /> }
+    view! { <Field id="case-account" label="Account" hint=hint error=field_error(create, "account") control /> }
 }
 
 #[component]
 fn ContactField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
+    let hint = contacts_hint(&draft);
     let control = move |aria: FieldAria| {
         if draft.affected_accounts.len() > 1 {
             Either::Left(view! {
@@ -231,5 +319,5 @@ fn ContactField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl Into
             })
         }
     };
-    view! { <Field id="case-contact" label="Contact" error=field_error(create, "contact") control /> }
+    view! { <Field id="case-contact" label="Contact" hint=hint error=field_error(create, "contact") control /> }
 }

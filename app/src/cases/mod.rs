@@ -18,11 +18,11 @@ pub use form::CaseComposer;
 pub use list::CasesPage;
 pub use page::CasePage;
 pub use update_case::{update_case, UpdateCase};
+pub use work::CaseWorkView;
 
 use crate::{
     domain::{CaseState, Priority},
-    journal::JournalEntry,
-    journal::NoteKind,
+    journal::{JournalPage, NoteKind},
     AppError,
 };
 use leptos::prelude::*;
@@ -34,6 +34,14 @@ pub const PAGE_SIZE: u32 = 20;
 pub const SHORT_DESCRIPTION_MAX: usize = 160;
 pub const WORK_NOTES_MAX: usize = 4000;
 pub const RESOLUTION_NOTES_MAX: usize = 4000;
+/// Install base items per page of the case page, as the alert's Affected Install Base Items.
+pub const CASE_ITEMS_PAGE_SIZE: u32 = 50;
+/// At most this many accounts the case form offers when the snapshot names none; a search finds the others.
+pub const ACCOUNT_CHOICES_MAX: u32 = 50;
+/// At most this many contacts the case form offers.
+pub const CONTACT_CHOICES_MAX: u32 = 100;
+/// Limit of the case form's account search, in characters (an account's name is at most 160).
+pub const ACCOUNT_SEARCH_MAX: usize = 160;
 
 /// An account the case form can name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,10 +73,19 @@ pub struct CaseDraft {
     pub priority: Priority,
     /// Accounts with items in the snapshot; two or more make a major case.
     pub affected_accounts: Vec<AccountChoice>,
-    /// Every account, offered when the snapshot names none.
+    /// Offered when the snapshot names no account: the accounts whose name holds `account_search` (every account
+    /// without one), by name, at most [`ACCOUNT_CHOICES_MAX`].
     pub other_accounts: Vec<AccountChoice>,
-    /// Contacts the agent may choose from.
+    /// How many accounts match `account_search` (all of them without one); more than `other_accounts` holds when
+    /// the list is cut.
+    pub other_accounts_total: u64,
+    /// What the agent searched the accounts' names for, if anything.
+    pub account_search: Option<String>,
+    /// Contacts the agent may choose from, at most [`CONTACT_CHOICES_MAX`]: the one affected account's, primary
+    /// contact first, or those of the accounts offered.
     pub contacts: Vec<ContactChoice>,
+    /// How many contacts those accounts have; more than `contacts` holds when the list is cut.
+    pub contacts_total: u64,
     pub items: i64,
     pub snapshot_taken: bool,
 }
@@ -131,7 +148,43 @@ pub struct CaseItem {
     pub account: String,
 }
 
-/// Everything the case page shows.
+/// One page of the install base items a case covers, by account and number, with how many it covers in all (a
+/// core switch's case covers tens of thousands).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseItemsPage {
+    pub items: Vec<CaseItem>,
+    pub total: u64,
+    /// 1-based, clamped to the pages there are.
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// Which page of each of the case page's lists to show, 1-based (0 or past the end: the nearest there is). The
+/// page's query names them `items_page`, `notes_page` and `comments_page`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CasePages {
+    pub items: u32,
+    pub notes: u32,
+    pub comments: u32,
+}
+
+impl CasePages {
+    /// The query of a link to this page of `list` (`items_page`, `notes_page` or `comments_page`) that keeps the
+    /// pages the other two lists show.
+    pub fn link(self, list: &str, page: u32) -> String {
+        crate::ui::pages_query(
+            list,
+            page,
+            &[
+                ("items_page", self.items),
+                ("notes_page", self.notes),
+                ("comments_page", self.comments),
+            ],
+        )
+    }
+}
+
+/// Everything the case page shows, each list one page of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseDetail {
     pub case: CaseRow,
@@ -140,8 +193,11 @@ pub struct CaseDetail {
     pub opened_by: String,
     pub resolution_notes: Option<String>,
     pub children: Vec<CaseRow>,
-    pub items: Vec<CaseItem>,
-    pub journal: Vec<JournalEntry>,
+    pub items: CaseItemsPage,
+    /// The work notes journal: work notes and activity lines, internal.
+    pub work_notes: JournalPage,
+    /// The additional comments journal, customer-visible.
+    pub comments: JournalPage,
 }
 
 /// A change of a case's state, as the agent submits it.
@@ -164,12 +220,13 @@ pub struct NewNote {
     pub text: String,
 }
 
-/// The case form for this alert, prefilled.
+/// The case form for this alert, prefilled; when the snapshot names no account, the accounts offered are those
+/// whose name holds `account_search`.
 #[server(endpoint = "prefill_case", output = crate::codec::Json)]
-pub async fn prefill_case(alert: String) -> Result<CaseDraft, AppError> {
+pub async fn prefill_case(alert: String, account_search: Option<String>) -> Result<CaseDraft, AppError> {
     crate::access::require(crate::access::Permission::CreateCases)?;
     let store = crate::store::Store::from_context()?;
-    crate::error::with_status(store.case_draft(&alert).await)
+    crate::error::with_status(store.case_draft(&alert, account_search.as_deref()).await)
 }
 
 /// One page of cases, newest first.
@@ -180,10 +237,38 @@ pub async fn list_cases(page: Option<u32>) -> Result<CaseListPage, AppError> {
     crate::error::with_status(store.list_cases(page.unwrap_or(1)).await)
 }
 
-/// The case with this number.
+/// The case with this number, with the given page (1-based; default the first) of its items and of each journal.
 #[server(endpoint = "get_case", output = crate::codec::Json)]
-pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
+pub async fn get_case(
+    number: String,
+    items_page: Option<u32>,
+    notes_page: Option<u32>,
+    comments_page: Option<u32>,
+) -> Result<CaseDetail, AppError> {
     crate::access::require(crate::access::Permission::ViewCases)?;
     let store = crate::store::Store::from_context()?;
-    crate::error::with_status(store.case_detail(&number).await)
+    let pages = CasePages {
+        items: items_page.unwrap_or(1),
+        notes: notes_page.unwrap_or(1),
+        comments: comments_page.unwrap_or(1),
+    };
+    crate::error::with_status(store.case_detail(&number, pages).await)
+}
+
+/// What the case page's work area shows (state, assignment, resolution notes and a page of each journal), which
+/// it reads again after every change: none of the case's items, however many it covers.
+#[server(endpoint = "case_work", output = crate::codec::Json)]
+pub async fn case_work(
+    number: String,
+    notes_page: Option<u32>,
+    comments_page: Option<u32>,
+) -> Result<CaseWorkView, AppError> {
+    crate::access::require(crate::access::Permission::ViewCases)?;
+    let store = crate::store::Store::from_context()?;
+    let pages = CasePages {
+        items: 1,
+        notes: notes_page.unwrap_or(1),
+        comments: comments_page.unwrap_or(1),
+    };
+    crate::error::with_status(store.case_work(&number, pages).await)
 }

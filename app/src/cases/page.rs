@@ -1,30 +1,36 @@
-//! The case page: its fields, the items it covers, its child cases and its journal.
+//! The case page: its fields, the items it covers, its child cases and its journals, each list a page at a time
+//! (`?items_page=`, `?notes_page=`, `?comments_page=`): a core switch's case covers tens of thousands of items.
 
 use super::{
     get_case,
     list::CaseTable,
     work::{CaseRights, CaseWork, CaseWorkView},
-    CaseDetail,
+    CaseDetail, CaseItemsPage, CasePages, CASE_ITEMS_PAGE_SIZE,
 };
 use crate::{
     access::{viewer, Permission},
     live::{Feed, RecordKind, Topic},
-    ui::LoadError,
+    ui::{showing, DataTable, LoadError, Pager},
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn CasePage() -> impl IntoView {
     let params = use_params_map();
     let number = Memo::new(move |_| params.read().get("number").unwrap_or_default());
+    let query = use_query_map();
+    let page_of = move |name: &str| query.read().get(name).and_then(|p| p.parse::<u32>().ok());
+    let pages = Memo::new(move |_| (page_of("items_page"), page_of("notes_page"), page_of("comments_page")));
     let case = Resource::new(
-        move || number.get(),
-        |number| async move {
+        move || (number.get(), pages.get()),
+        |(number, (items_page, notes_page, comments_page))| async move {
             // Before the case is read: whatever commits after the read reaches the open page.
             let feed = Feed::new(&[Topic::One(RecordKind::Case, number.clone())]);
-            get_case(number).await.map(|detail| (detail, feed))
+            get_case(number, items_page, notes_page, comments_page)
+                .await
+                .map(|detail| (detail, feed))
         },
     );
     view! {
@@ -52,13 +58,21 @@ fn CaseView(detail: CaseDetail, feed: Feed) -> impl IntoView {
     let viewer = viewer();
     let rights = viewer.as_ref().map(|v| CaseRights::of(v, case.proactive));
     let link_alerts = viewer.is_some_and(|v| v.may(Permission::ViewAlerts));
+    // The pages shown, which every pager's links keep for the other lists.
+    let shown = CasePages {
+        items: detail.items.page,
+        notes: detail.work_notes.page,
+        comments: detail.comments.page,
+    };
     let work = CaseWorkView {
         number: case.number.clone(),
         state: case.state,
         assigned_to: case.assigned_to.clone(),
         resolution_notes: detail.resolution_notes,
-        journal: detail.journal,
+        work_notes: detail.work_notes,
+        comments: detail.comments,
     };
+    let items_page = shown.items;
     let children = detail.children;
     view! {
         <Title text=case.number.clone() />
@@ -101,18 +115,63 @@ fn CaseView(detail: CaseDetail, feed: Feed) -> impl IntoView {
                     <CaseTable rows=children.clone() labelled_by="children-heading" />
                 </section>
             </Show>
-            <section class="related" aria-labelledby="case-items-heading">
-                <h2 id="case-items-heading">"Install base items"</h2>
-                <ul class="plain">
-                    {detail
-                        .items
-                        .into_iter()
-                        .map(|item| view! { <li>{format!("{} · {} · {}", item.number, item.name, item.account)}</li> })
-                        .collect_view()}
-                </ul>
-            </section>
-            {rights.map(|rights| view! { <CaseWork work rights feed /> })}
+            <CaseItems items=detail.items shown />
+            {rights.map(|rights| view! { <CaseWork work rights feed items_page /> })}
         </article>
+    }
+}
+
+/// The install base items the case covers, a page at a time: rendered on the server only, outside the island, so
+/// the browser gets them once, as rows, and never as props.
+#[component]
+fn CaseItems(items: CaseItemsPage, shown: CasePages) -> impl IntoView {
+    let summary = match items.total {
+        0 => "The case covers no install base items.".to_owned(),
+        _ => showing(
+            items.page,
+            CASE_ITEMS_PAGE_SIZE,
+            items.items.len(),
+            items.total,
+            "items",
+        ),
+    };
+    let pager = (items.pages > 1).then(|| {
+        view! {
+            <Pager
+                page=items.page
+                pages=items.pages
+                total=items.total
+                noun="items"
+                href=move |p| shown.link("items_page", p)
+            />
+        }
+    });
+    let rows = items.items;
+    let table = (!rows.is_empty()).then(move || {
+        view! {
+            <DataTable labelled_by="case-items-heading" columns=&["Number", "Name", "Account"]>
+                {rows
+                    .into_iter()
+                    .map(|item| {
+                        view! {
+                            <tr>
+                                <th scope="row">{item.number}</th>
+                                <td>{item.name}</td>
+                                <td>{item.account}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </DataTable>
+        }
+    });
+    view! {
+        <section class="related" aria-labelledby="case-items-heading">
+            <h2 id="case-items-heading">"Install base items"</h2>
+            <p class="muted">{summary}</p>
+            {table}
+            {pager}
+        </section>
     }
 }
 

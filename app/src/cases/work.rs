@@ -1,11 +1,11 @@
 //! The working part of the case page, hydrated in the browser: the case's state and resolution notes, the forms
 //! that change them, and the two journals (work notes, internal; additional comments, customer-visible).
 
-use super::{get_case, AddCaseNote, AssignCase, CaseDetail, CaseUpdate, NewNote, UpdateCase};
+use super::{case_work, AddCaseNote, AssignCase, CasePages, CaseUpdate, NewNote, UpdateCase};
 use crate::{
     access::{Permission, Viewer},
     domain::CaseState,
-    journal::{Journal, JournalEntry, JournalKind, NoteKind},
+    journal::{Journal, JournalPage, NoteKind},
     live::{follow, Feed},
     ui::{Field, FieldAria, Fields, ServerForm},
     AppError,
@@ -13,26 +13,17 @@ use crate::{
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// What the island shows and refreshes after each change.
+/// What the island shows and refreshes after each change: one page of each journal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseWorkView {
     pub number: String,
     pub state: CaseState,
     pub assigned_to: Option<String>,
     pub resolution_notes: Option<String>,
-    pub journal: Vec<JournalEntry>,
-}
-
-impl From<CaseDetail> for CaseWorkView {
-    fn from(detail: CaseDetail) -> Self {
-        Self {
-            number: detail.case.number,
-            state: detail.case.state,
-            assigned_to: detail.case.assigned_to,
-            resolution_notes: detail.resolution_notes,
-            journal: detail.journal,
-        }
-    }
+    /// Work notes and activity lines (internal).
+    pub work_notes: JournalPage,
+    /// Additional comments (customer-visible).
+    pub comments: JournalPage,
 }
 
 /// What the signed-in user may do to this case, decided on the server from their role.
@@ -81,27 +72,41 @@ fn field_error<T>(
 }
 
 /// The case's state, notes and journals, reloaded after each change made here and whenever the page's live stream
-/// says someone else changed the case.
+/// says someone else changed the case: the journals' pages shown, never the whole journal nor the case's items.
+/// `items_page` is the page of items the page shows, which the journals' pagers keep.
 #[island]
-pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl IntoView {
+pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed, items_page: u32) -> impl IntoView {
     let update = ServerAction::<UpdateCase>::new();
     let assign = ServerAction::<AssignCase>::new();
     let work_note = ServerAction::<AddCaseNote>::new();
     let comment = ServerAction::<AddCaseNote>::new();
     let number = StoredValue::new(work.number.clone());
     let work = RwSignal::new(work);
-    let reload = move || async move {
-        if let Ok(fresh) = get_case(number.get_value()).await {
-            work.set(fresh.into());
+    let shown_pages = move || work.with_untracked(|w| (w.work_notes.page, w.comments.page));
+    let reload_at = move |(notes, comments): (u32, u32)| async move {
+        if let Ok(fresh) = case_work(number.get_value(), Some(notes), Some(comments)).await {
+            work.set(fresh);
         }
     };
+    let reload = move || reload_at(shown_pages());
+    // After a change made here, the pages shown; after one's own note, the first page of its journal, where it is.
     Effect::new(move |_| {
-        let changes =
-            update.version().get() + assign.version().get() + work_note.version().get() + comment.version().get();
-        if changes == 0 {
+        if update.version().get() + assign.version().get() == 0 {
             return; // hydration: the props are current
         }
         leptos::task::spawn_local(reload());
+    });
+    Effect::new(move |_| {
+        if work_note.version().get() == 0 {
+            return;
+        }
+        leptos::task::spawn_local(reload_at((1, shown_pages().1)));
+    });
+    Effect::new(move |_| {
+        if comment.version().get() == 0 {
+            return;
+        }
+        leptos::task::spawn_local(reload_at((shown_pages().0, 1)));
     });
     Effect::new(move |_| follow(&feed, |_| true, reload));
 
@@ -257,13 +262,15 @@ pub fn CaseWork(work: CaseWorkView, rights: CaseRights, feed: Feed) -> impl Into
                 />
             </Show>
             {move || {
-                let (comments, notes): (Vec<_>, Vec<_>) = work
-                    .with(|w| w.journal.clone())
-                    .into_iter()
-                    .partition(|entry| entry.kind == JournalKind::Comment);
+                let (notes, comments) = work.with(|w| (w.work_notes.clone(), w.comments.clone()));
+                let shown = CasePages {
+                    items: items_page,
+                    notes: notes.page,
+                    comments: comments.page,
+                };
                 view! {
-                    <Journal title="Work notes" entries=notes />
-                    <Journal title="Additional comments" entries=comments />
+                    <Journal title="Work notes" page=notes href=move |p| shown.link("notes_page", p) />
+                    <Journal title="Additional comments" page=comments href=move |p| shown.link("comments_page", p) />
                 }
             }}
         </section>

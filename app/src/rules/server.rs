@@ -186,7 +186,7 @@ impl Store {
             return Ok(None);
         }
         self.refresh_install_base(alert, DEFAULT_MAX_HOPS, &actor).await?;
-        let draft = self.case_draft(alert).await?;
+        let draft = self.case_draft(alert, None).await?;
         if !draft.affected_accounts.iter().any(|account| account.external) {
             say("No external customer's install base items are affected; no case was created.".to_owned()).await?;
             return Ok(None);

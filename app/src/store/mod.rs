@@ -33,6 +33,12 @@ pub(crate) fn placeholders(count: usize) -> String {
     (1..=count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// `%text%` for `LIKE … ESCAPE '\'`, with LIKE's own wildcards in the text taken literally.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// The database behind Forestall.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -477,6 +483,11 @@ pub(crate) mod tests {
             is_unique_violation(&same_hash) && !violates(&same_hash, TOKEN_NAME),
             "{same_hash}"
         );
+    }
+
+    #[test]
+    fn like_wildcards_in_search_text_are_literal() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
     }
 
     #[test]

@@ -9,6 +9,8 @@ mod support;
 mod access;
 #[path = "../alerts.rs"]
 mod alerts;
+#[path = "../big_records.rs"]
+mod big_records;
 #[path = "../case_work.rs"]
 mod case_work;
 #[path = "../cases.rs"]

@@ -1,9 +1,12 @@
 //! The Create Case form's draft: what the alert and its snapshot suggest.
 
 use crate::{
-    cases::{AccountChoice, CaseDraft, ContactChoice, SHORT_DESCRIPTION_MAX},
+    cases::{
+        AccountChoice, CaseDraft, ContactChoice, ACCOUNT_CHOICES_MAX, ACCOUNT_SEARCH_MAX, CONTACT_CHOICES_MAX,
+        SHORT_DESCRIPTION_MAX,
+    },
     domain::{parse_alert_number, Severity},
-    store::Store,
+    store::{like_pattern, placeholders, Store},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -71,46 +74,114 @@ fn default_short_description(alert: &AlertForCase) -> String {
     text.chars().take(SHORT_DESCRIPTION_MAX).collect()
 }
 
+/// The accounts offered when the snapshot names none: those whose name holds `search` (all without one), by
+/// name, at most [`ACCOUNT_CHOICES_MAX`]; and how many match.
+async fn offered_accounts(
+    conn: &mut AnyConnection,
+    search: Option<&str>,
+) -> Result<(Vec<AccountChoice>, u64), sqlx::Error> {
+    // Lower-cased on both sides, as All Alerts' search: it ignores case on either database.
+    let pattern = search.map(|text| like_pattern(&text.to_lowercase()));
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM accounts WHERE {ACCOUNT_MATCHES}"
+    )))
+    .bind(pattern.as_deref())
+    .fetch_one(&mut *conn)
+    .await?;
+    let accounts = sqlx::query_as::<_, (i64, String, String, Option<i64>, i64)>(sqlx::AssertSqlSafe(format!(
+        "SELECT id, name, kind, primary_contact_id, 0 FROM accounts WHERE {ACCOUNT_MATCHES} ORDER BY name LIMIT $2"
+    )))
+    .bind(pattern.as_deref())
+    .bind(i64::from(ACCOUNT_CHOICES_MAX))
+    .fetch_all(conn)
+    .await?;
+    Ok((
+        accounts.into_iter().map(account_choice).collect(),
+        u64::try_from(total).unwrap_or(0),
+    ))
+}
+
+/// An account whose name holds the search pattern `$1`, or any account when `$1` is null.
+const ACCOUNT_MATCHES: &str = "(CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 ESCAPE '\\')";
+
+/// The contacts of `accounts`, by account and name with each account's primary contact first, at most
+/// [`CONTACT_CHOICES_MAX`]; and how many they have.
+async fn contacts_of(
+    conn: &mut AnyConnection,
+    accounts: &[AccountChoice],
+) -> Result<(Vec<ContactChoice>, u64), sqlx::Error> {
+    if accounts.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let ids = placeholders(accounts.len());
+    let total: i64 = accounts
+        .iter()
+        .fold(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM contacts WHERE account_id IN ({ids})"
+            ))),
+            |query, account| query.bind(account.id),
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+    let limit = format!("${}", accounts.len() + 1);
+    let contacts = accounts
+        .iter()
+        .fold(
+            sqlx::query_as::<_, (i64, String, i64, String)>(sqlx::AssertSqlSafe(format!(
+                "SELECT co.id, co.name, acc.id, acc.name FROM contacts co JOIN accounts acc ON acc.id = co.account_id
+                 WHERE acc.id IN ({ids})
+                 ORDER BY acc.name, CASE WHEN co.id = acc.primary_contact_id THEN 0 ELSE 1 END, co.name, co.id
+                 LIMIT {limit}"
+            ))),
+            |query, account| query.bind(account.id),
+        )
+        .bind(i64::from(CONTACT_CHOICES_MAX))
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, name, account_id, account)| ContactChoice {
+            id,
+            name,
+            account_id,
+            account,
+        })
+        .collect();
+    Ok((contacts, u64::try_from(total).unwrap_or(0)))
+}
+
+/// The search as typed, trimmed, and cut to [`ACCOUNT_SEARCH_MAX`] characters (no account's name is longer); none
+/// when empty. Cut rather than refused: the search comes in the alert page's address, which should still open.
+fn account_search(search: Option<&str>) -> Option<String> {
+    search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(ACCOUNT_SEARCH_MAX).collect())
+}
+
 impl Store {
+    /// The Create Case form's draft. Every list in it is bounded: without a snapshot naming an account, the form
+    /// offers the first [`ACCOUNT_CHOICES_MAX`] accounts whose name holds `search` (all accounts without one), not
+    /// every account there is.
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
-    pub async fn case_draft(&self, alert: &str) -> Result<CaseDraft, AppError> {
+    pub async fn case_draft(&self, alert: &str, search: Option<&str>) -> Result<CaseDraft, AppError> {
+        let search = account_search(search);
         let mut conn = self.pool().acquire().await?;
         let record = alert_for_case(&mut conn, alert).await?;
         let affected = affected_accounts(&mut conn, record.id).await?;
         let items = affected.iter().map(|a| a.items).sum();
-        let other_accounts = if affected.is_empty() {
-            sqlx::query_as::<_, (i64, String, String, Option<i64>, i64)>(
-                "SELECT id, name, kind, primary_contact_id, 0 FROM accounts ORDER BY name",
-            )
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(account_choice)
-            .collect()
+        let (other_accounts, other_accounts_total) = if affected.is_empty() {
+            offered_accounts(&mut conn, search.as_deref()).await?
         } else {
-            Vec::new()
+            (Vec::new(), 0)
         };
-        // One affected account: its contacts. None: everyone's, labelled by account. Several: each child case gets
-        // its account's primary contact, so there is nothing to choose.
-        let contact_account = match affected.as_slice() {
-            [only] => Some(only.id),
-            _ => None,
+        // One affected account: its contacts. None: those of the accounts offered, labelled by account. Several:
+        // each child case gets its account's primary contact, so there is nothing to choose.
+        let (contacts, contacts_total) = match affected.as_slice() {
+            [] => contacts_of(&mut conn, &other_accounts).await?,
+            [_] => contacts_of(&mut conn, &affected).await?,
+            _ => (Vec::new(), 0),
         };
-        let contacts: Vec<ContactChoice> =
-            if affected.len() > 1 {
-                Vec::new()
-            } else {
-                sqlx::query_as::<_, (i64, String, i64, String)>(
-                "SELECT co.id, co.name, acc.id, acc.name FROM contacts co JOIN accounts acc ON acc.id = co.account_id
-                 WHERE CAST($1 AS BIGINT) IS NULL OR acc.id = $1 ORDER BY acc.name, co.name",
-            )
-            .bind(contact_account)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(id, name, account_id, account)| ContactChoice { id, name, account_id, account })
-            .collect()
-            };
         Ok(CaseDraft {
             alert: record.number.clone(),
             short_description: default_short_description(&record),
@@ -118,7 +189,10 @@ impl Store {
             existing_case: record.case_number,
             affected_accounts: affected,
             other_accounts,
+            other_accounts_total,
+            account_search: search,
             contacts,
+            contacts_total,
             items,
             snapshot_taken: record.ib_refreshed_at.is_some(),
         })

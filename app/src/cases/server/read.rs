@@ -1,12 +1,16 @@
 //! The case lists and the case page.
 
 use crate::{
-    cases::{CaseDetail, CaseItem, CaseListPage, CaseRow, PAGE_SIZE},
+    cases::{
+        CaseDetail, CaseItem, CaseItemsPage, CaseListPage, CasePages, CaseRow, CaseWorkView, CASE_ITEMS_PAGE_SIZE,
+        PAGE_SIZE,
+    },
     domain::{CaseNumber, CaseState, Priority},
+    journal::{read_journal, JournalOf, JournalPage},
     store::{Store, Window},
     AppError,
 };
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 
 #[derive(FromRow)]
 struct CaseRowRecord {
@@ -48,6 +52,62 @@ const CASE_ROW_SQL: &str = "
     LEFT JOIN accounts acc ON acc.id = c.account_id
     LEFT JOIN alerts a ON a.id = c.alert_id
     LEFT JOIN cases p ON p.id = c.parent_id";
+
+/// The case as its work area shows it.
+#[derive(FromRow)]
+struct CaseWorkRecord {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    state: CaseState,
+    assigned_to: Option<String>,
+    resolution_notes: Option<String>,
+}
+
+/// The case's number, parsed, or the not-found answer for what was asked.
+fn case_number(number: &str) -> Result<CaseNumber, AppError> {
+    number
+        .parse::<CaseNumber>()
+        .map_err(|_| AppError::not_found("Case", number.chars().take(40).collect::<String>()))
+}
+
+/// The pages asked for of the case's two journals.
+async fn case_journals(
+    conn: &mut AnyConnection,
+    case_id: i64,
+    pages: CasePages,
+) -> Result<(JournalPage, JournalPage), sqlx::Error> {
+    let notes = read_journal(conn, JournalOf::CaseNotes(case_id), pages.notes).await?;
+    let comments = read_journal(conn, JournalOf::CaseComments(case_id), pages.comments).await?;
+    Ok((notes, comments))
+}
+
+/// One page of the items the case covers, by account and number.
+async fn case_items(conn: &mut AnyConnection, case_id: i64, page: u32) -> Result<CaseItemsPage, sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_items WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let window = Window::new(total, page, CASE_ITEMS_PAGE_SIZE);
+    let items = sqlx::query_as::<_, (String, String, String)>(
+        "SELECT ib.number, ib.name, acc.name FROM case_items ci
+         JOIN install_base_items ib ON ib.id = ci.item_id JOIN accounts acc ON acc.id = ib.account_id
+         WHERE ci.case_id = $1 ORDER BY acc.name, ib.number LIMIT $2 OFFSET $3",
+    )
+    .bind(case_id)
+    .bind(window.limit)
+    .bind(window.offset)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|(number, name, account)| CaseItem { number, name, account })
+    .collect();
+    Ok(CaseItemsPage {
+        items,
+        total: window.total,
+        page: window.page,
+        pages: window.pages,
+    })
+}
 
 impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
@@ -92,11 +152,10 @@ impl Store {
         Ok(records.into_iter().map(CaseRowRecord::into_row).collect())
     }
 
+    /// The case page: the case, its children, and the pages asked for of its items and journals.
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
-    pub async fn case_detail(&self, number: &str) -> Result<CaseDetail, AppError> {
-        let number = number
-            .parse::<CaseNumber>()
-            .map_err(|_| AppError::not_found("Case", number.chars().take(40).collect::<String>()))?;
+    pub async fn case_detail(&self, number: &str, pages: CasePages) -> Result<CaseDetail, AppError> {
+        let number = case_number(number)?;
         let mut conn = self.pool().acquire().await?;
         let record: CaseRowRecord = sqlx::query_as(sqlx::AssertSqlSafe(format!("{CASE_ROW_SQL} WHERE c.number = $1")))
             .bind(number.to_string())
@@ -124,23 +183,8 @@ impl Store {
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
-        let items = sqlx::query_as::<_, (String, String, String)>(
-            "SELECT ib.number, ib.name, acc.name FROM case_items ci
-             JOIN install_base_items ib ON ib.id = ci.item_id JOIN accounts acc ON acc.id = ib.account_id
-             WHERE ci.case_id = $1 ORDER BY acc.name, ib.number",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|(number, name, account)| CaseItem { number, name, account })
-        .collect();
-        let journal = sqlx::query_as(
-            "SELECT kind, author, created_at, body FROM journal_entries WHERE case_id = $1 ORDER BY id DESC",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let items = case_items(&mut conn, id, pages.items).await?;
+        let (work_notes, comments) = case_journals(&mut conn, id, pages).await?;
         Ok(CaseDetail {
             case: record.into_row(),
             contact,
@@ -149,7 +193,30 @@ impl Store {
             resolution_notes,
             children: children.into_iter().map(CaseRowRecord::into_row).collect(),
             items,
-            journal,
+            work_notes,
+            comments,
+        })
+    }
+
+    /// The case page's work area, with the pages asked for of its journals: what a live update reads again.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn case_work(&self, number: &str, pages: CasePages) -> Result<CaseWorkView, AppError> {
+        let number = case_number(number)?;
+        let mut conn = self.pool().acquire().await?;
+        let case: CaseWorkRecord =
+            sqlx::query_as("SELECT id, state, assigned_to, resolution_notes FROM cases WHERE number = $1")
+                .bind(number.to_string())
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
+        let (work_notes, comments) = case_journals(&mut conn, case.id, pages).await?;
+        Ok(CaseWorkView {
+            number: number.to_string(),
+            state: case.state,
+            assigned_to: case.assigned_to,
+            resolution_notes: case.resolution_notes,
+            work_notes,
+            comments,
         })
     }
 }

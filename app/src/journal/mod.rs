@@ -1,7 +1,18 @@
-//! Journal entries shown on alerts and cases.
+//! Journal entries shown on alerts and cases, a page at a time: an alert's activity grows with every event and
+//! reopen, and a big case's journal with every notice.
 
+#[cfg(feature = "ssr")]
+mod server;
+
+#[cfg(feature = "ssr")]
+pub(crate) use server::{read_journal, write_journal, JournalOf};
+
+use crate::ui::{showing, Pager};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Journal entries per page: the newest 50, then older ones a page at a time.
+pub const JOURNAL_PAGE_SIZE: u32 = 50;
 
 /// What a journal entry is; stored as [`JournalKind::as_str`], which the schema's CHECK lists too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,31 +66,6 @@ impl From<NoteKind> for JournalKind {
     }
 }
 
-#[cfg(feature = "ssr")]
-/// Adds an entry, stamped now, to a case's journal or an alert's (exactly one of the two).
-pub(crate) async fn write_journal(
-    conn: &mut sqlx::AnyConnection,
-    case_id: Option<i64>,
-    alert_id: Option<i64>,
-    kind: JournalKind,
-    author: &str,
-    body: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO journal_entries (case_id, alert_id, kind, author, created_at, body)
-         VALUES ($1, $2, $3, $4, $6, $5)",
-    )
-    .bind(case_id)
-    .bind(alert_id)
-    .bind(kind.as_str())
-    .bind(author)
-    .bind(body)
-    .bind(crate::store::now_text())
-    .execute(conn)
-    .await
-    .map(drop)
-}
-
 /// One entry of a record's activity: a work note, a customer-visible comment or an activity line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -91,20 +77,52 @@ pub struct JournalEntry {
     pub body: String,
 }
 
-/// A record's journal, newest first. Bodies are text nodes: nothing typed by a person becomes markup.
+/// One page of a record's journal, newest first, with how many entries it holds in all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalPage {
+    pub entries: Vec<JournalEntry>,
+    pub total: u64,
+    /// 1-based, clamped to the pages there are.
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// A record's journal, newest first, one page of it (`href` makes the link to another page). Bodies are text
+/// nodes: nothing typed by a person becomes markup.
 #[component]
-pub fn Journal(#[prop(into)] title: String, entries: Vec<JournalEntry>) -> impl IntoView {
+pub fn Journal(#[prop(into)] title: String, page: JournalPage, href: impl Fn(u32) -> String) -> impl IntoView {
     let heading_id = format!("journal-{}", title.to_ascii_lowercase().replace(' ', "-"));
-    let empty = entries.is_empty();
+    let empty = page.entries.is_empty();
     let labelled_by = heading_id.clone();
+    // Older entries a page at a time; the pager's links work without JavaScript.
+    let paged = (page.pages > 1).then(|| {
+        let summary = format!(
+            "{}, newest first",
+            showing(page.page, JOURNAL_PAGE_SIZE, page.entries.len(), page.total, "entries")
+        );
+        let pager = view! {
+            <Pager
+                page=page.page
+                pages=page.pages
+                total=page.total
+                noun="entries"
+                label=format!("{title} pages")
+                href
+            />
+        };
+        (view! { <p class="muted">{summary}</p> }, pager)
+    });
+    let (summary, pager) = paged.unzip();
     view! {
         <section class="journal" aria-labelledby=labelled_by>
             <h2 id=heading_id>{title}</h2>
             <Show when=move || empty>
                 <p class="muted">"Nothing has been recorded yet."</p>
             </Show>
+            {summary}
             <ol class="journal-entries">
-                {entries
+                {page
+                    .entries
                     .into_iter()
                     .map(|entry| {
                         let label = entry.kind.label();
@@ -121,6 +139,7 @@ pub fn Journal(#[prop(into)] title: String, entries: Vec<JournalEntry>) -> impl 
                     })
                     .collect_view()}
             </ol>
+            {pager}
         </section>
     }
 }
