@@ -31,6 +31,16 @@ export class CasePage extends PageObject {
     return this.field('Assigned to');
   }
 
+  /** The install base items the case covers, a page at a time (table `Install base items`: Number, Name, Account). */
+  get items(): Locator {
+    return this.page.getByRole('table', { name: 'Install base items' });
+  }
+
+  /** The pager of the items (`items pages`), and of the journals (`Work notes pages`, `Additional comments pages`). */
+  pager(name: 'items pages' | 'Work notes pages' | 'Additional comments pages'): Locator {
+    return this.page.getByRole('navigation', { name: exactly(name) });
+  }
+
   /** The link to the alert the case was opened for. */
   alertLink(number: string): Locator {
     return this.page.getByRole('link', { name: exactly(number) });
