@@ -3,7 +3,7 @@
 use super::{prefill_case, CaseDraft, CreateCase, NewCase, ACCOUNT_SEARCH_MAX};
 use crate::{
     domain::Priority,
-    ui::{grouped, Field, FieldAria, Fields, ServerForm},
+    ui::{Field, FieldAria, Fields, ServerForm},
     AppError,
 };
 use leptos::{either::Either, prelude::*};
@@ -211,45 +211,9 @@ fn AccountSearch(alert: String, found: RwSignal<CaseDraft>) -> impl IntoView {
     }
 }
 
-/// What the Account list holds when the agent chooses from it: all that match, or how to find the others.
-fn accounts_hint(draft: &CaseDraft) -> Option<String> {
-    let (shown, total) = (draft.other_accounts.len() as u64, draft.other_accounts_total);
-    match &draft.account_search {
-        Some(search) if total == 0 => Some(format!("No account's name holds “{search}”.")),
-        Some(search) if shown >= total => Some(format!(
-            "{} account{} whose name holds “{search}”.",
-            grouped(total),
-            if total == 1 { "" } else { "s" }
-        )),
-        _ if shown >= total => None,
-        Some(search) => Some(format!(
-            "The first {} of {} accounts whose name holds “{search}”: find by more of the name to narrow them.",
-            grouped(shown),
-            grouped(total)
-        )),
-        None => Some(format!(
-            "The first {} of {} accounts, by name: find an account by name to choose another.",
-            grouped(shown),
-            grouped(total)
-        )),
-    }
-}
-
-/// What the Contact list holds when it is cut.
-fn contacts_hint(draft: &CaseDraft) -> Option<String> {
-    let (shown, total) = (draft.contacts.len() as u64, draft.contacts_total);
-    (shown < total).then(|| {
-        let narrow = match draft.affected_accounts.is_empty() {
-            true => ", of the accounts listed: find the account to narrow them",
-            false => ", the primary contact first",
-        };
-        format!("The first {} of {} contacts{narrow}.", grouped(shown), grouped(total))
-    })
-}
-
 #[component]
 fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
-    let hint = accounts_hint(&draft).filter(|_| draft.affected_accounts.is_empty());
+    let hint = draft.accounts_hint.clone().filter(|_| draft.affected_accounts.is_empty());
     let control = move |aria: FieldAria| match draft.affected_accounts.as_slice() {
         [] => Either::Left(view! {
             <select
@@ -277,7 +241,7 @@ fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl Into
 
 #[component]
 fn ContactField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
-    let hint = contacts_hint(&draft);
+    let hint = draft.contacts_hint.clone();
     let control = move |aria: FieldAria| {
         if draft.affected_accounts.len() > 1 {
             Either::Left(view! {

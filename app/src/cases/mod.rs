@@ -88,6 +88,10 @@ pub struct CaseDraft {
     pub contacts_total: u64,
     pub items: i64,
     pub snapshot_taken: bool,
+    /// What the Account list holds when it is offered (all that match, or how to find the others).
+    pub accounts_hint: Option<String>,
+    /// What the Contact list holds when it is cut.
+    pub contacts_hint: Option<String>,
 }
 
 /// What the agent submits. Texts as typed; the server parses and checks every one.

@@ -9,6 +9,7 @@ use crate::{
     store::{like_pattern, placeholders, Store},
     AppError,
 };
+use crate::ui::grouped;
 use sqlx::{AnyConnection, FromRow};
 
 #[derive(FromRow)]
@@ -182,7 +183,7 @@ impl Store {
             [_] => contacts_of(&mut conn, &affected).await?,
             _ => (Vec::new(), 0),
         };
-        Ok(CaseDraft {
+        let mut draft = CaseDraft {
             alert: record.number.clone(),
             short_description: default_short_description(&record),
             priority: record.severity.case_priority(),
@@ -195,6 +196,49 @@ impl Store {
             contacts_total,
             items,
             snapshot_taken: record.ib_refreshed_at.is_some(),
-        })
+            accounts_hint: None,
+            contacts_hint: None,
+        };
+        // Written here rather than in the browser: the form only shows them (and the wasm stays smaller).
+        draft.accounts_hint = accounts_hint(&draft);
+        draft.contacts_hint = contacts_hint(&draft);
+        Ok(draft)
     }
 }
+
+/// What the Account list holds when the agent chooses from it: all that match, or how to find the others.
+fn accounts_hint(draft: &CaseDraft) -> Option<String> {
+    let (shown, total) = (draft.other_accounts.len() as u64, draft.other_accounts_total);
+    match &draft.account_search {
+        Some(search) if total == 0 => Some(format!("No account's name holds “{search}”.")),
+        Some(search) if shown >= total => Some(format!(
+            "{} account{} whose name holds “{search}”.",
+            grouped(total),
+            if total == 1 { "" } else { "s" }
+        )),
+        _ if shown >= total => None,
+        Some(search) => Some(format!(
+            "The first {} of {} accounts whose name holds “{search}”: find by more of the name to narrow them.",
+            grouped(shown),
+            grouped(total)
+        )),
+        None => Some(format!(
+            "The first {} of {} accounts, by name: find an account by name to choose another.",
+            grouped(shown),
+            grouped(total)
+        )),
+    }
+}
+
+/// What the Contact list holds when it is cut.
+fn contacts_hint(draft: &CaseDraft) -> Option<String> {
+    let (shown, total) = (draft.contacts.len() as u64, draft.contacts_total);
+    (shown < total).then(|| {
+        let narrow = match draft.affected_accounts.is_empty() {
+            true => ", of the accounts listed: find the account to narrow them",
+            false => ", the primary contact first",
+        };
+        format!("The first {} of {} contacts{narrow}.", grouped(shown), grouped(total))
+    })
+}
+
