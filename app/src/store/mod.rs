@@ -85,14 +85,14 @@ impl Store {
 }
 
 /// A write transaction; on SQLite it holds the store's write gate until it ends. It derefs to the connection, as a
-/// `Transaction` does.
-pub(crate) struct WriteTx {
-    tx: Transaction<'static, sqlx::Any>,
+/// `Transaction` does. `'c` is `'static` on a pooled connection, and a borrowed connection's borrow otherwise.
+pub(crate) struct WriteTx<'c> {
+    tx: Transaction<'c, sqlx::Any>,
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
     commits: Arc<tokio::sync::Notify>,
 }
 
-impl WriteTx {
+impl WriteTx<'_> {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await?;
         self.commits.notify_one();
@@ -105,7 +105,7 @@ impl WriteTx {
     }
 }
 
-impl std::ops::Deref for WriteTx {
+impl std::ops::Deref for WriteTx<'_> {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
@@ -113,7 +113,7 @@ impl std::ops::Deref for WriteTx {
     }
 }
 
-impl std::ops::DerefMut for WriteTx {
+impl std::ops::DerefMut for WriteTx<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
@@ -262,7 +262,7 @@ impl Store {
     /// holding a connection and sleeping in SQLite's busy handler, whose growing back-off made the slowest requests
     /// wait many times longer than the rest. On PostgreSQL, rows are locked as they are written and unique indexes
     /// settle races.
-    pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx<'static>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => {
                 let gate = Arc::clone(&self.write_gate).lock_owned().await;
