@@ -116,10 +116,26 @@ impl Store {
         dir: &Path,
         mut progress: impl FnMut(&str, u64),
     ) -> Result<ImportReport, ImportError> {
-        let present: Vec<_> = FILES.iter().filter(|f| dir.join(f).is_file()).collect();
+        let present: Vec<_> = FILES.into_iter().filter(|f| dir.join(f).is_file()).collect();
         if present.is_empty() {
             return Err(ImportError::NothingToImport(dir.to_owned()));
         }
+        let report = self.import_in_one_transaction(dir, &present, &mut progress).await?;
+        if report.changed() > 0 {
+            // Fresh statistics, so PostgreSQL's planner knows the new sizes: without them it plans the trace for
+            // empty tables, an order of magnitude slower.
+            self.analyze().await?;
+        }
+        Ok(report)
+    }
+
+    /// Imports `present`, files of `dir`, in one transaction on this store.
+    async fn import_in_one_transaction(
+        &self,
+        dir: &Path,
+        present: &[&'static str],
+        progress: &mut impl FnMut(&str, u64),
+    ) -> Result<ImportReport, ImportError> {
         let mut tx = self.begin_write().await?;
         let mut report = ImportReport::default();
         for &file in present {
@@ -129,16 +145,16 @@ impl Store {
                 ..FileReport::default()
             };
             match file {
-                "accounts.csv" => import_file::<AccountRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
-                "contacts.csv" => import_file::<ContactRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
-                "products.csv" => import_file::<ProductRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
+                "accounts.csv" => import_file::<AccountRow>(&mut tx, &path, &mut file_report, progress).await?,
+                "contacts.csv" => import_file::<ContactRow>(&mut tx, &path, &mut file_report, progress).await?,
+                "products.csv" => import_file::<ProductRow>(&mut tx, &path, &mut file_report, progress).await?,
                 "configuration_items.csv" => {
-                    import_file::<CiRow>(&mut tx, &path, &mut file_report, &mut progress).await?;
+                    import_file::<CiRow>(&mut tx, &path, &mut file_report, progress).await?;
                 }
                 "ci_relationships.csv" => {
-                    import_file::<RelationshipRow>(&mut tx, &path, &mut file_report, &mut progress).await?;
+                    import_file::<RelationshipRow>(&mut tx, &path, &mut file_report, progress).await?;
                 }
-                _ => import_file::<ItemRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
+                _ => import_file::<ItemRow>(&mut tx, &path, &mut file_report, progress).await?,
             }
             // Second passes: references to records of the same file, or of a file read later.
             match file {
@@ -168,11 +184,6 @@ impl Store {
             crate::store::cmdb_changed(&mut tx).await?;
         }
         tx.commit().await?;
-        if report.changed() > 0 {
-            // Fresh statistics, so PostgreSQL's planner knows the new sizes: without them it plans the trace for
-            // empty tables, an order of magnitude slower.
-            self.analyze().await?;
-        }
         Ok(report)
     }
 }
