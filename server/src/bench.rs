@@ -2,7 +2,11 @@
 //! in-memory breadth-first walk over the same graph, with the import rate, the time and memory to read the impact
 //! graph, and peak memory. Prints Markdown tables for BENCHMARKS.md.
 
-use app::{import::generate, install_base::MemoryCmdb, store::Store};
+use app::{
+    import::{generate, Progress},
+    install_base::MemoryCmdb,
+    store::Store,
+};
 use std::{
     path::{Path, PathBuf},
     time::{Duration, Instant},
@@ -79,7 +83,11 @@ pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 let started = Instant::now();
                 let report = store
-                    .import_dir(&dir, |file, rows| eprint!("\r{kind} {size}: {file} {rows}      "))
+                    .import_dir(&dir, |progress| {
+                        if let Progress::Rows { file, rows } = progress {
+                            eprint!("\r{kind} {size}: {file} {rows}      ");
+                        }
+                    })
                     .await?;
                 let elapsed = started.elapsed();
                 eprintln!();

@@ -3,6 +3,7 @@
 use app::{
     access::Role,
     auth::server::{check_password_rules, generate_password},
+    import::Progress,
     ingest::Lifecycle,
     state::Settings,
     store::Store,
@@ -377,7 +378,11 @@ fn import_dir_problem(dir: &std::path::Path) -> Option<String> {
 async fn import(store: &Store, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let report = store
-        .import_dir(dir, |file, rows| eprint!("\r{file}: {rows} rows read   "))
+        .import_dir(dir, |progress| match progress {
+            Progress::Copying => eprintln!("Copying the CMDB into a staging database beside this one."),
+            Progress::Rows { file, rows } => eprint!("\r{file}: {rows} rows read   "),
+            Progress::Merging => eprint!("\nMerging the changes into the database (one short transaction)..."),
+        })
         .await;
     eprintln!();
     let report = report.map_err(|error| format!("import stopped, nothing was imported. {error}"))?;
@@ -394,6 +399,12 @@ async fn import(store: &Store, dir: &std::path::Path) -> Result<(), Box<dyn std:
         rows as f64 / seconds.max(0.001),
         report.changed()
     );
+    if let Some(merge) = report.merge {
+        println!(
+            "Merged in {:.2} s: the longest any other writer waited for this import.",
+            merge.as_secs_f64()
+        );
+    }
     Ok(())
 }
 

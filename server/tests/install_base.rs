@@ -101,7 +101,7 @@ async fn every_instance_traces_the_cmdb_as_it_is_now_whoever_changed_it() {
          IB0090001,Initech reporting node,Initech,,,db-host-01,,true,\n",
     )
     .expect("write the CSV");
-    other.import_dir(folder.path(), |_, _| {}).await.expect("import");
+    other.import_dir(folder.path(), |_| {}).await.expect("import");
     let outcome = app.refresh(DB_HOST_ALERT).await;
     assert_eq!((outcome.items, outcome.accounts), (6, 4));
     other.close().await;

@@ -21,7 +21,7 @@ async fn a_cmdb_change_makes_earlier_snapshots_stale_until_refreshed() {
     let page = app.get(&format!("/alerts/{MAIL_ALERT}")).await;
     assert!(!page.body.contains("The CMDB changed after this snapshot"));
 
-    app.store.import_dir(&example(), |_, _| {}).await.expect("import");
+    app.store.import_dir(&example(), |_| {}).await.expect("import");
     let stale = snapshot(&app, MAIL_ALERT, "1").await;
     assert!(stale.stale, "{stale:?}");
     assert!(
@@ -40,7 +40,7 @@ async fn a_cmdb_change_makes_earlier_snapshots_stale_until_refreshed() {
     app.refresh(MAIL_ALERT).await;
     assert!(!snapshot(&app, MAIL_ALERT, "1").await.stale);
     // Importing the same files again changes nothing, so nothing becomes stale.
-    app.store.import_dir(&example(), |_, _| {}).await.expect("import again");
+    app.store.import_dir(&example(), |_| {}).await.expect("import again");
     assert!(!snapshot(&app, MAIL_ALERT, "1").await.stale);
 }
 
@@ -52,7 +52,7 @@ async fn with_refresh_on_open_a_stale_snapshot_is_traced_again_when_an_operator_
     })
     .await;
     app.refresh(MAIL_ALERT).await;
-    app.store.import_dir(&example(), |_, _| {}).await.expect("import");
+    app.store.import_dir(&example(), |_| {}).await.expect("import");
     let refreshes = "SELECT COUNT(*) FROM audit_log WHERE action = 'install_base_refreshed'";
 
     // A viewer may not refresh: the page says the snapshot is stale and nothing is traced.
@@ -112,7 +112,7 @@ async fn a_big_snapshot_comes_a_page_at_a_time_with_its_totals() {
         items.push_str(&format!("IB02{n:05},Big item {n:03},{account},big-host-01\n"));
     }
     std::fs::write(dir.join("install_base_items.csv"), items).expect("write");
-    app.store.import_dir(dir, |_, _| {}).await.expect("import");
+    app.store.import_dir(dir, |_| {}).await.expect("import");
     sqlx::query(
         "INSERT INTO alerts (number, source, node, message_key, severity, state, ci_id, first_event_at, last_event_at)
          SELECT 'Alert0090001', 'Test', 'big-host-01', 'big', 2, 'Open', id, '2026-11-27 00:00:00',

@@ -6,13 +6,20 @@
 //! name, contact email, CI name, item number, a relationship's three parts), so importing the same files twice
 //! changes nothing the second time. Files are read row by row; what stays in memory is one hash per key, for
 //! finding a key given twice.
+//!
+//! On a SQLite file that transaction is run on a staging copy of the CMDB and merged in one short one
+//! (`staging.rs`), so that the service's writers are not held up for the whole import.
 
 mod generate;
 mod rows;
+mod staging;
 
 pub use generate::{generate, Generated};
 
-use crate::{domain::ItemNumber, store::Store};
+use crate::{
+    domain::ItemNumber,
+    store::{Backend, Store},
+};
 use rows::{At, Columns};
 use serde::{de::DeserializeOwned, Deserialize};
 use sqlx::AnyConnection;
@@ -20,6 +27,7 @@ use std::{
     collections::HashMap,
     hash::{DefaultHasher, Hash, Hasher},
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 /// The files an import reads, in the order it reads them; each is optional.
@@ -49,6 +57,14 @@ pub enum ImportError {
     File { file: &'static str, reason: String },
     #[error("{0} holds none of the files an import reads ({files})", files = FILES.join(", "))]
     NothingToImport(PathBuf),
+    #[error("another import into this database is running: wait for it to end, then import again")]
+    AlreadyRunning,
+    #[error(
+        "the CMDB was changed by something else while the import ran (another process's import or demo data, or SQL), and the import's rows would have overwritten that change: import again"
+    )]
+    ChangedMeanwhile,
+    #[error("the staging database {path}: {reason}")]
+    Staging { path: PathBuf, reason: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -66,6 +82,20 @@ pub struct FileReport {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportReport {
     pub files: Vec<FileReport>,
+    /// On a SQLite file, how long the merge into the database took: the longest any other writer waited for the
+    /// import. `None` when nothing changed, and on PostgreSQL (where the import does not hold up other writers).
+    pub merge: Option<Duration>,
+}
+
+/// What an import is doing, as its progress callback hears it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// On a SQLite file, first: the CMDB is being copied into the staging database (a read).
+    Copying,
+    /// Rows read from `file` so far, every 10,000 rows and at the file's end.
+    Rows { file: &'static str, rows: u64 },
+    /// On a SQLite file, last: the changed records are being written into the database, in one short transaction.
+    Merging,
 }
 
 impl ImportReport {
@@ -109,18 +139,43 @@ impl SeenKeys {
 }
 
 impl Store {
-    /// Imports the CSV files in `dir`; `progress` hears (file, rows read so far) every 10,000 rows and at each
-    /// file's end.
+    /// Imports the CSV files in `dir`, all or nothing; `progress` hears what the import is doing.
+    ///
+    /// On a SQLite file the other writers (the running server's sign-ins, events and case work) wait only for the
+    /// last, short step, the merge ([`ImportReport::merge`]). On PostgreSQL, and on SQLite in memory, the import is
+    /// one transaction on the database, which on PostgreSQL holds up no other writer.
     pub async fn import_dir(
         &self,
         dir: &Path,
-        mut progress: impl FnMut(&str, u64),
+        mut progress: impl FnMut(Progress),
     ) -> Result<ImportReport, ImportError> {
-        let present: Vec<_> = FILES.iter().filter(|f| dir.join(f).is_file()).collect();
+        let present: Vec<_> = FILES.into_iter().filter(|f| dir.join(f).is_file()).collect();
         if present.is_empty() {
             return Err(ImportError::NothingToImport(dir.to_owned()));
         }
+        let report = match self.sqlite_file().await? {
+            Some(main) => self.import_staged(&main, dir, &present, &mut progress).await?,
+            None => self.import_in_one_transaction(dir, &present, &mut progress).await?,
+        };
+        if report.changed() > 0 {
+            // Fresh statistics, so PostgreSQL's planner knows the new sizes: without them it plans the trace for
+            // empty tables, an order of magnitude slower.
+            self.analyze().await?;
+        }
+        Ok(report)
+    }
+
+    /// Imports `present`, files of `dir`, in one transaction on this store.
+    async fn import_in_one_transaction(
+        &self,
+        dir: &Path,
+        present: &[&'static str],
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<ImportReport, ImportError> {
         let mut tx = self.begin_write().await?;
+        if self.backend() == Backend::Postgres {
+            refuse_a_second_import(&mut tx).await?;
+        }
         let mut report = ImportReport::default();
         for &file in present {
             let path = dir.join(file);
@@ -129,16 +184,16 @@ impl Store {
                 ..FileReport::default()
             };
             match file {
-                "accounts.csv" => import_file::<AccountRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
-                "contacts.csv" => import_file::<ContactRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
-                "products.csv" => import_file::<ProductRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
+                "accounts.csv" => import_file::<AccountRow>(&mut tx, &path, &mut file_report, progress).await?,
+                "contacts.csv" => import_file::<ContactRow>(&mut tx, &path, &mut file_report, progress).await?,
+                "products.csv" => import_file::<ProductRow>(&mut tx, &path, &mut file_report, progress).await?,
                 "configuration_items.csv" => {
-                    import_file::<CiRow>(&mut tx, &path, &mut file_report, &mut progress).await?;
+                    import_file::<CiRow>(&mut tx, &path, &mut file_report, progress).await?;
                 }
                 "ci_relationships.csv" => {
-                    import_file::<RelationshipRow>(&mut tx, &path, &mut file_report, &mut progress).await?;
+                    import_file::<RelationshipRow>(&mut tx, &path, &mut file_report, progress).await?;
                 }
-                _ => import_file::<ItemRow>(&mut tx, &path, &mut file_report, &mut progress).await?,
+                _ => import_file::<ItemRow>(&mut tx, &path, &mut file_report, progress).await?,
             }
             // Second passes: references to records of the same file, or of a file read later.
             match file {
@@ -168,12 +223,24 @@ impl Store {
             crate::store::cmdb_changed(&mut tx).await?;
         }
         tx.commit().await?;
-        if report.changed() > 0 {
-            // Fresh statistics, so PostgreSQL's planner knows the new sizes: without them it plans the trace for
-            // empty tables, an order of magnitude slower.
-            self.analyze().await?;
-        }
         Ok(report)
+    }
+}
+
+/// On PostgreSQL, refuses an import while another runs on the same database (two would each read the other's
+/// records as absent, and the second fail at its commit or wait for the first row by row). The lock ends with the
+/// transaction. On SQLite the staging lock does this (`staging.rs`).
+async fn refuse_a_second_import(conn: &mut AnyConnection) -> Result<(), ImportError> {
+    /// The advisory lock's key, any number no other part of Forestall uses: "Forestal" in ASCII.
+    const IMPORT_LOCK: i64 = 0x466f_7265_7374_616c;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(IMPORT_LOCK)
+        .fetch_one(conn)
+        .await?;
+    if locked {
+        Ok(())
+    } else {
+        Err(ImportError::AlreadyRunning)
     }
 }
 
@@ -242,7 +309,7 @@ async fn import_file<T: CsvRow>(
     conn: &mut AnyConnection,
     path: &Path,
     report: &mut FileReport,
-    progress: &mut impl FnMut(&str, u64),
+    progress: &mut impl FnMut(Progress),
 ) -> Result<(), ImportError> {
     let mut seen = SeenKeys::default();
     let mut csv = CsvFile::open(path, report.file)?;
@@ -250,10 +317,16 @@ async fn import_file<T: CsvRow>(
         report.count(row.import(conn, &at, &mut seen).await?);
         report.rows += 1;
         if report.rows.is_multiple_of(10_000) {
-            progress(report.file, report.rows);
+            progress(Progress::Rows {
+                file: report.file,
+                rows: report.rows,
+            });
         }
     }
-    progress(report.file, report.rows);
+    progress(Progress::Rows {
+        file: report.file,
+        rows: report.rows,
+    });
     Ok(())
 }
 

@@ -91,14 +91,15 @@ impl Store {
 }
 
 /// A write transaction; on SQLite it holds the store's write gate until it ends. It derefs to the connection, as a
-/// `Transaction` does.
-pub(crate) struct WriteTx {
-    tx: Transaction<'static, sqlx::Any>,
+/// `Transaction` does. `'c` is `'static` on a pooled connection and the connection's borrow on one held apart
+/// ([`Store::begin_write_on`]).
+pub(crate) struct WriteTx<'c> {
+    tx: Transaction<'c, sqlx::Any>,
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
     commits: Arc<tokio::sync::Notify>,
 }
 
-impl WriteTx {
+impl WriteTx<'_> {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await?;
         self.commits.notify_one();
@@ -111,7 +112,7 @@ impl WriteTx {
     }
 }
 
-impl std::ops::Deref for WriteTx {
+impl std::ops::Deref for WriteTx<'_> {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
@@ -119,7 +120,7 @@ impl std::ops::Deref for WriteTx {
     }
 }
 
-impl std::ops::DerefMut for WriteTx {
+impl std::ops::DerefMut for WriteTx<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
@@ -278,7 +279,7 @@ impl Store {
     /// holding a connection and sleeping in SQLite's busy handler, whose growing back-off made the slowest requests
     /// wait many times longer than the rest. On PostgreSQL, rows are locked as they are written and unique indexes
     /// settle races.
-    pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx<'static>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => {
                 let gate = Arc::clone(&self.write_gate).lock_owned().await;
@@ -294,6 +295,44 @@ impl Store {
                 commits: Arc::clone(&self.commits),
             }),
         }
+    }
+
+    /// [`Store::begin_write`] on a connection held apart from the pool ([`Store::connection_apart`]): the same
+    /// gate, the same immediate lock on SQLite.
+    pub(crate) async fn begin_write_on<'c>(&self, conn: &'c mut AnyConnection) -> Result<WriteTx<'c>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let gate = Arc::clone(&self.write_gate).lock_owned().await;
+                Ok(WriteTx {
+                    tx: conn.begin_with("BEGIN IMMEDIATE").await?,
+                    _gate: Some(gate),
+                    commits: Arc::clone(&self.commits),
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: conn.begin().await?,
+                _gate: None,
+                commits: Arc::clone(&self.commits),
+            }),
+        }
+    }
+
+    /// A connection to this database, set up as the pool's are, that is not returned to the pool: for work that
+    /// changes a connection's state for good (`ATTACH`, which SQLite refuses inside a transaction), so that no
+    /// other query is ever run on it. Close it when done.
+    pub(crate) async fn connection_apart(&self) -> Result<AnyConnection, sqlx::Error> {
+        Ok(self.pool.acquire().await?.detach())
+    }
+
+    /// The file of a SQLite database, as SQLite names it; `None` in memory and on PostgreSQL.
+    pub(crate) async fn sqlite_file(&self) -> Result<Option<std::path::PathBuf>, sqlx::Error> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((!file.is_empty()).then(|| file.into()))
     }
 
     /// Refreshes PostgreSQL's planner statistics after a bulk change. SQLite is left without statistics: with

@@ -93,6 +93,16 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The database's file, if it is a SQLite one.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match self {
+            TestDatabase::SqliteFile(path) => Some(path),
+            TestDatabase::Postgres { .. } => None,
+        }
+    }
+}
+
 async fn connect_admin(server: &str) -> AnyPool {
     sqlx::any::install_default_drivers();
     sqlx::pool::PoolOptions::new()
@@ -256,6 +266,11 @@ impl TestApp {
         };
         app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);
         app
+    }
+
+    /// The database this app runs on.
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
     }
 
     /// Signs in as the demo user with `role` and answers the session cookie.
