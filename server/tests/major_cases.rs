@@ -28,7 +28,7 @@ async fn accounts_on_one_ci(app: &TestApp, ci: &str, accounts: usize, items_each
     )
     .expect("write");
     std::fs::write(dir.join("install_base_items.csv"), item_rows).expect("write");
-    app.store.import_dir(dir, |_, _| {}).await.expect("import");
+    app.store.import_dir(dir, |_| {}).await.expect("import");
     raise_alert(app, ci, alert).await;
 }
 

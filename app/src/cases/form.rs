@@ -213,7 +213,10 @@ fn AccountSearch(alert: String, found: RwSignal<CaseDraft>) -> impl IntoView {
 
 #[component]
 fn AccountField(draft: CaseDraft, create: ServerAction<CreateCase>) -> impl IntoView {
-    let hint = draft.accounts_hint.clone().filter(|_| draft.affected_accounts.is_empty());
+    let hint = draft
+        .accounts_hint
+        .clone()
+        .filter(|_| draft.affected_accounts.is_empty());
     let control = move |aria: FieldAria| match draft.affected_accounts.as_slice() {
         [] => Either::Left(view! {
             <select

@@ -1,5 +1,6 @@
 //! The Create Case form's draft: what the alert and its snapshot suggest.
 
+use crate::ui::grouped;
 use crate::{
     cases::{
         AccountChoice, CaseDraft, ContactChoice, ACCOUNT_CHOICES_MAX, ACCOUNT_SEARCH_MAX, CONTACT_CHOICES_MAX,
@@ -9,7 +10,6 @@ use crate::{
     store::{like_pattern, placeholders, Store},
     AppError,
 };
-use crate::ui::grouped;
 use sqlx::{AnyConnection, FromRow};
 
 #[derive(FromRow)]
@@ -241,4 +241,3 @@ fn contacts_hint(draft: &CaseDraft) -> Option<String> {
         format!("The first {} of {} contacts{narrow}.", grouped(shown), grouped(total))
     })
 }
-
