@@ -300,7 +300,9 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
         live_max_age: (args.live_max_age > 0).then(|| std::time::Duration::from_secs(args.live_max_age)),
     };
     if !args.demo {
-        warn_of_demo_credentials(&store).await;
+        // Five password checks: beside the start, not before it.
+        let check = store.clone();
+        tokio::spawn(async move { warn_of_demo_credentials(&check).await });
     }
     let state = server::app_state(options, store.clone(), settings);
     let changes = state.changes.clone();

@@ -257,14 +257,17 @@ impl Store {
         let case = check(input)?;
         let mut tx = self.begin_write().await?;
         // On PostgreSQL the alert's row is locked first: a refresh locks it too before it replaces the snapshot, so
-        // the accounts, items and children below all come from one snapshot, never half of two.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM alerts WHERE number = $1{}",
-            self.for_update()
-        )))
-        .bind(alert_number.to_string())
-        .execute(&mut *tx)
-        .await?;
+        // the accounts, items and children below all come from one snapshot, never half of two. (SQLite's write
+        // transaction holds the whole database already.)
+        let lock = self.for_update();
+        if !lock.is_empty() {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM alerts WHERE number = $1{lock}"
+            )))
+            .bind(alert_number.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
         let alert = alert_for_case(&mut tx, &alert_number.to_string()).await?;
         if let Some(existing) = alert.case_number {
             return Err(conflict(&alert.number, existing));
