@@ -33,6 +33,9 @@ pub enum Permission {
     /// State, resolution notes, work notes and comments on any case.
     WorkCases,
     ManageAlertRules,
+    /// Notify customers, Retry a failed notice, Send now and Hold.
+    NotifyCustomers,
+    ManageNoticeTemplates,
     ManageUsers,
     ViewAuditLog,
 }
@@ -51,12 +54,15 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => matches!(permission, ManageUsers | ViewAuditLog),
-            Role::EvtMgmtAdmin => Role::EvtMgmtOperator.may(permission) || permission == ManageAlertRules,
+            Role::EvtMgmtAdmin => {
+                Role::EvtMgmtOperator.may(permission)
+                    || matches!(permission, ManageAlertRules | NotifyCustomers | ManageNoticeTemplates)
+            }
             Role::EvtMgmtOperator => matches!(
                 permission,
                 ViewAlerts | RefreshInstallBase | CreateCases | CreateIncidents | AddWorkNotes | ViewCases
             ),
-            Role::SnCustomerserviceAgent => matches!(permission, ViewCases | WorkCases),
+            Role::SnCustomerserviceAgent => matches!(permission, ViewCases | WorkCases | NotifyCustomers),
             Role::EvtMgmtUser => matches!(permission, ViewAlerts | ViewCases),
         }
     }
@@ -102,6 +108,8 @@ impl Permission {
             Permission::ViewCases => "view cases",
             Permission::WorkCases => "work cases",
             Permission::ManageAlertRules => "manage alert rules",
+            Permission::NotifyCustomers => "notify customers",
+            Permission::ManageNoticeTemplates => "manage notice templates",
             Permission::ManageUsers => "manage users",
             Permission::ViewAuditLog => "view the audit log",
         }
@@ -194,6 +202,8 @@ mod tests {
                     AddWorkNotes,
                     ViewCases,
                     ManageAlertRules,
+                    NotifyCustomers,
+                    ManageNoticeTemplates,
                 ],
             ),
             (
@@ -207,7 +217,7 @@ mod tests {
                     ViewCases,
                 ],
             ),
-            (Role::SnCustomerserviceAgent, &[ViewCases, WorkCases]),
+            (Role::SnCustomerserviceAgent, &[ViewCases, WorkCases, NotifyCustomers]),
             (Role::EvtMgmtUser, &[ViewAlerts, ViewCases]),
         ];
         let all = [
@@ -219,6 +229,8 @@ mod tests {
             ViewCases,
             WorkCases,
             ManageAlertRules,
+            NotifyCustomers,
+            ManageNoticeTemplates,
             ManageUsers,
             ViewAuditLog,
         ];

@@ -313,7 +313,13 @@ async fn write_demo<C: DerefMut<Target = AnyConnection>>(
     let acme_ops = w
         .contact(acme, "Alice Moreau", "alice.moreau@acme.example", true)
         .await?;
-    w.contact(acme, "Bruno Keller", "bruno.keller@acme.example", false)
+    // Bruno is told too: notices go to the primary contact and the contacts marked to receive them.
+    let bruno = w
+        .contact(acme, "Bruno Keller", "bruno.keller@acme.example", false)
+        .await?;
+    sqlx::query("UPDATE contacts SET notify = 1 WHERE id = $1")
+        .bind(bruno)
+        .execute(&mut *w.conn)
         .await?;
     let globex = w.account("Globex Industries", true).await?;
     let globex_ops = w

@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod install_base;
 pub mod journal;
 pub mod live;
+pub mod notices;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -99,6 +100,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/alerts/:number") view=alerts::AlertPage ssr=SsrMode::Async />
                     <Route path=path!("/cases") view=cases::CasesPage ssr=SsrMode::InOrder />
                     <Route path=path!("/cases/:number") view=cases::CasePage ssr=SsrMode::Async />
+                    // Async: each reads (and clears) what the last form post said before the response starts.
+                    <Route path=path!("/cases/:number/notify") view=notices::NotifyPage ssr=SsrMode::Async />
+                    <Route path=path!("/notices") view=notices::SentNoticesPage ssr=SsrMode::Async />
+                    <Route path=path!("/notice-templates") view=notices::NoticeTemplatesPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
@@ -114,7 +119,9 @@ fn Navigation() -> impl IntoView {
     let links = [
         (Permission::ViewAlerts, "/alerts", "All Alerts"),
         (Permission::ViewCases, "/cases", "Cases"),
+        (Permission::ViewCases, "/notices", "Sent notices"),
         (Permission::ManageAlertRules, "/rules", "Alert Rules"),
+        (Permission::ManageNoticeTemplates, "/notice-templates", "Notice templates"),
         (Permission::ViewAuditLog, "/audit", "Audit log"),
     ];
     view! {

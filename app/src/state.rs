@@ -17,6 +17,8 @@ pub struct AppState {
     pub settings: Settings,
     /// The process's writer of events from monitoring (group commit).
     pub ingestor: crate::ingest::Ingestor,
+    /// The notices' delivery task.
+    pub outbox: crate::notices::server::Outbox,
 }
 
 /// Deployment settings the request handlers read.
@@ -35,6 +37,8 @@ pub struct Settings {
     /// How long a live stream stays open before the server ends it and the page reconnects (with its position, so
     /// it misses nothing): behind a load balancer, streams spread over new instances this way. `None`: no limit.
     pub live_max_age: Option<std::time::Duration>,
+    /// Customer notices: where they go, the update cadence, the rule's hold-down.
+    pub notices: crate::notices::server::NoticeSettings,
 }
 
 impl AppState {
@@ -44,6 +48,7 @@ impl AppState {
         provide_context(self.store.clone());
         provide_context(self.changes.clone());
         provide_context(RefreshStaleOnOpen(self.settings.refresh_stale_on_open));
+        provide_context(self.settings.notices.clone());
     }
 }
 
@@ -82,5 +87,17 @@ impl FromRef<AppState> for AuthSettings {
 impl FromRef<AppState> for MaxStreamAge {
     fn from_ref(state: &AppState) -> Self {
         MaxStreamAge(state.settings.live_max_age)
+    }
+}
+
+impl FromRef<AppState> for crate::notices::server::NoticeSettings {
+    fn from_ref(state: &AppState) -> Self {
+        state.settings.notices.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::notices::server::Outbox {
+    fn from_ref(state: &AppState) -> Self {
+        state.outbox.clone()
     }
 }

@@ -6,6 +6,7 @@ pub mod security;
 use app::{
     auth::server as auth,
     ingest::{handlers as ingest, Ingestor},
+    notices::server::{handlers as notices, Outbox},
     state::{AppState, Changes, Settings},
     store::Store,
     App,
@@ -80,6 +81,10 @@ pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/ingest/v1/events", post(ingest::events)),
         (Method::POST, "/ingest/v1/alertmanager", post(ingest::alertmanager)),
         (Method::POST, "/ingest/v1/grafana", post(ingest::grafana)),
+        (Method::POST, "/notify", post(notices::send)),
+        (Method::POST, "/notices/retry", post(notices::retry)),
+        (Method::POST, "/notice-templates/save", post(notices::save_template)),
+        (Method::POST, "/auto-notice", post(notices::auto_notice)),
     ]
 }
 
@@ -88,6 +93,7 @@ pub fn app_state(leptos_options: LeptosOptions, store: Store, settings: Settings
     AppState {
         ingestor: Ingestor::start(&store, settings.lifecycle),
         changes: Changes::start(&store),
+        outbox: Outbox::start(&store, settings.notices.clone()),
         leptos_options,
         store,
         settings,

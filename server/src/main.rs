@@ -5,6 +5,7 @@ use app::{
     auth::server::{check_password_rules, generate_password},
     import::Progress,
     ingest::Lifecycle,
+    notices::server::{outbox::check_mail_from, NoticeSettings, Transport},
     state::Settings,
     store::Store,
 };
@@ -197,6 +198,42 @@ struct ServeArgs {
     /// How many reopens within the flap window make an alert Flapping.
     #[arg(long, env = "FORESTALL_FLAP_THRESHOLD", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     flap_threshold: u32,
+
+    /// Send customer notices through this SMTP server, as smtp://host:port (plain SMTP, as to a relay; port 25
+    /// when left out). Without it, notices are written to --outbox-dir as .eml files and listed on Sent notices.
+    #[arg(long, env = "FORESTALL_SMTP_URL")]
+    smtp_url: Option<String>,
+
+    /// The From of customer notices; its domain is also the Message-IDs' (which let receivers drop a resent copy).
+    #[arg(long, env = "FORESTALL_MAIL_FROM", default_value = "Forestall <notices@forestall.invalid>")]
+    mail_from: String,
+
+    /// Where notices are written as .eml files when no --smtp-url is given.
+    #[arg(long, env = "FORESTALL_OUTBOX_DIR", default_value = "notices")]
+    outbox_dir: std::path::PathBuf,
+
+    /// Minutes from a notice to the next update that is due, for priorities 1 to 4 (Critical to Low).
+    #[arg(long, env = "FORESTALL_UPDATE_EVERY", default_value = "60,240,1440,4320", value_parser = parse_cadence)]
+    update_every: Cadence,
+
+    /// Seconds the rule's initial notice waits for the alert to stay open (and not flap) before it goes out.
+    #[arg(long, env = "FORESTALL_NOTICE_HOLD_DOWN", default_value_t = 300)]
+    notice_hold_down: u32,
+}
+
+/// Minutes between updates, by priority.
+#[derive(Clone, Copy, Debug)]
+struct Cadence([i64; 4]);
+
+fn parse_cadence(text: &str) -> Result<Cadence, String> {
+    let minutes: Vec<i64> = text
+        .split(',')
+        .map(|part| part.trim().parse::<i64>().ok().filter(|m| (1..=525_600).contains(m)))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("“{text}”: give four numbers of minutes (1 to 525600), as 60,240,1440,4320"))?;
+    <[i64; 4]>::try_from(minutes)
+        .map(Cadence)
+        .map_err(|_| format!("“{text}”: give four numbers of minutes, one per priority, as 60,240,1440,4320"))
 }
 
 #[tokio::main]
@@ -298,7 +335,15 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
             flap_threshold: i64::from(args.flap_threshold),
         },
         live_max_age: (args.live_max_age > 0).then(|| std::time::Duration::from_secs(args.live_max_age)),
+        notices: NoticeSettings {
+            cadence_minutes: args.update_every.0,
+            hold_down_secs: i64::from(args.notice_hold_down),
+            mail_from: check_mail_from(&args.mail_from)?,
+            transport: Transport::parse(args.smtp_url.as_deref(), args.outbox_dir.clone())?,
+            ..NoticeSettings::default()
+        },
     };
+    tracing::info!(to = %settings.notices.transport.describe(), "customer notices");
     if !args.demo {
         // Five password checks: beside the start, not before it.
         let check = store.clone();
@@ -498,3 +543,4 @@ fn password(from_stdin: bool) -> Result<(String, bool), Box<dyn std::error::Erro
     check_password_rules(&password)?;
     Ok((password, false))
 }
+

@@ -30,6 +30,9 @@ const CASE_VIEWERS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator, SnCustomerservice
 /// Work notes on a proactive case: agents, and operators (who may not otherwise change it).
 const WORK_NOTE_WRITERS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator, SnCustomerserviceAgent];
 
+/// Notify customers: agents and evt_mgmt_admin.
+const NOTIFIERS: &[Role] = &[EvtMgmtAdmin, SnCustomerserviceAgent];
+
 /// Every route: method, path as the router matches it, rule.
 const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/healthz", Rule::Public),
@@ -48,6 +51,18 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/cases/{number}", Rule::Roles(CASE_VIEWERS)),
     ("GET", "/audit", Rule::Roles(&[Admin])),
     ("GET", "/rules", Rule::Roles(&[EvtMgmtAdmin])),
+    // Telling the customers: agents and evt_mgmt_admin notify; every case viewer sees what was sent.
+    ("GET", "/cases/{number}/notify", Rule::Roles(NOTIFIERS)),
+    ("POST", "/notify", Rule::Roles(NOTIFIERS)),
+    ("POST", "/notices/retry", Rule::Roles(NOTIFIERS)),
+    ("POST", "/auto-notice", Rule::Roles(NOTIFIERS)),
+    ("GET", "/notices", Rule::Roles(CASE_VIEWERS)),
+    ("GET", "/notice-templates", Rule::Roles(&[EvtMgmtAdmin])),
+    ("POST", "/notice-templates/save", Rule::Roles(&[EvtMgmtAdmin])),
+    ("POST", "/api/customer_impact", Rule::Roles(CASE_VIEWERS)),
+    ("POST", "/api/notice_preview", Rule::Roles(NOTIFIERS)),
+    ("POST", "/api/list_notices", Rule::Roles(CASE_VIEWERS)),
+    ("POST", "/api/notice_templates", Rule::Roles(&[EvtMgmtAdmin])),
     ("POST", "/api/list_alerts", Rule::Roles(ALERT_VIEWERS)),
     // The live lists' rows (live.rs has what they answer).
     ("POST", "/api/live_alert_rows", Rule::Roles(ALERT_VIEWERS)),
@@ -146,6 +161,15 @@ fn request(method: &str, path: &str) -> Request<Body> {
             ("input[text]", "Checked the relay."),
         ],
         "/api/list_audit" => &[],
+        "/api/customer_impact" | "/api/notice_preview" => &[("number", "CS0010001")],
+        "/notify" => &[("case", "CS0010001"), ("kind", "initial"), ("seq", "1")],
+        "/notices/retry" => &[("id", "1"), ("back", "/notices")],
+        "/auto-notice" => &[("case", "CS0010001"), ("action", "hold")],
+        "/notice-templates/save" => &[
+            ("kind", "update"),
+            ("subject", "[{{ case.number }}] Update"),
+            ("body", "Still working on it."),
+        ],
         "/login" if method == "POST" => &[("user_name", "nobody"), ("password", "not a password")],
         _ => &[],
     };

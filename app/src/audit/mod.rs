@@ -35,6 +35,11 @@ pub enum AuditAction {
     IncidentCreated,
     AlertRuleChanged,
     CaseAssigned,
+    CustomersNotified,
+    NoticeRetried,
+    NoticeTemplateChanged,
+    CaseImpactChanged,
+    AutoNoticeChanged,
 }
 
 crate::domain::text_enum!(AuditAction {
@@ -57,6 +62,11 @@ crate::domain::text_enum!(AuditAction {
     IncidentCreated => "incident_created",
     AlertRuleChanged => "alert_rule_changed",
     CaseAssigned => "case_assigned",
+    CustomersNotified => "customers_notified",
+    NoticeRetried => "notice_retried",
+    NoticeTemplateChanged => "notice_template_changed",
+    CaseImpactChanged => "case_impact_changed",
+    AutoNoticeChanged => "auto_notice_changed",
 });
 
 impl AuditAction {
@@ -82,6 +92,11 @@ impl AuditAction {
             AuditAction::IncidentCreated => "Incident created",
             AuditAction::AlertRuleChanged => "Alert rule changed",
             AuditAction::CaseAssigned => "Case assigned",
+            AuditAction::CustomersNotified => "Customers notified",
+            AuditAction::NoticeRetried => "Notice retried",
+            AuditAction::NoticeTemplateChanged => "Notice template changed",
+            AuditAction::CaseImpactChanged => "Case's affected accounts changed",
+            AuditAction::AutoNoticeChanged => "Rule's initial notice sent now or held",
         }
     }
 }

@@ -7,7 +7,7 @@ mod form;
 pub(crate) mod list;
 mod page;
 #[cfg(feature = "ssr")]
-mod server;
+pub(crate) mod server;
 mod update_case;
 mod work;
 

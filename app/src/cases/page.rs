@@ -10,6 +10,7 @@ use super::{
 use crate::{
     access::{viewer, Permission},
     live::{Feed, RecordKind, Topic},
+    notices::{read_customer_impact, CustomerImpact, CustomerImpactView},
     ui::{showing, DataTable, LoadError, Pager},
 };
 use leptos::{either::Either, prelude::*};
@@ -23,21 +24,26 @@ pub fn CasePage() -> impl IntoView {
     let query = use_query_map();
     let page_of = move |name: &str| query.read().get(name).and_then(|p| p.parse::<u32>().ok());
     let pages = Memo::new(move |_| (page_of("items_page"), page_of("notes_page"), page_of("comments_page")));
+    let impact_filter = Memo::new(move |_| query.read().get("impact"));
     let case = Resource::new(
-        move || (number.get(), pages.get()),
-        |(number, (items_page, notes_page, comments_page))| async move {
+        move || (number.get(), pages.get(), impact_filter.get()),
+        |(number, (items_page, notes_page, comments_page), filter)| async move {
             // Before the case is read: whatever commits after the read reaches the open page.
             let feed = Feed::new(&[Topic::One(RecordKind::Case, number.clone())]);
-            get_case(number, items_page, notes_page, comments_page)
-                .await
-                .map(|detail| (detail, feed))
+            let detail = get_case(number.clone(), items_page, notes_page, comments_page).await?;
+            let impact = if detail.case.proactive {
+                Some(read_customer_impact(number, filter).await?)
+            } else {
+                None
+            };
+            Ok::<_, crate::AppError>((detail, impact, feed))
         },
     );
     view! {
         <Suspense fallback=|| view! { <p role="status">"Loading case…"</p> }>
             {move || Suspend::new(async move {
                 match case.await {
-                    Ok((detail, feed)) => Either::Left(view! { <CaseView detail feed /> }),
+                    Ok((detail, impact, feed)) => Either::Left(view! { <CaseView detail impact feed /> }),
                     Err(error) => Either::Right(view! { <LoadError error /> }),
                 }
             })}
@@ -46,7 +52,7 @@ pub fn CasePage() -> impl IntoView {
 }
 
 #[component]
-fn CaseView(detail: CaseDetail, feed: Feed) -> impl IntoView {
+fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed) -> impl IntoView {
     let case = detail.case;
     let kind = match (case.proactive, detail.children.is_empty(), case.parent.is_some()) {
         (_, false, _) => "Major proactive case",
@@ -115,6 +121,7 @@ fn CaseView(detail: CaseDetail, feed: Feed) -> impl IntoView {
                     <CaseTable rows=children.clone() labelled_by="children-heading" />
                 </section>
             </Show>
+            {impact.map(|impact| view! { <CustomerImpactView impact /> })}
             <CaseItems items=detail.items shown />
             {rights.map(|rights| view! { <CaseWork work rights feed items_page /> })}
         </article>

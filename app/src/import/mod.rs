@@ -420,6 +420,9 @@ struct ContactRow {
     email: String,
     name: String,
     account: String,
+    /// Receives the account's customer notices besides its primary contact (default false).
+    #[serde(default)]
+    notify: Option<String>,
 }
 
 impl CsvRow for ContactRow {
@@ -430,20 +433,23 @@ impl CsvRow for ContactRow {
         let account = at
             .reference(conn, "account", &self.account, ACCOUNT_BY_NAME, "account")
             .await?;
-        let stored: Option<(String, i64)> = sqlx::query_as("SELECT name, account_id FROM contacts WHERE email = $1")
-            .bind(email)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let outcome = upserted(stored, &(name.to_owned(), account));
+        let notify = i64::from(at.flag("notify", self.notify.as_deref(), false)?);
+        let stored: Option<(String, i64, i64)> =
+            sqlx::query_as("SELECT name, account_id, notify FROM contacts WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let outcome = upserted(stored, &(name.to_owned(), account, notify));
         let sql = match outcome {
-            Upsert::Inserted => "INSERT INTO contacts (email, name, account_id) VALUES ($1, $2, $3)",
-            Upsert::Updated => "UPDATE contacts SET name = $2, account_id = $3 WHERE email = $1",
+            Upsert::Inserted => "INSERT INTO contacts (email, name, account_id, notify) VALUES ($1, $2, $3, $4)",
+            Upsert::Updated => "UPDATE contacts SET name = $2, account_id = $3, notify = $4 WHERE email = $1",
             Upsert::Unchanged => return Ok(outcome),
         };
         sqlx::query(sql)
             .bind(email)
             .bind(name)
             .bind(account)
+            .bind(notify)
             .execute(&mut *conn)
             .await?;
         Ok(outcome)

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 fn expected(file: &str) -> &'static [(&'static str, bool)] {
     match file {
         "accounts.csv" => &[("name", true), ("kind", true), ("primary_contact", false)],
-        "contacts.csv" => &[("email", true), ("name", true), ("account", true)],
+        "contacts.csv" => &[("email", true), ("name", true), ("account", true), ("notify", false)],
         "products.csv" => &[("name", true)],
         "configuration_items.csv" => &[
             ("name", true),
@@ -132,9 +132,11 @@ impl At {
 
     pub fn email<'v>(&self, column: &str, value: &'v str) -> Result<&'v str, ImportError> {
         let email = self.text(column, value, 254)?;
-        match email.split_once('@') {
-            Some((user, domain)) if !user.is_empty() && !domain.is_empty() => Ok(email),
-            _ => Err(self.error(column, format!("“{email}” is not an email address"))),
+        // As a mail server will read it: notices go to these addresses.
+        match email.parse::<lettre::Address>() {
+            Ok(_) if email.contains('.') || email.rsplit('@').next().is_some_and(|d| d == "localhost") => Ok(email),
+            Ok(_) => Err(self.error(column, format!("“{email}” is not an email address: its domain has no dot"))),
+            Err(error) => Err(self.error(column, format!("“{email}” is not an email address ({error})"))),
         }
     }
 

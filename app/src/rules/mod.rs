@@ -21,6 +21,9 @@ pub struct AlertRule {
     pub active: bool,
     /// The least severe alert it acts on.
     pub min_severity: Severity,
+    /// The rule also sends the initial notice, once the alert has stayed open for the hold-down time.
+    #[serde(default)]
+    pub send_initial_notice: bool,
     pub updated_by: Option<String>,
     pub updated_at: Option<String>,
 }
@@ -33,6 +36,9 @@ pub struct RuleChange {
     pub active: Option<String>,
     /// 1 to 5.
     pub min_severity: String,
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    pub send_initial_notice: Option<String>,
 }
 
 /// The alert rules (`evt_mgmt_admin` only).

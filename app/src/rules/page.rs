@@ -43,6 +43,7 @@ fn RuleEditor(rule: AlertRule) -> impl IntoView {
         }
     });
     let id = saved.with_untracked(|r| r.id);
+    let notice_id = format!("rule-{id}-notice");
     let (heading, active_id, severity_id, error_id) = (
         format!("rule-{id}-name"),
         format!("rule-{id}-active"),
@@ -77,6 +78,7 @@ fn RuleEditor(rule: AlertRule) -> impl IntoView {
                         id: fields.text("input[id]"),
                         active: fields.optional("input[active]"),
                         min_severity: fields.text("input[min_severity]"),
+                        send_initial_notice: fields.optional("input[send_initial_notice]"),
                     },
                 }
                 class="rule-form"
@@ -91,6 +93,16 @@ fn RuleEditor(rule: AlertRule) -> impl IntoView {
                         checked=rule.active
                     />
                     <label for=active_id>"Active"</label>
+                </div>
+                <div class="field checkbox">
+                    <input
+                        id=notice_id.clone()
+                        type="checkbox"
+                        name="input[send_initial_notice]"
+                        value="on"
+                        checked=rule.send_initial_notice
+                    />
+                    <label for=notice_id>"Send the initial notice after the hold-down time"</label>
                 </div>
                 <div class="field">
                     <label for=severity_id.clone()>"Minimum severity"</label>

@@ -19,6 +19,7 @@ struct RuleRecord {
     active: i64,
     #[sqlx(try_from = "i64")]
     min_severity: Severity,
+    send_initial_notice: i64,
     updated_by: Option<String>,
     updated_at: Option<String>,
 }
@@ -33,6 +34,7 @@ impl RuleRecord {
                 other => other.to_owned(),
             },
             min_severity: self.min_severity,
+            send_initial_notice: self.send_initial_notice != 0,
             id: self.id,
             name: self.name,
             active: self.active != 0,
@@ -42,7 +44,8 @@ impl RuleRecord {
     }
 }
 
-const RULE_SQL: &str = "SELECT id, name, action, active, min_severity, updated_by, updated_at FROM alert_rules";
+const RULE_SQL: &str =
+    "SELECT id, name, action, active, min_severity, send_initial_notice, updated_by, updated_at FROM alert_rules";
 
 /// The alert's facts the rule decides on.
 #[derive(sqlx::FromRow)]
@@ -84,16 +87,19 @@ impl Store {
                     "Choose a minimum severity from 1 - Critical to 5 - Info.",
                 )
             })?;
-        let active = change.active.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
+        let ticked = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
+        let (active, send_initial_notice) = (ticked(&change.active), ticked(&change.send_initial_notice));
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
-            "UPDATE alert_rules SET active = $1, min_severity = $2, updated_by = $3, updated_at = $5 WHERE id = $4",
+            "UPDATE alert_rules SET active = $1, min_severity = $2, updated_by = $3, updated_at = $5,
+                                    send_initial_notice = $6 WHERE id = $4",
         )
         .bind(i64::from(active))
         .bind(i64::from(min_severity.code()))
         .bind(actor)
         .bind(id)
         .bind(now_text())
+        .bind(i64::from(send_initial_notice))
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
@@ -104,8 +110,9 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let detail = format!(
-            "{}, minimum severity {min_severity}",
-            if active { "active" } else { "inactive" }
+            "{}, minimum severity {min_severity}{}",
+            if active { "active" } else { "inactive" },
+            if send_initial_notice { ", sends the initial notice after the hold-down" } else { "" }
         );
         Audit {
             actor,
@@ -146,12 +153,13 @@ impl Store {
     }
 
     async fn try_case_rule(&self, alert: &str, incident: &str) -> Result<Option<String>, AppError> {
-        let rule: Option<(String, i64)> = sqlx::query_as(
-            "SELECT name, min_severity FROM alert_rules WHERE action = 'create_proactive_case' AND active = 1",
+        let rule: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT name, min_severity, send_initial_notice FROM alert_rules
+             WHERE action = 'create_proactive_case' AND active = 1",
         )
         .fetch_optional(self.pool())
         .await?;
-        let Some((name, min_severity)) = rule else {
+        let Some((name, min_severity, send_initial_notice)) = rule else {
             return Ok(None);
         };
         let actor = format!("Alert rule: {name}");
@@ -201,10 +209,36 @@ impl Store {
             ..NewCase::default()
         };
         match self.create_proactive_case(&input, &actor).await {
-            Ok(created) => Ok(Some(created.number)),
+            Ok(created) => {
+                if send_initial_notice == 1 {
+                    self.schedule_initial_notice(&created.number, &actor).await?;
+                }
+                Ok(Some(created.number))
+            }
             // An agent was quicker: their case stands, and is the alert's one case.
             Err(AppError::Conflict { .. }) => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// The rule's initial notice for its new case waits out the hold-down time (`NoticeSettings`), then goes out
+    /// unless the alert resolved or is flapping; the case page shows when, with `Send now` and `Hold`.
+    async fn schedule_initial_notice(&self, case: &str, actor: &str) -> Result<(), AppError> {
+        let hold_down = crate::notices::server::NoticeSettings::from_context().hold_down_secs;
+        let at = crate::store::clock::utc_text(crate::store::clock::now_secs() + hold_down);
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "UPDATE cases SET auto_notice = 'scheduled', auto_notice_at = $2 WHERE number = $1 RETURNING id",
+        )
+        .bind(case)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let body = format!(
+            "The initial notice goes out by itself at {at} UTC if the alert is still open and not flapping then."
+        );
+        write_journal(&mut tx, Some(id), None, JournalKind::Activity, actor, &body).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -27,6 +27,8 @@ mod install_base;
 mod live;
 #[path = "../major_cases.rs"]
 mod major_cases;
+#[path = "../notices.rs"]
+mod notices;
 #[path = "../rules.rs"]
 mod rules;
 #[path = "../schema.rs"]

@@ -34,6 +34,10 @@ pub struct TestApp {
     pub url: String,
     /// The app's hub of live changes, to close as a shutdown would.
     pub changes: app::state::Changes,
+    /// Where this app's notices go (a folder of its own unless the test chose).
+    pub notices: app::notices::server::NoticeSettings,
+    /// The folder notices are written to, removed with the app.
+    pub outbox: TempDir,
     database: TestDatabase,
 }
 
@@ -246,7 +250,13 @@ impl TestApp {
         Self::with_settings(Settings::default()).await
     }
 
-    pub async fn with_settings(settings: Settings) -> Self {
+    pub async fn with_settings(mut settings: Settings) -> Self {
+        let outbox = TempDir::new();
+        let default = app::notices::server::NoticeSettings::default();
+        if settings.notices.transport == default.transport {
+            settings.notices.transport = app::notices::server::Transport::Folder(outbox.path().to_owned());
+        }
+        let notices = settings.notices.clone();
         let (database, url) = TestDatabase::create().await;
         let store = Store::open(&url).await.expect("open test database");
         assert!(store.seed_demo().await.expect("seed").written);
@@ -262,6 +272,8 @@ impl TestApp {
             store,
             url,
             changes,
+            notices,
+            outbox,
             database,
         };
         app.cookie = Some(app.sign_in_as(Role::EvtMgmtOperator).await);

@@ -42,6 +42,9 @@ pub fn route_access(pattern: &str) -> Option<Access> {
         // Each topic needs its own permission, which the stream checks (see `live::server::stream`).
         "/live" => Access::SignedIn,
         "/rules" => Access::Needs(ManageAlertRules),
+        "/cases/{number}/notify" | "/notify" | "/notices/retry" | "/auto-notice" => Access::Needs(NotifyCustomers),
+        "/notices" => Access::Needs(ViewCases),
+        "/notice-templates" | "/notice-templates/save" => Access::Needs(ManageNoticeTemplates),
         api if api.starts_with("/api/") => Access::SignedIn,
         "/ingest/v1/events" | "/ingest/v1/alertmanager" | "/ingest/v1/grafana" => Access::Token,
         _ => return None,

@@ -24,12 +24,12 @@ fn optional_id(field: &str, label: &str, value: Option<&str>) -> Result<Option<i
 }
 
 /// The input, checked before any database work: what is wrong with it is the agent's to fix.
-struct CheckedCase {
-    short_description: String,
-    priority: Priority,
-    work_notes: String,
-    account: Option<i64>,
-    contact: Option<i64>,
+pub(super) struct CheckedCase {
+    pub(super) short_description: String,
+    pub(super) priority: Priority,
+    pub(super) work_notes: String,
+    pub(super) account: Option<i64>,
+    pub(super) contact: Option<i64>,
 }
 
 fn check(input: &NewCase) -> Result<CheckedCase, AppError> {
@@ -59,7 +59,7 @@ fn check(input: &NewCase) -> Result<CheckedCase, AppError> {
 
 /// Inserts one case row and returns its id and number.
 #[allow(clippy::too_many_arguments)] // the columns of one row
-async fn insert_case(
+pub(super) async fn insert_case(
     conn: &mut AnyConnection,
     alert_id: i64,
     parent: Option<i64>,
@@ -91,7 +91,7 @@ async fn insert_case(
 }
 
 /// Links a case to the snapshot's items, all of them or one account's.
-async fn link_items(
+pub(super) async fn link_items(
     conn: &mut AnyConnection,
     case_id: i64,
     alert_id: i64,
@@ -110,8 +110,31 @@ async fn link_items(
     .map(|done| done.rows_affected())
 }
 
+/// Records that case `case_id` covers `account`, which hears through case `child_id` (its child case, or the case
+/// itself when it is the one account), with `items` affected: Customer impact's row.
+pub(super) async fn cover_account(
+    conn: &mut AnyConnection,
+    case_id: i64,
+    account: i64,
+    child_id: i64,
+    items: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO case_accounts (case_id, account_id, child_case_id, items, affected, added_at)
+         VALUES ($1, $2, $3, $4, 1, $5)",
+    )
+    .bind(case_id)
+    .bind(account)
+    .bind(child_id)
+    .bind(i64::try_from(items).unwrap_or(i64::MAX))
+    .bind(now_text())
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// The one product all of the snapshot's items (of one account, or all) share, if they share one.
-async fn common_product(
+pub(super) async fn common_product(
     conn: &mut AnyConnection,
     alert_id: i64,
     account: Option<i64>,
@@ -195,6 +218,7 @@ async fn open_child_cases(
         )
         .await?;
         let child_items = link_items(conn, child_id, alert.id, Some(account.id)).await?;
+        cover_account(conn, parent_id, account.id, child_id, child_items).await?;
         let body = format!(
             "Child case of major case {parent} for {}, opened from {}; covers {child_items} install base item(s).",
             account.name, alert.number
@@ -289,6 +313,9 @@ impl Store {
                 Err(error) => return Err(error.into()),
             };
         let linked = link_items(&mut tx, case_id, alert.id, None).await?;
+        if let (Some(account), 0 | 1) = (account, accounts.len()) {
+            cover_account(&mut tx, case_id, account, case_id, linked).await?;
+        }
         if !case.work_notes.is_empty() {
             journal(
                 &mut tx,

@@ -5,3 +5,4 @@ mod create;
 mod draft;
 mod read;
 mod work;
+pub(crate) mod follow;

@@ -88,6 +88,8 @@ impl Store {
         let Some(refreshed_at) = refreshed_at else {
             return Ok(None);
         };
+        // The alert's proactive case, if any, follows the new snapshot: read the old one first.
+        let before = crate::cases::server::follow::before_refresh(&mut tx, id).await?;
         sqlx::query("DELETE FROM affected_items WHERE alert_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -111,6 +113,9 @@ impl Store {
                     .bind(item.via_item_id);
             }
             insert.execute(&mut *tx).await?;
+        }
+        if let Some(before) = before {
+            crate::cases::server::follow::follow(&mut tx, id, before, actor).await?;
         }
         let accounts: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT ib.account_id) FROM affected_items ai
