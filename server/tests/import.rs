@@ -185,7 +185,24 @@ async fn bad_files_stop_the_import_with_where_and_why_and_import_nothing() {
     let items = std::fs::read_to_string(example().join("install_base_items.csv")).expect("read");
     let cis = std::fs::read_to_string(example().join("configuration_items.csv")).expect("read");
     let relationships = std::fs::read_to_string(example().join("ci_relationships.csv")).expect("read");
+    let contacts = std::fs::read_to_string(example().join("contacts.csv")).expect("read");
     let table: Vec<(&str, String, &str)> = vec![
+        (
+            // Notices go to these addresses: one a mail server would refuse is refused here.
+            "contacts.csv",
+            contacts.replace("dev@northwind.example", "dev@north wind.example"),
+            "contacts.csv line 3, column email: “dev@north wind.example” is not an email address",
+        ),
+        (
+            "contacts.csv",
+            contacts.replace("dev@northwind.example", "dev@northwind"),
+            "contacts.csv line 3, column email: “dev@northwind” is not an email address: its domain has no dot",
+        ),
+        (
+            "contacts.csv",
+            contacts.replace("Dev Patel,Northwind Traders,", "Dev Patel,Northwind Traders,often"),
+            "contacts.csv line 3, column notify: “often” is not true or false",
+        ),
         (
             "configuration_items.csv",
             cis.replacen("name,class", "name,clas", 1),
@@ -512,4 +529,16 @@ async fn the_service_keeps_writing_while_another_process_imports_a_large_cmdb() 
         "every case note is there"
     );
     assert_eq!(left_beside(app.database()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn contacts_marked_notify_are_imported_to_receive_notices_and_others_are_not() {
+    let (store, db, _guard) = empty_store().await;
+    store.import_dir(&example(), |_| {}).await.expect("import");
+    let marked: Vec<(String, i64)> = sqlx::query_as("SELECT email, notify FROM contacts ORDER BY email")
+        .fetch_all(&db)
+        .await
+        .expect("contacts");
+    assert!(marked.contains(&("ops@northwind.example".to_owned(), 1)), "{marked:?}");
+    assert!(marked.contains(&("dev@northwind.example".to_owned(), 0)), "{marked:?}");
 }

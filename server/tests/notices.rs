@@ -502,3 +502,138 @@ async fn the_affected_set_follows_the_cmdb_new_accounts_get_child_cases_gone_one
     assert!(page.body.contains("Account no longer affected: Initech"));
     assert!(page.body.contains("Not notified"), "Umbrella has not been told");
 }
+
+#[tokio::test]
+async fn the_rule_sends_the_initial_notice_itself_after_the_hold_down_unless_the_alert_flaps() {
+    let mut app = TestApp::new().await;
+    let admin = app.sign_in_as(Role::EvtMgmtAdmin).await;
+    let operator = app.cookie.replace(admin).expect("operator");
+    let reply = app
+        .call(
+            "update_rule",
+            &[
+                ("input[id]", "1"),
+                ("input[active]", "on"),
+                ("input[min_severity]", "2"),
+                ("input[send_initial_notice]", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.parse::<app::rules::AlertRule>().send_initial_notice);
+    app.cookie = Some(operator);
+    let created = app.call("create_incident", &[("alert", DB_HOST_ALERT)]).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let (case, state, at): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT number, auto_notice, auto_notice_at FROM cases WHERE parent_id IS NULL AND proactive = 1")
+            .fetch_one(&app.db)
+            .await
+            .expect("the rule's case");
+    assert_eq!(state.as_deref(), Some("scheduled"));
+    let page = app.get(&format!("/cases/{case}")).await;
+    assert!(page.body.contains(&format!("by itself at {} UTC", at.expect("when"))), "{}", page.body);
+
+    // Its time comes while the alert flaps: it waits another hold-down, nothing is sent.
+    let due = |state: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query("UPDATE alerts SET state = $1 WHERE number = $2")
+                .bind(state)
+                .bind(DB_HOST_ALERT)
+                .execute(&db)
+                .await
+                .expect("state");
+            sqlx::query("UPDATE cases SET auto_notice_at = '2000-01-01 00:00:00' WHERE auto_notice = 'scheduled'")
+                .execute(&db)
+                .await
+                .expect("due");
+        }
+    };
+    due("Flapping").await;
+    app.store.run_auto_notices(&app.notices).await.expect("run");
+    assert_eq!(app.count("SELECT COUNT(*) FROM notices").await, 0);
+    let later: String = sqlx::query_scalar("SELECT auto_notice_at FROM cases WHERE number = $1")
+        .bind(&case)
+        .fetch_one(&app.db)
+        .await
+        .expect("postponed");
+    assert!(later.as_str() > "2026-01-01", "postponed to {later}");
+
+    // Open again and due: it goes to every affected account, from the rule.
+    due("Open").await;
+    app.store.run_auto_notices(&app.notices).await.expect("run");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM notices WHERE kind = 'initial' AND created_by = 'Create Proactive Case rule'")
+            .await,
+        3
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'done'").await, 1);
+}
+
+#[tokio::test]
+async fn hold_keeps_the_rules_notice_back_and_send_now_sends_it() {
+    let app = TestApp::new().await;
+    let case = major_case(&app).await;
+    let agent = app.sign_in_as(Role::SnCustomerserviceAgent).await;
+    let schedule = || async {
+        sqlx::query("UPDATE cases SET auto_notice = 'scheduled', auto_notice_at = '2099-01-01 00:00:00' WHERE number = $1")
+            .bind(&case.number)
+            .execute(&app.db)
+            .await
+            .expect("schedule");
+    };
+    schedule().await;
+    let held = post_as(&app, &agent, "/auto-notice", &[("case", &case.number), ("action", "hold")]).await;
+    assert_eq!(held.status, 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'held'").await, 1);
+    let page = get_as(&app, &agent, &format!("/cases/{}", case.number)).await;
+    assert!(page.body.contains("Initial notice held by"), "{}", page.body);
+    // Held is not scheduled: a second Hold is told so.
+    post_as(&app, &agent, "/auto-notice", &[("case", &case.number), ("action", "hold")]).await;
+    let page = get_as(&app, &agent, &format!("/cases/{}", case.number)).await;
+    assert!(page.body.contains("is not waiting to go out any more"), "{}", page.body);
+
+    schedule().await;
+    let sent = post_as(&app, &agent, "/auto-notice", &[("case", &case.number), ("action", "send_now")]).await;
+    assert_eq!(sent.status, 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM notices WHERE kind = 'initial'").await, 3);
+    assert_eq!(app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'done'").await, 1);
+}
+
+#[tokio::test]
+async fn an_overdue_update_is_flagged_in_the_cases_list_and_on_the_case_and_filters_its_accounts() {
+    let app = TestApp::new().await;
+    let case = major_case(&app).await;
+    let agent = app.sign_in_as(Role::SnCustomerserviceAgent).await;
+    let preview = preview_as(&app, &agent, &case.number, "initial").await;
+    let ids: Vec<String> = preview.rows.iter().map(|r| r.account_id.to_string()).collect();
+    post_as(&app, &agent, "/notify", &send_form(&case.number, &preview, "1", &ids)).await;
+    let list = get_as(&app, &agent, "/cases").await;
+    assert!(!list.body.contains("Update overdue"), "due in an hour, not yet");
+
+    sqlx::query(
+        "UPDATE case_accounts SET next_update_due = '2000-01-01 00:00:00'
+         WHERE account_id = (SELECT id FROM accounts WHERE name = 'Acme Corporation')",
+    )
+    .execute(&app.db)
+    .await
+    .expect("overdue");
+    let list = get_as(&app, &agent, "/cases").await;
+    assert!(list.body.contains("Update overdue"), "{}", list.body);
+    let page = get_as(&app, &agent, &format!("/cases/{}?impact=overdue", case.number)).await;
+    assert!(page.body.contains("1 of 3 account(s) shown."), "{}", page.body);
+    assert!(page.body.contains("Update overdue: an affected customer"), "{}", page.body);
+    let untold = get_as(&app, &agent, &format!("/cases/{}?impact=not_notified", case.number)).await;
+    assert!(untold.body.contains("0 of 3 account(s) shown."), "{}", untold.body);
+
+    // The update: the next sequence, to those told; the overdue flag goes once it is sent.
+    let update = preview_as(&app, &agent, &case.number, "update").await;
+    assert_eq!((update.kind, update.seq), (NoticeKind::Update, 1));
+    let ids: Vec<String> = update.rows.iter().filter(|r| r.suggested).map(|r| r.account_id.to_string()).collect();
+    assert_eq!(ids.len(), 3);
+    post_as(&app, &agent, "/notify", &send_form(&case.number, &update, "1", &ids)).await;
+    let list = get_as(&app, &agent, "/cases").await;
+    assert!(!list.body.contains("Update overdue"));
+    let next = preview_as(&app, &agent, &case.number, "update").await;
+    assert_eq!(next.seq, 2, "the next update is number 2");
+}

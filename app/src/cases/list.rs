@@ -110,7 +110,10 @@ pub(crate) fn case_row(row: CaseRow, link_alerts: bool) -> impl IntoView {
             <td>{row.short_description}</td>
             <td>{row.account.unwrap_or_else(|| "Several (major case)".into())}</td>
             <td>{row.priority.to_string()}</td>
-            <td>{row.state.as_str()}</td>
+            <td>
+                {row.state.as_str()}
+                {row.update_overdue.then(|| view! { <strong class="badge-overdue">" · Update overdue"</strong> })}
+            </td>
             <td>
                 {row
                     .alert

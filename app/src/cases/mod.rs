@@ -133,6 +133,9 @@ pub struct CaseRow {
     /// The agent who has the case (`Assign to me`), if anyone.
     #[serde(default)]
     pub assigned_to: Option<String>,
+    /// An affected account's next update is past due.
+    #[serde(default)]
+    pub update_overdue: bool,
 }
 
 /// One page of the Cases list, newest first.

@@ -90,6 +90,15 @@ fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed) -> i
                 </p>
                 <h1>{case.number.clone()}</h1>
             </header>
+            {case
+                .update_overdue
+                .then(|| {
+                    view! {
+                        <p class="callout overdue">
+                            "Update overdue: an affected customer's next update was due. See Customer impact."
+                        </p>
+                    }
+                })}
             <dl class="fields">
                 <Item term="Short description" value=case.short_description.clone() />
                 <Item term="Account" value=case.account.clone().unwrap_or_else(|| "Several (see child cases)".into()) />

@@ -26,6 +26,8 @@ struct CaseRowRecord {
     parent: Option<String>,
     opened_at: String,
     assigned_to: Option<String>,
+    /// The earliest update due to an account still affected.
+    update_due: Option<String>,
 }
 
 impl CaseRowRecord {
@@ -41,13 +43,18 @@ impl CaseRowRecord {
             parent: self.parent,
             opened_at: self.opened_at,
             assigned_to: self.assigned_to,
+            update_overdue: self
+                .update_due
+                .is_some_and(|due| due < crate::store::now_text() && !self.state.is_read_only()),
         }
     }
 }
 
 const CASE_ROW_SQL: &str = "
     SELECT c.number, c.short_description, c.priority, c.state, c.proactive, acc.name AS account,
-           a.number AS alert, p.number AS parent, c.opened_at, c.assigned_to
+           a.number AS alert, p.number AS parent, c.opened_at, c.assigned_to,
+           (SELECT MIN(ca.next_update_due) FROM case_accounts ca
+            WHERE (ca.case_id = c.id OR ca.child_case_id = c.id) AND ca.affected = 1) AS update_due
     FROM cases c
     LEFT JOIN accounts acc ON acc.id = c.account_id
     LEFT JOIN alerts a ON a.id = c.alert_id
