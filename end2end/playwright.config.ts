@@ -40,6 +40,7 @@ export default defineConfig({
           DATABASE_URL: `sqlite://${database}`,
           FORESTALL_DEMO: 'true',
           FORESTALL_LIVE_MAX_AGE: '5',
+          FORESTALL_OUTBOX_DIR: '../target/e2e/notices',
           FORESTALL_LOG: process.env.FORESTALL_LOG ?? 'warn',
           LEPTOS_SITE_ROOT: '../target/site',
           LEPTOS_OUTPUT_NAME: 'forestall',

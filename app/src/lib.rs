@@ -121,7 +121,11 @@ fn Navigation() -> impl IntoView {
         (Permission::ViewCases, "/cases", "Cases"),
         (Permission::ViewCases, "/notices", "Sent notices"),
         (Permission::ManageAlertRules, "/rules", "Alert Rules"),
-        (Permission::ManageNoticeTemplates, "/notice-templates", "Notice templates"),
+        (
+            Permission::ManageNoticeTemplates,
+            "/notice-templates",
+            "Notice templates",
+        ),
         (Permission::ViewAuditLog, "/audit", "Audit log"),
     ];
     view! {

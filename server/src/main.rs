@@ -205,7 +205,11 @@ struct ServeArgs {
     smtp_url: Option<String>,
 
     /// The From of customer notices; its domain is also the Message-IDs' (which let receivers drop a resent copy).
-    #[arg(long, env = "FORESTALL_MAIL_FROM", default_value = "Forestall <notices@forestall.invalid>")]
+    #[arg(
+        long,
+        env = "FORESTALL_MAIL_FROM",
+        default_value = "Forestall <notices@forestall.invalid>"
+    )]
     mail_from: String,
 
     /// Where notices are written as .eml files when no --smtp-url is given.
@@ -543,4 +547,3 @@ fn password(from_stdin: bool) -> Result<(String, bool), Box<dyn std::error::Erro
     check_password_rules(&password)?;
     Ok((password, false))
 }
-

@@ -52,7 +52,12 @@ async fn major_case(app: &TestApp) -> CaseCreated {
     reply.parse()
 }
 
-fn send_form<'a>(case: &'a str, preview: &'a NoticePreview, seq: &'a str, ids: &'a [String]) -> Vec<(&'a str, &'a str)> {
+fn send_form<'a>(
+    case: &'a str,
+    preview: &'a NoticePreview,
+    seq: &'a str,
+    ids: &'a [String],
+) -> Vec<(&'a str, &'a str)> {
     let mut form = vec![("case", case), ("kind", preview.kind.as_str()), ("seq", seq)];
     form.extend(ids.iter().map(|id| ("account", id.as_str())));
     form
@@ -68,11 +73,21 @@ async fn a_double_submit_and_two_agents_at_once_send_one_notice_per_account_and_
     let preview = preview_as(&app, &agent, &case.number, "").await;
     assert_eq!(preview.kind, NoticeKind::Initial, "nobody was told yet");
     assert_eq!(preview.rows.len(), 3);
-    assert!(preview.rows.iter().all(|r| r.suggested && r.blocked.is_none()), "{preview:?}");
-    let acme = preview.rows.iter().find(|r| r.account == "Acme Corporation").expect("Acme");
+    assert!(
+        preview.rows.iter().all(|r| r.suggested && r.blocked.is_none()),
+        "{preview:?}"
+    );
+    let acme = preview
+        .rows
+        .iter()
+        .find(|r| r.account == "Acme Corporation")
+        .expect("Acme");
     assert_eq!(
         acme.recipients,
-        ["Alice Moreau <alice.moreau@acme.example>", "Bruno Keller <bruno.keller@acme.example>"],
+        [
+            "Alice Moreau <alice.moreau@acme.example>",
+            "Bruno Keller <bruno.keller@acme.example>"
+        ],
         "the primary contact, then the contact marked to be told"
     );
     assert!(acme.body.contains("Hello Alice Moreau"), "{}", acme.body);
@@ -88,7 +103,11 @@ async fn a_double_submit_and_two_agents_at_once_send_one_notice_per_account_and_
     for reply in [&first, &second, &third] {
         assert_eq!(reply.status, 303, "{}", reply.body);
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM notices").await, 3, "one notice per account");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM notices").await,
+        3,
+        "one notice per account"
+    );
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM journal_entries j JOIN cases c ON c.id = j.case_id
@@ -98,7 +117,11 @@ async fn a_double_submit_and_two_agents_at_once_send_one_notice_per_account_and_
         3,
         "one additional comment per child case"
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'customers_notified'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'customers_notified'")
+            .await,
+        1
+    );
 
     // A retry later is told what went out, and by whom.
     let again = post_as(&app, &admin, "/notify", &form).await;
@@ -132,23 +155,48 @@ async fn bad_sends_are_refused_with_a_message_and_change_nothing() {
     let case = major_case(&app).await;
     let agent = app.sign_in_as(Role::SnCustomerserviceAgent).await;
     let notify = format!("/cases/{}/notify", case.number);
-    let none = post_as(&app, &agent, "/notify", &[("case", &case.number), ("kind", "initial"), ("seq", "1")]).await;
+    let none = post_as(
+        &app,
+        &agent,
+        "/notify",
+        &[("case", &case.number), ("kind", "initial"), ("seq", "1")],
+    )
+    .await;
     assert_eq!(none.status, 303);
     let page = get_as(&app, &agent, &format!("{notify}?kind=initial")).await;
-    assert!(page.body.contains("Choose at least one account to notify."), "{}", page.body);
+    assert!(
+        page.body.contains("Choose at least one account to notify."),
+        "{}",
+        page.body
+    );
     let foreign = post_as(
         &app,
         &agent,
         "/notify",
-        &[("case", &case.number), ("kind", "initial"), ("seq", "1"), ("account", "999999")],
+        &[
+            ("case", &case.number),
+            ("kind", "initial"),
+            ("seq", "1"),
+            ("account", "999999"),
+        ],
     )
     .await;
     assert_eq!(foreign.status, 303);
     let page = get_as(&app, &agent, &format!("{notify}?kind=initial")).await;
-    assert!(page.body.contains("Choose accounts of this case only."), "{}", page.body);
+    assert!(
+        page.body.contains("Choose accounts of this case only."),
+        "{}",
+        page.body
+    );
     // An operator may not notify customers.
     let operator = app.cookie.clone().expect("operator");
-    let refused = post_as(&app, &operator, "/notify", &[("case", &case.number), ("kind", "initial"), ("seq", "1")]).await;
+    let refused = post_as(
+        &app,
+        &operator,
+        "/notify",
+        &[("case", &case.number), ("kind", "initial"), ("seq", "1")],
+    )
+    .await;
     assert_eq!(refused.status, 403);
     assert_eq!(app.count("SELECT COUNT(*) FROM notices").await, 0);
 }
@@ -163,20 +211,34 @@ async fn an_account_without_a_contact_is_shown_and_not_sent() {
         .expect("no contact");
     let agent = app.sign_in_as(Role::SnCustomerserviceAgent).await;
     let preview = preview_as(&app, &agent, &case.number, "initial").await;
-    let globex = preview.rows.iter().find(|r| r.account == "Globex Industries").expect("Globex");
-    assert!(globex.blocked.as_deref().is_some_and(|b| b.starts_with("No contact")), "{globex:?}");
+    let globex = preview
+        .rows
+        .iter()
+        .find(|r| r.account == "Globex Industries")
+        .expect("Globex");
+    assert!(
+        globex.blocked.as_deref().is_some_and(|b| b.starts_with("No contact")),
+        "{globex:?}"
+    );
     let ids: Vec<String> = preview.rows.iter().map(|r| r.account_id.to_string()).collect();
     let reply = post_as(&app, &agent, "/notify", &send_form(&case.number, &preview, "1", &ids)).await;
     assert_eq!(reply.status, 303);
     assert_eq!(app.count("SELECT COUNT(*) FROM notices").await, 2);
     let page = get_as(&app, &agent, &format!("/cases/{}", case.number)).await;
-    assert!(page.body.contains("Not sent: Globex Industries: No contact"), "{}", page.body);
+    assert!(
+        page.body.contains("Not sent: Globex Industries: No contact"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("No contact: nothing can be sent"));
 }
 
 /// Queues the initial notice to every account of the demo's major case, through the store.
 async fn queue_initial(store: &Store, settings: &NoticeSettings) -> String {
-    store.refresh_install_base(DB_HOST_ALERT, 10, "test").await.expect("refresh");
+    store
+        .refresh_install_base(DB_HOST_ALERT, 10, "test")
+        .await
+        .expect("refresh");
     let created = store
         .create_proactive_case(
             &app::cases::NewCase {
@@ -189,7 +251,10 @@ async fn queue_initial(store: &Store, settings: &NoticeSettings) -> String {
         )
         .await
         .expect("case");
-    let preview = store.notice_preview(&created.number, Some("initial"), settings).await.expect("preview");
+    let preview = store
+        .notice_preview(&created.number, Some("initial"), settings)
+        .await
+        .expect("preview");
     let ids: Vec<i64> = preview.rows.iter().map(|r| r.account_id).collect();
     let outcome = store
         .send_notices(&created.number, "initial", 1, &ids, "agent", settings)
@@ -226,14 +291,21 @@ async fn the_outbox_sends_each_notice_once_across_a_restart_even_one_taken_befor
     let _keep = database;
     let mailer = Mailer::new(&settings.transport);
     assert_eq!(restarted.deliver_due(&mailer, &settings).await.expect("deliver"), 3);
-    assert_eq!(restarted.deliver_due(&mailer, &settings).await.expect("again"), 0, "nothing twice");
+    assert_eq!(
+        restarted.deliver_due(&mailer, &settings).await.expect("again"),
+        0,
+        "nothing twice"
+    );
     let sent: Vec<(String, String)> = sqlx::query_as("SELECT status, message_id FROM notices ORDER BY id")
         .fetch_all(&db)
         .await
         .expect("notices");
     assert!(sent.iter().all(|(status, _)| status == "sent"), "{sent:?}");
     for (_, message_id) in &sent {
-        let name: String = message_id.chars().filter(|c| c.is_ascii_alphanumeric() || ".-_@".contains(*c)).collect();
+        let name: String = message_id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || ".-_@".contains(*c))
+            .collect();
         let eml = std::fs::read_to_string(folder.path().join(format!("{name}.eml"))).expect("eml");
         assert!(eml.contains(&format!("Message-ID: {message_id}")), "{eml}");
     }
@@ -302,20 +374,38 @@ async fn a_refusing_or_absent_smtp_server_leaves_notices_retrying_then_failed_ne
     queue_initial(&store, &settings).await;
     let mailer = Mailer::new(&settings.transport);
     assert_eq!(store.deliver_due(&mailer, &settings).await.expect("deliver"), 3);
-    let retrying: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT status, answer FROM notices ORDER BY id").fetch_all(&db).await.expect("rows");
+    let retrying: Vec<(String, Option<String>)> = sqlx::query_as("SELECT status, answer FROM notices ORDER BY id")
+        .fetch_all(&db)
+        .await
+        .expect("rows");
     assert!(retrying.iter().all(|(s, _)| s == "pending"), "{retrying:?}");
-    assert!(retrying[0].1.as_deref().is_some_and(|a| a.contains("451") && a.contains("retrying")), "{retrying:?}");
+    assert!(
+        retrying[0]
+            .1
+            .as_deref()
+            .is_some_and(|a| a.contains("451") && a.contains("retrying")),
+        "{retrying:?}"
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(store.deliver_due(&mailer, &settings).await.expect("retry"), 3);
-    let sent: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT status, answer FROM notices ORDER BY id").fetch_all(&db).await.expect("rows");
-    assert!(sent.iter().all(|(s, a)| s == "sent" && a.as_deref().is_some_and(|a| a.starts_with("250"))), "{sent:?}");
+    let sent: Vec<(String, Option<String>)> = sqlx::query_as("SELECT status, answer FROM notices ORDER BY id")
+        .fetch_all(&db)
+        .await
+        .expect("rows");
+    assert!(
+        sent.iter()
+            .all(|(s, a)| s == "sent" && a.as_deref().is_some_and(|a| a.starts_with("250"))),
+        "{sent:?}"
+    );
 
     // A server that is not there: retried up to the limit, then failed with why; Retry puts it back.
     let (store, db, _database) = empty_store().await;
     store.seed_demo().await.expect("demo");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let settings = NoticeSettings {
         transport: Transport::Smtp {
             host: "127.0.0.1".into(),
@@ -325,10 +415,19 @@ async fn a_refusing_or_absent_smtp_server_leaves_notices_retrying_then_failed_ne
         ..NoticeSettings::default()
     };
     queue_initial(&store, &settings).await;
-    store.deliver_due(&Mailer::new(&settings.transport), &settings).await.expect("deliver");
+    store
+        .deliver_due(&Mailer::new(&settings.transport), &settings)
+        .await
+        .expect("deliver");
     let failed: Vec<(i64, String, Option<String>)> =
-        sqlx::query_as("SELECT id, status, answer FROM notices ORDER BY id").fetch_all(&db).await.expect("rows");
-    assert!(failed.iter().all(|(_, s, a)| s == "failed" && a.is_some()), "{failed:?}");
+        sqlx::query_as("SELECT id, status, answer FROM notices ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .expect("rows");
+    assert!(
+        failed.iter().all(|(_, s, a)| s == "failed" && a.is_some()),
+        "{failed:?}"
+    );
     store.retry_notice(failed[0].0, "agent").await.expect("retry");
     let again = store.retry_notice(failed[0].0, "agent").await;
     assert!(matches!(again, Err(app::AppError::Conflict { .. })), "{again:?}");
@@ -344,9 +443,21 @@ async fn a_refusing_or_absent_smtp_server_leaves_notices_retrying_then_failed_ne
 #[tokio::test]
 async fn a_real_smtp_server_on_loopback_receives_each_notice_with_its_recipients_subject_and_message_id() {
     let maildir = TempDir::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let mut server = std::process::Command::new("/usr/bin/python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
         .arg(maildir.path().join("mail"))
         .spawn()
         .expect("/usr/bin/python3 -m aiosmtpd (Debian's python3-aiosmtpd; scripts/ensure-tools installs it)");
@@ -367,11 +478,17 @@ async fn a_real_smtp_server_on_loopback_receives_each_notice_with_its_recipients
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let case = queue_initial(&store, &settings).await;
-    store.deliver_due(&Mailer::new(&settings.transport), &settings).await.expect("deliver");
+    store
+        .deliver_due(&Mailer::new(&settings.transport), &settings)
+        .await
+        .expect("deliver");
     let _ = server.kill();
     let _ = server.wait();
     let statuses: Vec<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT status, message_id, answer FROM notices ORDER BY id").fetch_all(&db).await.expect("rows");
+        sqlx::query_as("SELECT status, message_id, answer FROM notices ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .expect("rows");
     assert!(statuses.iter().all(|(s, ..)| s == "sent"), "{statuses:?}");
     let mut messages = Vec::new();
     for entry in std::fs::read_dir(maildir.path().join("mail/new")).expect("maildir") {
@@ -386,10 +503,18 @@ async fn a_real_smtp_server_on_loopback_receives_each_notice_with_its_recipients
         .expect("Acme's message");
     assert!(acme.contains("bruno.keller@acme.example"), "{acme}");
     assert!(acme.contains("From: Support <support@forestall.example>"), "{acme}");
-    assert!(acme.contains("We are working on an issue that affects Acme Corporation"), "{acme}");
+    assert!(
+        acme.contains("We are working on an issue that affects Acme Corporation"),
+        "{acme}"
+    );
     assert!(acme.contains("Hello Alice Moreau"), "{acme}");
     for (_, message_id, _) in &statuses {
-        assert!(messages.iter().any(|m| m.contains(&format!("Message-ID: {message_id}"))), "{message_id}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains(&format!("Message-ID: {message_id}"))),
+            "{message_id}"
+        );
         assert!(message_id.ends_with("@forestall.example>"), "{message_id}");
     }
     assert!(statuses[0].1.contains(&case.to_ascii_lowercase()));
@@ -407,13 +532,24 @@ async fn a_template_with_an_unknown_placeholder_is_refused_at_save_naming_it_and
         &app,
         &admin,
         "/notice-templates/save",
-        &[("kind", "update"), ("subject", "Update"), ("body", "Dear {{ customer.name }}")],
+        &[
+            ("kind", "update"),
+            ("subject", "Update"),
+            ("body", "Dear {{ customer.name }}"),
+        ],
     )
     .await;
     assert_eq!(reply.status, 303);
     let page = get_as(&app, &admin, "/notice-templates").await;
-    assert!(page.body.contains("unknown placeholder “customer.name”"), "{}", page.body);
-    assert!(page.body.contains("Dear {{ customer.name }}"), "the draft is kept as typed");
+    assert!(
+        page.body.contains("unknown placeholder “customer.name”"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Dear {{ customer.name }}"),
+        "the draft is kept as typed"
+    );
     let after: String = sqlx::query_scalar("SELECT body FROM notice_templates WHERE kind = 'update'")
         .fetch_one(&app.db)
         .await
@@ -424,7 +560,11 @@ async fn a_template_with_an_unknown_placeholder_is_refused_at_save_naming_it_and
         &app,
         &admin,
         "/notice-templates/save",
-        &[("kind", "update"), ("subject", "[{{ case.number }}] Update"), ("body", "Still on it, {{ contact.name }}.")],
+        &[
+            ("kind", "update"),
+            ("subject", "[{{ case.number }}] Update"),
+            ("body", "Still on it, {{ contact.name }}."),
+        ],
     )
     .await;
     assert_eq!(saved.status, 303);
@@ -463,7 +603,12 @@ async fn the_affected_set_follows_the_cmdb_new_accounts_get_child_cases_gone_one
     .await
     .expect("accounts");
     assert_eq!(accounts.len(), 2, "{accounts:?}");
-    assert!(accounts.iter().all(|(_, affected, child)| *affected == 1 && *child != created.number), "{accounts:?}");
+    assert!(
+        accounts
+            .iter()
+            .all(|(_, affected, child)| *affected == 1 && *child != created.number),
+        "{accounts:?}"
+    );
     let parent_account: Option<i64> = sqlx::query_scalar("SELECT account_id FROM cases WHERE number = $1")
         .bind(&created.number)
         .fetch_one(&app.db)
@@ -494,7 +639,10 @@ async fn the_affected_set_follows_the_cmdb_new_accounts_get_child_cases_gone_one
     .expect("timeline");
     assert_eq!(
         changes,
-        [("Initech".to_owned(), "added".to_owned()), ("Initech".to_owned(), "removed".to_owned())]
+        [
+            ("Initech".to_owned(), "added".to_owned()),
+            ("Initech".to_owned(), "removed".to_owned())
+        ]
     );
     let page = app.get(&format!("/cases/{}", created.number)).await;
     assert!(page.body.contains("No longer affected"), "{}", page.body);
@@ -524,14 +672,19 @@ async fn the_rule_sends_the_initial_notice_itself_after_the_hold_down_unless_the
     app.cookie = Some(operator);
     let created = app.call("create_incident", &[("alert", DB_HOST_ALERT)]).await;
     assert_eq!(created.status, 200, "{}", created.body);
-    let (case, state, at): (String, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT number, auto_notice, auto_notice_at FROM cases WHERE parent_id IS NULL AND proactive = 1")
-            .fetch_one(&app.db)
-            .await
-            .expect("the rule's case");
+    let (case, state, at): (String, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT number, auto_notice, auto_notice_at FROM cases WHERE parent_id IS NULL AND proactive = 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("the rule's case");
     assert_eq!(state.as_deref(), Some("scheduled"));
     let page = app.get(&format!("/cases/{case}")).await;
-    assert!(page.body.contains(&format!("by itself at {} UTC", at.expect("when"))), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("by itself at {} UTC", at.expect("when"))),
+        "{}",
+        page.body
+    );
 
     // Its time comes while the alert flaps: it waits another hold-down, nothing is sent.
     let due = |state: &'static str| {
@@ -567,7 +720,10 @@ async fn the_rule_sends_the_initial_notice_itself_after_the_hold_down_unless_the
             .await,
         3
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'done'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'done'").await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -576,28 +732,57 @@ async fn hold_keeps_the_rules_notice_back_and_send_now_sends_it() {
     let case = major_case(&app).await;
     let agent = app.sign_in_as(Role::SnCustomerserviceAgent).await;
     let schedule = || async {
-        sqlx::query("UPDATE cases SET auto_notice = 'scheduled', auto_notice_at = '2099-01-01 00:00:00' WHERE number = $1")
-            .bind(&case.number)
-            .execute(&app.db)
-            .await
-            .expect("schedule");
+        sqlx::query(
+            "UPDATE cases SET auto_notice = 'scheduled', auto_notice_at = '2099-01-01 00:00:00' WHERE number = $1",
+        )
+        .bind(&case.number)
+        .execute(&app.db)
+        .await
+        .expect("schedule");
     };
     schedule().await;
-    let held = post_as(&app, &agent, "/auto-notice", &[("case", &case.number), ("action", "hold")]).await;
+    let held = post_as(
+        &app,
+        &agent,
+        "/auto-notice",
+        &[("case", &case.number), ("action", "hold")],
+    )
+    .await;
     assert_eq!(held.status, 303);
-    assert_eq!(app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'held'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'held'").await,
+        1
+    );
     let page = get_as(&app, &agent, &format!("/cases/{}", case.number)).await;
     assert!(page.body.contains("Initial notice held by"), "{}", page.body);
     // Held is not scheduled: a second Hold is told so.
-    post_as(&app, &agent, "/auto-notice", &[("case", &case.number), ("action", "hold")]).await;
+    post_as(
+        &app,
+        &agent,
+        "/auto-notice",
+        &[("case", &case.number), ("action", "hold")],
+    )
+    .await;
     let page = get_as(&app, &agent, &format!("/cases/{}", case.number)).await;
     assert!(page.body.contains("is not waiting to go out any more"), "{}", page.body);
 
     schedule().await;
-    let sent = post_as(&app, &agent, "/auto-notice", &[("case", &case.number), ("action", "send_now")]).await;
+    let sent = post_as(
+        &app,
+        &agent,
+        "/auto-notice",
+        &[("case", &case.number), ("action", "send_now")],
+    )
+    .await;
     assert_eq!(sent.status, 303);
-    assert_eq!(app.count("SELECT COUNT(*) FROM notices WHERE kind = 'initial'").await, 3);
-    assert_eq!(app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'done'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM notices WHERE kind = 'initial'").await,
+        3
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM cases WHERE auto_notice = 'done'").await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -622,14 +807,23 @@ async fn an_overdue_update_is_flagged_in_the_cases_list_and_on_the_case_and_filt
     assert!(list.body.contains("Update overdue"), "{}", list.body);
     let page = get_as(&app, &agent, &format!("/cases/{}?impact=overdue", case.number)).await;
     assert!(page.body.contains("1 of 3 account(s) shown."), "{}", page.body);
-    assert!(page.body.contains("Update overdue: an affected customer"), "{}", page.body);
+    assert!(
+        page.body.contains("Update overdue: an affected customer"),
+        "{}",
+        page.body
+    );
     let untold = get_as(&app, &agent, &format!("/cases/{}?impact=not_notified", case.number)).await;
     assert!(untold.body.contains("0 of 3 account(s) shown."), "{}", untold.body);
 
     // The update: the next sequence, to those told; the overdue flag goes once it is sent.
     let update = preview_as(&app, &agent, &case.number, "update").await;
     assert_eq!((update.kind, update.seq), (NoticeKind::Update, 1));
-    let ids: Vec<String> = update.rows.iter().filter(|r| r.suggested).map(|r| r.account_id.to_string()).collect();
+    let ids: Vec<String> = update
+        .rows
+        .iter()
+        .filter(|r| r.suggested)
+        .map(|r| r.account_id.to_string())
+        .collect();
     assert_eq!(ids.len(), 3);
     post_as(&app, &agent, "/notify", &send_form(&case.number, &update, "1", &ids)).await;
     let list = get_as(&app, &agent, "/cases").await;

@@ -92,7 +92,12 @@ async fn sqlite_schema(db: &AnyPool) -> Schema {
                 .iter()
                 .map(|c| (c.name.clone(), c.not_null == 0 && c.pk == 0))
                 .collect(),
-            primary_key: columns.iter().filter(|c| c.pk > 0).map(|c| c.name.clone()).collect(),
+            // Sorted, as the PostgreSQL side reads them: which columns make the key, not in which order.
+            primary_key: {
+                let mut key: Vec<String> = columns.iter().filter(|c| c.pk > 0).map(|c| c.name.clone()).collect();
+                key.sort();
+                key
+            },
             foreign_keys: count(db, "SELECT COUNT(DISTINCT id) FROM pragma_foreign_key_list($1)", &name).await,
             uniques: count(
                 db,

@@ -135,7 +135,10 @@ impl At {
         // As a mail server will read it: notices go to these addresses.
         match email.parse::<lettre::Address>() {
             Ok(_) if email.contains('.') || email.rsplit('@').next().is_some_and(|d| d == "localhost") => Ok(email),
-            Ok(_) => Err(self.error(column, format!("“{email}” is not an email address: its domain has no dot"))),
+            Ok(_) => Err(self.error(
+                column,
+                format!("“{email}” is not an email address: its domain has no dot"),
+            )),
             Err(error) => Err(self.error(column, format!("“{email}” is not an email address ({error})"))),
         }
     }

@@ -24,7 +24,11 @@ fn last_notice_text(row: &ImpactRow) -> String {
                 other => other.label().to_owned(),
             };
             let answer = last.answer.as_deref().map(|a| format!(" — {a}")).unwrap_or_default();
-            format!("{kind}, {} UTC, {}{answer}", last.at, last.delivery.label().to_lowercase())
+            format!(
+                "{kind}, {} UTC, {}{answer}",
+                last.at,
+                last.delivery.label().to_lowercase()
+            )
         }
     }
 }
@@ -115,8 +119,14 @@ pub fn CustomerImpactView(impact: CustomerImpact) -> impl IntoView {
             } else {
                 row.recipients.join(", ")
             };
-            let due = row.next_update_due.clone().map(|d| format!("{d} UTC")).unwrap_or_else(|| "—".into());
-            let overdue = row.overdue.then(|| view! { <strong class="badge-overdue">" Update overdue"</strong> });
+            let due = row
+                .next_update_due
+                .clone()
+                .map(|d| format!("{d} UTC"))
+                .unwrap_or_else(|| "—".into());
+            let overdue = row
+                .overdue
+                .then(|| view! { <strong class="badge-overdue">" Update overdue"</strong> });
             let items_href = format!("/cases/{}#case-items-heading", row.child_case);
             view! {
                 <tr data-account=row.account.clone()>
@@ -150,7 +160,7 @@ pub fn CustomerImpactView(impact: CustomerImpact) -> impl IntoView {
                                 (0, removed) => format!(", {removed} item(s) removed"),
                                 (added, removed) => format!(", {added} item(s) added, {removed} removed"),
                             };
-                            let detail = (!change.detail.is_empty()).then(|| format!(" ({})", change.detail)).unwrap_or_default();
+                            let detail = if change.detail.is_empty() { String::new() } else { format!(" ({})", change.detail) };
                             view! {
                                 <li>
                                     {format!(
@@ -204,7 +214,12 @@ pub fn NotifyPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let preview = Resource::new(
-        move || (params.read().get("number").unwrap_or_default(), query.read().get("kind")),
+        move || {
+            (
+                params.read().get("number").unwrap_or_default(),
+                query.read().get("kind"),
+            )
+        },
         |(number, kind)| preview_notice(number, kind),
     );
     view! {
@@ -272,7 +287,7 @@ fn NoticeForm(preview: NoticePreview) -> impl IntoView {
                         <strong>"Subject: "</strong>
                         {row.subject}
                     </p>
-                    <pre class="notice-body" aria-label=format!("Message to {}", row.account)>{row.body}</pre>
+                    <pre class="notice-body" role="note" aria-label=format!("Message to {}", row.account)>{row.body}</pre>
                 </article>
             }
         })
@@ -341,8 +356,13 @@ fn SentTable(listing: SentPage) -> impl IntoView {
                 NoticeKind::Update => format!("Update {}", notice.seq),
                 other => other.label().to_owned(),
             };
-            let retry = (notice.delivery == Delivery::Failed && may_retry)
-                .then(|| retry_form(notice.id, "/notices".into(), format!("Retry the notice to {}", notice.account)));
+            let retry = (notice.delivery == Delivery::Failed && may_retry).then(|| {
+                retry_form(
+                    notice.id,
+                    "/notices".into(),
+                    format!("Retry the notice to {}", notice.account),
+                )
+            });
             view! {
                 <tr>
                     <td>

@@ -112,7 +112,11 @@ impl Store {
         let detail = format!(
             "{}, minimum severity {min_severity}{}",
             if active { "active" } else { "inactive" },
-            if send_initial_notice { ", sends the initial notice after the hold-down" } else { "" }
+            if send_initial_notice {
+                ", sends the initial notice after the hold-down"
+            } else {
+                ""
+            }
         );
         Audit {
             actor,

@@ -6,6 +6,7 @@ import { AllAlertsPage } from './pages/all-alerts';
 import { CaseForm } from './pages/case-form';
 import { CasePage } from './pages/case-page';
 import { LoginPage } from './pages/login';
+import { CustomerImpact, NotifyPage, SentNoticesPage } from './pages/notices';
 
 /** Every page object on one page, in that page's mode: what the `forestall` fixture and `openAs` give. */
 export class Forestall {
@@ -15,6 +16,9 @@ export class Forestall {
   readonly affected: AffectedList;
   readonly caseForm: CaseForm;
   readonly casePage: CasePage;
+  readonly customerImpact: CustomerImpact;
+  readonly notify: NotifyPage;
+  readonly sentNotices: SentNoticesPage;
 
   constructor(
     readonly page: Page,
@@ -26,6 +30,9 @@ export class Forestall {
     this.affected = new AffectedList(page, mode);
     this.caseForm = new CaseForm(page, mode);
     this.casePage = new CasePage(page, mode);
+    this.customerImpact = new CustomerImpact(page, mode);
+    this.notify = new NotifyPage(page, mode);
+    this.sentNotices = new SentNoticesPage(page, mode);
   }
 
   /** Whether the page runs JavaScript (see {@link PageMode}). */

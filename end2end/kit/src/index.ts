@@ -44,4 +44,5 @@ export { ALERT_NUMBER, CASE_NUMBER, INCIDENT_NUMBER } from './pages/numbers';
 export { AffectedList } from './pages/affected-list';
 export { CaseForm, type CaseValues } from './pages/case-form';
 export { CasePage } from './pages/case-page';
+export { CustomerImpact, NotifyPage, SentNoticesPage, type ImpactStatus } from './pages/notices';
 

@@ -161,11 +161,7 @@ async fn record(
 }
 
 /// Adds the items newly affected to the account's case (and the major case above it).
-async fn cover_items(
-    conn: &mut AnyConnection,
-    case_ids: &[i64],
-    items: &BTreeSet<i64>,
-) -> Result<(), sqlx::Error> {
+async fn cover_items(conn: &mut AnyConnection, case_ids: &[i64], items: &BTreeSet<i64>) -> Result<(), sqlx::Error> {
     for case_id in case_ids {
         for item in items {
             sqlx::query(
@@ -281,7 +277,17 @@ pub(crate) async fn follow(
         if !removed.is_empty() {
             detail.push(format!("removed {}", some_numbers(conn, &removed).await?));
         }
-        record(conn, before.case_id, actor, account, change, added.len(), removed.len(), &detail.join("; ")).await?;
+        record(
+            conn,
+            before.case_id,
+            actor,
+            account,
+            change,
+            added.len(),
+            removed.len(),
+            &detail.join("; "),
+        )
+        .await?;
         lines.push(match change {
             "removed" => "account no longer affected".to_owned(),
             "returned" => "account affected again".to_owned(),

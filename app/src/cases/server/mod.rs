@@ -3,6 +3,6 @@
 
 mod create;
 mod draft;
+pub(crate) mod follow;
 mod read;
 mod work;
-pub(crate) mod follow;

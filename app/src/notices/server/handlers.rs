@@ -36,12 +36,9 @@ fn see_other(location: &str) -> Response {
     }
 }
 
-fn require(viewer: &Viewer, permission: Permission) -> Result<(), Response> {
-    if viewer.may(permission) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden.into_response())
-    }
+/// The guard checked the route's permission already; each handler checks it again, as every server function does.
+fn refused_role(viewer: &Viewer, permission: Permission) -> Option<Response> {
+    (!viewer.may(permission)).then(|| AppError::Forbidden.into_response())
 }
 
 /// A case number as a path segment: letters and digits only, so it cannot steer the redirect.
@@ -79,7 +76,7 @@ pub async fn send(
     session: Session,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Err(refusal) = require(&viewer, Permission::NotifyCustomers) {
+    if let Some(refusal) = refused_role(&viewer, Permission::NotifyCustomers) {
         return refusal;
     }
     let Some(case_page) = case_path(field(&fields, "case")) else {
@@ -87,9 +84,18 @@ pub async fn send(
     };
     let kind = field(&fields, "kind").to_owned();
     let notify_page = format!("{case_page}/notify");
-    let back = format!("{notify_page}?kind={}", NoticeKind::parse(&kind).map_or("", |k| k.as_str()));
+    let back = format!(
+        "{notify_page}?kind={}",
+        NoticeKind::parse(&kind).map_or("", |k| k.as_str())
+    );
     let Ok(seq) = field(&fields, "seq").trim().parse::<i64>() else {
-        return refused(&session, notify_page, back, AppError::invalid("seq", "The preview is incomplete: open Notify customers again.")).await;
+        return refused(
+            &session,
+            notify_page,
+            back,
+            AppError::invalid("seq", "The preview is incomplete: open Notify customers again."),
+        )
+        .await;
     };
     let mut accounts = Vec::new();
     for (_, value) in fields.iter().filter(|(key, _)| key == "account") {
@@ -97,12 +103,21 @@ pub async fn send(
             Ok(id) if !accounts.contains(&id) => accounts.push(id),
             Ok(_) => {}
             Err(_) => {
-                return refused(&session, notify_page, back, AppError::invalid("accounts", "Choose accounts from the list.")).await;
+                return refused(
+                    &session,
+                    notify_page,
+                    back,
+                    AppError::invalid("accounts", "Choose accounts from the list."),
+                )
+                .await;
             }
         }
     }
     let number = field(&fields, "case").to_owned();
-    match store.send_notices(&number, &kind, seq, &accounts, &viewer.name, &settings).await {
+    match store
+        .send_notices(&number, &kind, seq, &accounts, &viewer.name, &settings)
+        .await
+    {
         Ok(outcome) => {
             outbox.settle(&store, &outcome.ids, SETTLE).await;
             flash::put(
@@ -128,7 +143,7 @@ pub async fn retry(
     session: Session,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Err(refusal) = require(&viewer, Permission::NotifyCustomers) {
+    if let Some(refusal) = refused_role(&viewer, Permission::NotifyCustomers) {
         return refusal;
     }
     let back = match field(&fields, "back").strip_prefix("/cases/") {
@@ -168,10 +183,14 @@ pub async fn save_template(
     session: Session,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Err(refusal) = require(&viewer, Permission::ManageNoticeTemplates) {
+    if let Some(refusal) = refused_role(&viewer, Permission::ManageNoticeTemplates) {
         return refusal;
     }
-    let (kind, subject, body) = (field(&fields, "kind"), field(&fields, "subject"), field(&fields, "body"));
+    let (kind, subject, body) = (
+        field(&fields, "kind"),
+        field(&fields, "subject"),
+        field(&fields, "body"),
+    );
     let flash = match store.save_notice_template(kind, subject, body, &viewer.name).await {
         Ok(kind) => Flash {
             page: "/notice-templates".into(),
@@ -200,7 +219,7 @@ pub async fn auto_notice(
     session: Session,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Err(refusal) = require(&viewer, Permission::NotifyCustomers) {
+    if let Some(refusal) = refused_role(&viewer, Permission::NotifyCustomers) {
         return refusal;
     }
     let Some(case_page) = case_path(field(&fields, "case")) else {
@@ -212,7 +231,10 @@ pub async fn auto_notice(
         _ => return AppError::BadRequest("action must be send_now or hold".into()).into_response(),
     };
     let back = format!("{case_page}#customer-impact");
-    match store.auto_notice_action(field(&fields, "case"), send_now, &viewer.name, &settings).await {
+    match store
+        .auto_notice_action(field(&fields, "case"), send_now, &viewer.name, &settings)
+        .await
+    {
         Ok(message) => {
             outbox.wake();
             flash::put(

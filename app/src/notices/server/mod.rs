@@ -7,8 +7,8 @@ pub mod render;
 mod schedule;
 
 use super::{
-    AutoNotice, CustomerImpact, Delivery, ImpactChange, ImpactFilter, ImpactRow, LastNotice, NoticeKind,
-    NoticePreview, NoticeTemplate, PreviewRow, SentNotice, SentNoticesPage, NOTICES_PAGE_SIZE,
+    AutoNotice, CustomerImpact, Delivery, ImpactChange, ImpactFilter, ImpactRow, LastNotice, NoticeKind, NoticePreview,
+    NoticeTemplate, PreviewRow, SentNotice, SentNoticesPage, NOTICES_PAGE_SIZE,
 };
 use crate::{
     audit::{server::Audit, AuditAction},
@@ -160,7 +160,12 @@ fn mailbox(name: &str, email: &str) -> String {
 
 /// The name part of a `Name <address>`.
 fn display_name(mailbox: &str) -> String {
-    mailbox.split(" <").next().unwrap_or(mailbox).trim_matches('"').to_owned()
+    mailbox
+        .split(" <")
+        .next()
+        .unwrap_or(mailbox)
+        .trim_matches('"')
+        .to_owned()
 }
 
 /// Every notice of the case, oldest first.
@@ -203,13 +208,26 @@ impl NoticeRecord {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct TemplateRecord {
+    #[sqlx(try_from = "String")]
+    kind: NoticeKind,
+    subject: String,
+    body: String,
+    updated_by: Option<String>,
+    updated_at: Option<String>,
+}
+
 /// The top-level case of `number` (a child case's parent), for Notify customers.
 async fn resolve_top(conn: &mut AnyConnection, number: &str) -> Result<TopCase, AppError> {
     let case = top_case(conn, number).await?;
     if case.alert_id.is_none() {
         return Err(AppError::invalid(
             "case",
-            format!("{} is not a proactive case: it has no customers to notify.", case.number),
+            format!(
+                "{} is not a proactive case: it has no customers to notify.",
+                case.number
+            ),
         ));
     }
     match case.parent_id {
@@ -329,7 +347,11 @@ async fn build_preview(
     let mut problem = None;
     for account in &accounts {
         let to = recipients.remove(&account.account_id).unwrap_or_default();
-        let told = |k: NoticeKind| notices.iter().any(|n| n.account_id == account.account_id && n.kind == k);
+        let told = |k: NoticeKind| {
+            notices
+                .iter()
+                .any(|n| n.account_id == account.account_id && n.kind == k)
+        };
         let already = notices
             .iter()
             .find(|n| n.account_id == account.account_id && n.kind == kind && n.seq == seq);
@@ -347,7 +369,11 @@ async fn build_preview(
                     .to_owned(),
             )
         } else if account.child_state.is_read_only() {
-            Some(format!("Its case {} is {}.", account.child_number, account.child_state.as_str().to_lowercase()))
+            Some(format!(
+                "Its case {} is {}.",
+                account.child_number,
+                account.child_state.as_str().to_lowercase()
+            ))
         } else if account.affected == 0 && !(kind == NoticeKind::Resolution && told(NoticeKind::Initial)) {
             Some("No longer affected.".to_owned())
         } else {
@@ -356,7 +382,9 @@ async fn build_preview(
         let suggested = blocked.is_none()
             && match kind {
                 NoticeKind::Initial => account.affected == 1,
-                NoticeKind::Update => account.affected == 1 && told(NoticeKind::Initial) && !told(NoticeKind::Resolution),
+                NoticeKind::Update => {
+                    account.affected == 1 && told(NoticeKind::Initial) && !told(NoticeKind::Resolution)
+                }
                 NoticeKind::Resolution => told(NoticeKind::Initial),
             };
         let context = NoticeContext {
@@ -378,18 +406,17 @@ async fn build_preview(
             update_number: seq,
             next_update_due: next_update_due.clone(),
         };
-        let (subject, body) =
-            match render::render(kind, &subject_template, &body_template, &context) {
-                Ok(rendered) => rendered,
-                Err(error) => {
-                    problem = Some(format!(
+        let (subject, body) = match render::render(kind, &subject_template, &body_template, &context) {
+            Ok(rendered) => rendered,
+            Err(error) => {
+                problem = Some(format!(
                         "The {} template cannot be rendered for {}: {error} An evt_mgmt_admin can fix it on Notice templates.",
                         kind.label().to_lowercase(),
                         account.account
                     ));
-                    (String::new(), String::new())
-                }
-            };
+                (String::new(), String::new())
+            }
+        };
         let blocked = blocked.or_else(|| {
             (journal_text(&subject, &body).chars().count() > 4000)
                 .then(|| "The message is longer than 4,000 characters: shorten the template.".to_owned())
@@ -405,7 +432,11 @@ async fn build_preview(
         });
     }
     if case.state.is_read_only() {
-        problem = Some(format!("{} is {}: no notice can be sent from it.", case.number, case.state.as_str().to_lowercase()));
+        problem = Some(format!(
+            "{} is {}: no notice can be sent from it.",
+            case.number,
+            case.state.as_str().to_lowercase()
+        ));
     }
     Ok(NoticePreview {
         case: case.number.clone(),
@@ -503,7 +534,10 @@ async fn send_in(
     if seq != preview.seq && !(kind == NoticeKind::Update && seq < preview.seq) {
         return Err(AppError::invalid(
             "seq",
-            format!("The preview is out of date: send {} instead.", label_seq(kind, preview.seq)),
+            format!(
+                "The preview is out of date: send {} instead.",
+                label_seq(kind, preview.seq)
+            ),
         ));
     }
     let mut outcome = SendOutcome {
@@ -529,9 +563,11 @@ async fn send_in(
                 continue;
             }
             None if already_sent => {
-                outcome
-                    .already
-                    .push(format!("{}: {} went out already; preview again.", row.account, label_seq(kind, seq)));
+                outcome.already.push(format!(
+                    "{}: {} went out already; preview again.",
+                    row.account,
+                    label_seq(kind, seq)
+                ));
                 continue;
             }
             None => {}
@@ -568,7 +604,9 @@ async fn send_in(
         .execute(&mut *conn)
         .await?;
         if inserted.rows_affected() == 0 {
-            outcome.already.push(format!("{}: {} was sent already.", row.account, label_seq(kind, seq)));
+            outcome
+                .already
+                .push(format!("{}: {} was sent already.", row.account, label_seq(kind, seq)));
             continue;
         }
         let id: i64 = sqlx::query_scalar("SELECT id FROM notices WHERE message_id = $1")
@@ -601,7 +639,15 @@ async fn send_in(
             outcome.queued.len(),
             truncate(&names, 800)
         );
-        write_journal(conn, Some(case.id), None, JournalKind::Activity, actor, &truncate(&line, 4000)).await?;
+        write_journal(
+            conn,
+            Some(case.id),
+            None,
+            JournalKind::Activity,
+            actor,
+            &truncate(&line, 4000),
+        )
+        .await?;
         Audit {
             actor,
             action: AuditAction::CustomersNotified,
@@ -663,7 +709,11 @@ impl Store {
             .into_iter()
             .filter(|a| only_child.is_none_or(|child| a.child_id == child))
             .map(|a| {
-                let last = notices.iter().rev().find(|n| n.account_id == a.account_id).map(NoticeRecord::last);
+                let last = notices
+                    .iter()
+                    .rev()
+                    .find(|n| n.account_id == a.account_id)
+                    .map(NoticeRecord::last);
                 let affected = a.affected == 1;
                 let overdue = affected && a.next_update_due.as_deref().is_some_and(|due| due < now.as_str());
                 ImpactRow {
@@ -696,21 +746,23 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
-        .map(|(at, actor, account, change, items_added, items_removed, detail)| ImpactChange {
-            at,
-            actor,
-            account,
-            change: match change.as_str() {
-                "added" => "Account added",
-                "removed" => "Account no longer affected",
-                "returned" => "Account affected again",
-                _ => "Items changed",
-            }
-            .to_owned(),
-            items_added,
-            items_removed,
-            detail,
-        })
+        .map(
+            |(at, actor, account, change, items_added, items_removed, detail)| ImpactChange {
+                at,
+                actor,
+                account,
+                change: match change.as_str() {
+                    "added" => "Account added",
+                    "removed" => "Account no longer affected",
+                    "returned" => "Account affected again",
+                    _ => "Items changed",
+                }
+                .to_owned(),
+                items_added,
+                items_removed,
+                detail,
+            },
+        )
         .collect();
         Ok(CustomerImpact {
             case: case.number,
@@ -756,10 +808,14 @@ impl Store {
         actor: &str,
         settings: &NoticeSettings,
     ) -> Result<SendOutcome, AppError> {
-        let kind = NoticeKind::parse(kind)
-            .ok_or_else(|| AppError::invalid("kind", "Choose the initial notice, an update or the resolution notice."))?;
+        let kind = NoticeKind::parse(kind).ok_or_else(|| {
+            AppError::invalid("kind", "Choose the initial notice, an update or the resolution notice.")
+        })?;
         if seq < 1 || (kind != NoticeKind::Update && seq != 1) {
-            return Err(AppError::invalid("seq", "The notice's number is not one this case can send."));
+            return Err(AppError::invalid(
+                "seq",
+                "The notice's number is not one this case can send.",
+            ));
         }
         let mut tx = self.begin_write().await?;
         let case = resolve_top(&mut tx, number).await?;
@@ -822,24 +878,53 @@ impl Store {
     /// One page of the notices, newest first.
     pub async fn sent_notices(&self, page: u32, settings: &NoticeSettings) -> Result<SentNoticesPage, AppError> {
         let mut conn = self.pool().acquire().await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices").fetch_one(&mut *conn).await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices")
+            .fetch_one(&mut *conn)
+            .await?;
         let window = Window::new(total, page, NOTICES_PAGE_SIZE);
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(i64, String, String, String, i64, String, String, String, String, String, Option<String>, Option<String>, i64)> =
-            sqlx::query_as(
-                "SELECT n.id, c.number, a.name, n.kind, n.seq, n.recipients, n.subject, n.message_id, n.status,
+        let rows: Vec<(
+            i64,
+            String,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+        )> = sqlx::query_as(
+            "SELECT n.id, c.number, a.name, n.kind, n.seq, n.recipients, n.subject, n.message_id, n.status,
                         n.created_at, n.sent_at, n.answer, n.attempts
                  FROM notices n JOIN cases c ON c.id = n.child_case_id JOIN accounts a ON a.id = n.account_id
                  ORDER BY n.created_at DESC, n.id DESC LIMIT $1 OFFSET $2",
-            )
-            .bind(window.limit)
-            .bind(window.offset)
-            .fetch_all(&mut *conn)
-            .await?;
+        )
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(&mut *conn)
+        .await?;
         let notices = rows
             .into_iter()
             .map(
-                |(id, case, account, kind, seq, recipients, subject, message_id, status, created_at, sent_at, answer, attempts)| {
+                |(
+                    id,
+                    case,
+                    account,
+                    kind,
+                    seq,
+                    recipients,
+                    subject,
+                    message_id,
+                    status,
+                    created_at,
+                    sent_at,
+                    answer,
+                    attempts,
+                )| {
                     SentNotice {
                         id,
                         case,
@@ -869,7 +954,7 @@ impl Store {
     }
 
     pub async fn notice_templates(&self) -> Result<Vec<NoticeTemplate>, AppError> {
-        let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<TemplateRecord> = sqlx::query_as(
             "SELECT kind, subject, body, updated_by, updated_at FROM notice_templates
              ORDER BY CASE kind WHEN 'initial' THEN 1 WHEN 'update' THEN 2 ELSE 3 END",
         )
@@ -877,14 +962,12 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(kind, subject, body, updated_by, updated_at)| {
-                Some(NoticeTemplate {
-                    kind: NoticeKind::parse(&kind)?,
-                    subject,
-                    body,
-                    updated_by,
-                    updated_at,
-                })
+            .map(|t| NoticeTemplate {
+                kind: t.kind,
+                subject: t.subject,
+                body: t.body,
+                updated_by: t.updated_by,
+                updated_at: t.updated_at,
             })
             .collect())
     }
@@ -902,14 +985,16 @@ impl Store {
         let (subject, body) = (subject.trim(), body.trim_end().replace("\r\n", "\n"));
         render::check(kind, subject, &body)?;
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE notice_templates SET subject = $2, body = $3, updated_by = $4, updated_at = $5 WHERE kind = $1")
-            .bind(kind.as_str())
-            .bind(subject)
-            .bind(&body)
-            .bind(actor)
-            .bind(now_text())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE notice_templates SET subject = $2, body = $3, updated_by = $4, updated_at = $5 WHERE kind = $1",
+        )
+        .bind(kind.as_str())
+        .bind(subject)
+        .bind(&body)
+        .bind(actor)
+        .bind(now_text())
+        .execute(&mut *tx)
+        .await?;
         Audit {
             actor,
             action: AuditAction::NoticeTemplateChanged,
@@ -942,11 +1027,21 @@ impl Store {
         }
         let message = if send_now {
             let preview = build_preview(&mut tx, &case, Some(NoticeKind::Initial), settings).await?;
-            let chosen: Vec<i64> = preview.rows.iter().filter(|r| r.suggested).map(|r| r.account_id).collect();
+            let chosen: Vec<i64> = preview
+                .rows
+                .iter()
+                .filter(|r| r.suggested)
+                .map(|r| r.account_id)
+                .collect();
             if chosen.is_empty() {
-                return Err(AppError::invalid("accounts", "No account can get the initial notice now."));
+                return Err(AppError::invalid(
+                    "accounts",
+                    "No account can get the initial notice now.",
+                ));
             }
-            send_in(&mut tx, &case, NoticeKind::Initial, 1, &chosen, actor, settings).await?.message()
+            send_in(&mut tx, &case, NoticeKind::Initial, 1, &chosen, actor, settings)
+                .await?
+                .message()
         } else {
             sqlx::query("UPDATE cases SET auto_notice = 'held', auto_notice_at = NULL WHERE id = $1")
                 .bind(case.id)
@@ -977,7 +1072,10 @@ mod tests {
     #[test]
     fn mailboxes_quote_names_that_would_break_the_header() {
         assert_eq!(mailbox("Alice Moreau", "a@x.example"), "Alice Moreau <a@x.example>");
-        assert_eq!(mailbox("Moreau, Alice", "a@x.example"), "\"Moreau, Alice\" <a@x.example>");
+        assert_eq!(
+            mailbox("Moreau, Alice", "a@x.example"),
+            "\"Moreau, Alice\" <a@x.example>"
+        );
         assert_eq!(display_name("\"Moreau, Alice\" <a@x.example>"), "Moreau, Alice");
     }
 

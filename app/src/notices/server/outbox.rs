@@ -38,7 +38,9 @@ impl Transport {
             return Ok(Transport::Folder(folder));
         };
         let rest = url.strip_prefix("smtp://").ok_or_else(|| {
-            format!("--smtp-url “{url}” is not smtp://host:port (TLS is not built in: relay through a local mail server)")
+            format!(
+                "--smtp-url “{url}” is not smtp://host:port (TLS is not built in: relay through a local mail server)"
+            )
         })?;
         let rest = rest.trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
@@ -62,16 +64,19 @@ impl Transport {
     pub fn describe(&self) -> String {
         match self {
             Transport::Smtp { host, port } => format!("the SMTP server at {host}:{port}"),
-            Transport::Folder(dir) => format!("the folder {} (one .eml file per notice; no SMTP server is configured)", dir.display()),
+            Transport::Folder(dir) => format!(
+                "the folder {} (one .eml file per notice; no SMTP server is configured)",
+                dir.display()
+            ),
         }
     }
 }
 
 /// The From address, checked at start rather than at each notice.
 pub fn check_mail_from(text: &str) -> Result<String, String> {
-    text.parse::<Mailbox>()
-        .map(|_| text.to_owned())
-        .map_err(|error| format!("--mail-from “{text}” is not an address such as Support <support@example.com>: {error}"))
+    text.parse::<Mailbox>().map(|_| text.to_owned()).map_err(|error| {
+        format!("--mail-from “{text}” is not an address such as Support <support@example.com>: {error}")
+    })
 }
 
 /// Why a send did not go through.
@@ -157,7 +162,9 @@ fn build(from: &str, notice: &Outgoing) -> Result<Message, Refusal> {
         permanent: true,
         answer: what,
     };
-    let from: Mailbox = from.parse().map_err(|e| bad(format!("The From address is not valid: {e}")))?;
+    let from: Mailbox = from
+        .parse()
+        .map_err(|e| bad(format!("The From address is not valid: {e}")))?;
     let to: Mailboxes = notice
         .recipients
         .replace('\n', ", ")
@@ -257,7 +264,10 @@ impl Store {
                 sqlx::query("UPDATE notices SET next_attempt_at = $2, answer = $3 WHERE id = $1")
                     .bind(notice.id)
                     .bind(clock::utc_text(clock::now_secs() + wait))
-                    .bind(cut(&format!("{} (attempt {}; retrying in {wait} s)", refusal.answer, notice.attempts)))
+                    .bind(cut(&format!(
+                        "{} (attempt {}; retrying in {wait} s)",
+                        refusal.answer, notice.attempts
+                    )))
                     .execute(&mut *tx)
                     .await?;
                 tracing::info!(notice = notice.id, answer = %refusal.answer, wait, "notice will be retried");

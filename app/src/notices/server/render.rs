@@ -7,7 +7,10 @@ use serde::Serialize;
 
 /// What a template may use, with what each holds: the Notice templates page lists them.
 pub const PLACEHOLDERS: &[(&str, &str)] = &[
-    ("case.number", "the case the notice is written to (the account's child case)"),
+    (
+        "case.number",
+        "the case the notice is written to (the account's child case)",
+    ),
     ("case.short_description", "the case's short description"),
     ("case.priority", "the case's priority, as 1 - Critical"),
     ("case.state", "the case's state"),
@@ -18,9 +21,15 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("alert.node", "the node the alert is about"),
     ("account.name", "the account's name"),
     ("contact.name", "the account's primary contact (or first recipient)"),
-    ("items", "the account's affected items (at most 50), each with number, name and product"),
+    (
+        "items",
+        "the account's affected items (at most 50), each with number, name and product",
+    ),
     ("item_count", "how many of the account's items are affected"),
-    ("update_number", "the update's number (1 for the initial and resolution notices)"),
+    (
+        "update_number",
+        "the update's number (1 for the initial and resolution notices)",
+    ),
     ("next_update_due", "when the next update is due (UTC), or \"soon\""),
 ];
 

@@ -51,7 +51,12 @@ impl Store {
                 }
                 _ => {
                     let preview = build_preview(&mut tx, &case, Some(NoticeKind::Initial), settings).await?;
-                    let chosen: Vec<i64> = preview.rows.iter().filter(|r| r.suggested).map(|r| r.account_id).collect();
+                    let chosen: Vec<i64> = preview
+                        .rows
+                        .iter()
+                        .filter(|r| r.suggested)
+                        .map(|r| r.account_id)
+                        .collect();
                     if chosen.is_empty() {
                         sqlx::query("UPDATE cases SET auto_notice = 'done', auto_notice_at = NULL WHERE id = $1")
                             .bind(case.id)
@@ -60,7 +65,8 @@ impl Store {
                         "Initial notice not sent by the rule: no affected account can get it (see Customer impact)."
                             .to_owned()
                     } else {
-                        let outcome = send_in(&mut tx, &case, NoticeKind::Initial, 1, &chosen, RULE_ACTOR, settings).await?;
+                        let outcome =
+                            send_in(&mut tx, &case, NoticeKind::Initial, 1, &chosen, RULE_ACTOR, settings).await?;
                         sqlx::query("UPDATE cases SET auto_notice = 'done', auto_notice_at = NULL WHERE id = $1")
                             .bind(case.id)
                             .execute(&mut *tx)
