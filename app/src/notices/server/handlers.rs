@@ -48,6 +48,20 @@ fn case_path(number: &str) -> Option<String> {
         .then(|| format!("/cases/{number}"))
 }
 
+/// Says `message` on `page` (once, the next time it is drawn) and redirects to `location`.
+async fn said(session: &Session, page: String, message: String, location: &str) -> Response {
+    flash::put(
+        session,
+        Flash {
+            page,
+            status: Some(message),
+            ..Flash::default()
+        },
+    )
+    .await;
+    see_other(location)
+}
+
 /// Where an error goes: a page that says it, or (a record that is not there, a role that may not) the error itself.
 async fn refused(session: &Session, page: String, back: String, error: AppError) -> Response {
     match error {
@@ -120,16 +134,8 @@ pub async fn send(
     {
         Ok(outcome) => {
             outbox.settle(&store, &outcome.ids, SETTLE).await;
-            flash::put(
-                &session,
-                Flash {
-                    page: case_page.clone(),
-                    status: Some(outcome.message()),
-                    ..Flash::default()
-                },
-            )
-            .await;
-            see_other(&format!("{case_page}#customer-impact"))
+            let location = format!("{case_page}#customer-impact");
+            said(&session, case_page, outcome.message(), &location).await
         }
         Err(error) => refused(&session, notify_page, back, error).await,
     }
@@ -156,17 +162,9 @@ pub async fn retry(
     match store.retry_notice(id, &viewer.name).await {
         Ok(message) => {
             outbox.settle(&store, &[id], SETTLE).await;
-            flash::put(
-                &session,
-                Flash {
-                    page: back.clone(),
-                    status: Some(message),
-                    ..Flash::default()
-                },
-            )
-            .await;
             let anchor = if back == "/notices" { "" } else { "#customer-impact" };
-            see_other(&format!("{back}{anchor}"))
+            let location = format!("{back}{anchor}");
+            said(&session, back, message, &location).await
         }
         // A notice that is not there (any more) is said on the page it came from, like one that is not failed.
         Err(error @ AppError::NotFound { .. }) => {
@@ -237,16 +235,7 @@ pub async fn auto_notice(
     {
         Ok(message) => {
             outbox.wake();
-            flash::put(
-                &session,
-                Flash {
-                    page: case_page,
-                    status: Some(message),
-                    ..Flash::default()
-                },
-            )
-            .await;
-            see_other(&back)
+            said(&session, case_page, message, &back).await
         }
         Err(error) => refused(&session, case_page, back, error).await,
     }

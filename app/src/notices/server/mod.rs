@@ -208,6 +208,26 @@ impl NoticeRecord {
     }
 }
 
+/// A row of Sent notices as read.
+#[derive(sqlx::FromRow)]
+struct SentRecord {
+    id: i64,
+    case_number: String,
+    account: String,
+    #[sqlx(try_from = "String")]
+    kind: NoticeKind,
+    seq: i64,
+    recipients: String,
+    subject: String,
+    message_id: String,
+    #[sqlx(try_from = "String")]
+    status: Delivery,
+    created_at: String,
+    sent_at: Option<String>,
+    answer: Option<String>,
+    attempts: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct TemplateRecord {
     #[sqlx(try_from = "String")]
@@ -446,6 +466,21 @@ async fn build_preview(
         problem,
         flash: None,
     })
+}
+
+/// The accounts the initial notice goes to by default: affected, not yet told, with someone to tell.
+async fn untold_accounts(
+    conn: &mut AnyConnection,
+    case: &TopCase,
+    settings: &NoticeSettings,
+) -> Result<Vec<i64>, AppError> {
+    let preview = build_preview(conn, case, Some(NoticeKind::Initial), settings).await?;
+    Ok(preview
+        .rows
+        .iter()
+        .filter(|r| r.suggested)
+        .map(|r| r.account_id)
+        .collect())
 }
 
 /// `Update 2`, `Initial notice`.
@@ -882,67 +917,33 @@ impl Store {
             .fetch_one(&mut *conn)
             .await?;
         let window = Window::new(total, page, NOTICES_PAGE_SIZE);
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(
-            i64,
-            String,
-            String,
-            String,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            i64,
-        )> = sqlx::query_as(
-            "SELECT n.id, c.number, a.name, n.kind, n.seq, n.recipients, n.subject, n.message_id, n.status,
-                        n.created_at, n.sent_at, n.answer, n.attempts
-                 FROM notices n JOIN cases c ON c.id = n.child_case_id JOIN accounts a ON a.id = n.account_id
-                 ORDER BY n.created_at DESC, n.id DESC LIMIT $1 OFFSET $2",
+        let notices: Vec<SentNotice> = sqlx::query_as::<_, SentRecord>(
+            "SELECT n.id, c.number AS case_number, a.name AS account, n.kind, n.seq, n.recipients, n.subject,
+                    n.message_id, n.status, n.created_at, n.sent_at, n.answer, n.attempts
+             FROM notices n JOIN cases c ON c.id = n.child_case_id JOIN accounts a ON a.id = n.account_id
+             ORDER BY n.created_at DESC, n.id DESC LIMIT $1 OFFSET $2",
         )
         .bind(window.limit)
         .bind(window.offset)
         .fetch_all(&mut *conn)
-        .await?;
-        let notices = rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    case,
-                    account,
-                    kind,
-                    seq,
-                    recipients,
-                    subject,
-                    message_id,
-                    status,
-                    created_at,
-                    sent_at,
-                    answer,
-                    attempts,
-                )| {
-                    SentNotice {
-                        id,
-                        case,
-                        account,
-                        kind: NoticeKind::parse(&kind).unwrap_or(NoticeKind::Update),
-                        seq,
-                        recipients: recipients.replace('\n', ", "),
-                        subject,
-                        message_id,
-                        delivery: Delivery::parse(&status).unwrap_or(Delivery::Pending),
-                        created_at,
-                        sent_at,
-                        answer,
-                        attempts,
-                    }
-                },
-            )
-            .collect();
+        .await?
+        .into_iter()
+        .map(|n| SentNotice {
+            id: n.id,
+            case: n.case_number,
+            account: n.account,
+            kind: n.kind,
+            seq: n.seq,
+            recipients: n.recipients.replace('\n', ", "),
+            subject: n.subject,
+            message_id: n.message_id,
+            delivery: n.status,
+            created_at: n.created_at,
+            sent_at: n.sent_at,
+            answer: n.answer,
+            attempts: n.attempts,
+        })
+        .collect();
         Ok(SentNoticesPage {
             notices,
             total: window.total,
@@ -1026,13 +1027,7 @@ impl Store {
             });
         }
         let message = if send_now {
-            let preview = build_preview(&mut tx, &case, Some(NoticeKind::Initial), settings).await?;
-            let chosen: Vec<i64> = preview
-                .rows
-                .iter()
-                .filter(|r| r.suggested)
-                .map(|r| r.account_id)
-                .collect();
+            let chosen = untold_accounts(&mut tx, &case, settings).await?;
             if chosen.is_empty() {
                 return Err(AppError::invalid(
                     "accounts",

@@ -1,7 +1,7 @@
 //! The rule's initial notice: a case the rule opened with `send the initial notice` waits out the hold-down time;
 //! then, if its alert is still open and not flapping, the notice goes to every affected account not yet told.
 
-use super::{build_preview, resolve_top, send_in, NoticeSettings};
+use super::{resolve_top, send_in, untold_accounts, NoticeSettings};
 use crate::{
     journal::{write_journal, JournalKind},
     notices::NoticeKind,
@@ -11,6 +11,15 @@ use crate::{
 
 /// Who the journal says sent a notice the rule sent.
 pub const RULE_ACTOR: &str = "Create Proactive Case rule";
+
+/// The rule's notice is settled: sent, or not to be sent.
+async fn settle(conn: &mut sqlx::AnyConnection, case_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET auto_notice = 'done', auto_notice_at = NULL WHERE id = $1")
+        .bind(case_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
 
 impl Store {
     /// Sends, postpones or drops each scheduled initial notice whose time has come.
@@ -43,34 +52,19 @@ impl Store {
                     format!("Initial notice postponed to {at} UTC: the alert is flapping.")
                 }
                 "Closed" => {
-                    sqlx::query("UPDATE cases SET auto_notice = 'done', auto_notice_at = NULL WHERE id = $1")
-                        .bind(case.id)
-                        .execute(&mut *tx)
-                        .await?;
+                    settle(&mut tx, case.id).await?;
                     "Initial notice not sent: the alert was resolved within the hold-down time.".to_owned()
                 }
                 _ => {
-                    let preview = build_preview(&mut tx, &case, Some(NoticeKind::Initial), settings).await?;
-                    let chosen: Vec<i64> = preview
-                        .rows
-                        .iter()
-                        .filter(|r| r.suggested)
-                        .map(|r| r.account_id)
-                        .collect();
+                    let chosen = untold_accounts(&mut tx, &case, settings).await?;
                     if chosen.is_empty() {
-                        sqlx::query("UPDATE cases SET auto_notice = 'done', auto_notice_at = NULL WHERE id = $1")
-                            .bind(case.id)
-                            .execute(&mut *tx)
-                            .await?;
+                        settle(&mut tx, case.id).await?;
                         "Initial notice not sent by the rule: no affected account can get it (see Customer impact)."
                             .to_owned()
                     } else {
                         let outcome =
                             send_in(&mut tx, &case, NoticeKind::Initial, 1, &chosen, RULE_ACTOR, settings).await?;
-                        sqlx::query("UPDATE cases SET auto_notice = 'done', auto_notice_at = NULL WHERE id = $1")
-                            .bind(case.id)
-                            .execute(&mut *tx)
-                            .await?;
+                        settle(&mut tx, case.id).await?;
                         tx.commit().await?;
                         tracing::info!(case = %case.number, accounts = outcome.queued.len(), "the rule sent the initial notice");
                         continue;
