@@ -48,6 +48,16 @@ fn case_path(number: &str) -> Option<String> {
         .then(|| format!("/cases/{number}"))
 }
 
+/// The page of the case a notifier's form names, or the answer that refuses it (a role that may not notify, a
+/// number that cannot be a case's).
+fn notifier_case(viewer: &Viewer, fields: &Fields) -> Result<String, Box<Response>> {
+    if let Some(refusal) = refused_role(viewer, Permission::NotifyCustomers) {
+        return Err(Box::new(refusal));
+    }
+    case_path(field(fields, "case"))
+        .ok_or_else(|| Box::new(AppError::not_found("Case", field(fields, "case").to_owned()).into_response()))
+}
+
 /// Says `message` on `page` (once, the next time it is drawn) and redirects to `location`.
 async fn said(session: &Session, page: String, message: String, location: &str) -> Response {
     flash::put(
@@ -90,11 +100,9 @@ pub async fn send(
     session: Session,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Some(refusal) = refused_role(&viewer, Permission::NotifyCustomers) {
-        return refusal;
-    }
-    let Some(case_page) = case_path(field(&fields, "case")) else {
-        return AppError::not_found("Case", field(&fields, "case").to_owned()).into_response();
+    let case_page = match notifier_case(&viewer, &fields) {
+        Ok(page) => page,
+        Err(refusal) => return *refusal,
     };
     let kind = field(&fields, "kind").to_owned();
     let notify_page = format!("{case_page}/notify");
@@ -217,11 +225,9 @@ pub async fn auto_notice(
     session: Session,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Some(refusal) = refused_role(&viewer, Permission::NotifyCustomers) {
-        return refusal;
-    }
-    let Some(case_page) = case_path(field(&fields, "case")) else {
-        return AppError::not_found("Case", field(&fields, "case").to_owned()).into_response();
+    let case_page = match notifier_case(&viewer, &fields) {
+        Ok(page) => page,
+        Err(refusal) => return *refusal,
     };
     let send_now = match field(&fields, "action") {
         "send_now" => true,
