@@ -83,6 +83,18 @@ enum Command {
         /// ci_relationships.csv and install_base_items.csv (the README, "Importing a CMDB", has their columns).
         dir: std::path::PathBuf,
     },
+    /// Copy the SQLite database, as one consistent snapshot, to the new file PATH, while it serves (PostgreSQL: use
+    /// pg_dump; the README has the commands).
+    Backup {
+        /// The backup to write; it must not exist yet.
+        path: std::path::PathBuf,
+    },
+    /// Put the backup PATH in place of the SQLite database; refused while a server runs on it. The database as it
+    /// was is kept beside it as DATABASE.before-restore.
+    Restore {
+        /// A file `forestall backup` wrote.
+        path: std::path::PathBuf,
+    },
     /// Manage the users who may sign in.
     #[command(subcommand)]
     User(UserCommand),
@@ -273,12 +285,30 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Bench(args)) => return bench::run(args).await,
         Some(Command::BenchIngest(args)) => return bench_ingest::run(args).await,
         Some(Command::BenchLive(args)) => return bench_live::run(args).await,
+        Some(Command::Restore { ref path }) => {
+            let database = app::store::backup::restore(&cli.database_url, path).await?;
+            println!(
+                "Restored {} from {}; the database as it was is kept as {}.before-restore.",
+                database.display(),
+                path.display(),
+                database.display()
+            );
+            return Ok(());
+        }
         Some(Command::Import { ref dir }) => {
             if let Some(problem) = import_dir_problem(dir) {
                 return Err(problem.into());
             }
         }
         _ => {}
+    }
+    // Held while serving: a restore refuses while any server runs on the file, and no server starts during one.
+    let _serving = match &cli.command {
+        None | Some(Command::Serve(_)) => app::store::backup::ServeLock::acquire(&cli.database_url)?,
+        _ => None,
+    };
+    if matches!(cli.command, Some(Command::Backup { .. })) && cli.database_url.starts_with("postgres") {
+        return Err(app::store::backup::BackupError::Postgres.into());
     }
     let store = Store::open(&cli.database_url).await?;
     let command = cli
@@ -290,6 +320,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::User(command) => user(&store, command).await?,
         Command::Token(command) => token(&store, command).await?,
         Command::Import { dir } => import(&store, &dir).await?,
+        Command::Backup { path } => {
+            let report = store.backup_to(&path).await?;
+            println!(
+                "Backed up to {} ({:.1} MB in {:.2} s).",
+                report.path.display(),
+                report.bytes as f64 / 1e6,
+                report.seconds
+            );
+        }
+        Command::Restore { .. } => unreachable!("handled before the database is opened"),
         Command::Gen { .. } | Command::Bench(_) | Command::BenchIngest(_) | Command::BenchLive(_) => {
             unreachable!("handled before the database is opened")
         }

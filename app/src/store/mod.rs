@@ -2,6 +2,7 @@
 //! `server.rs`. Components and server functions never see SQL or a pool. The store runs on SQLite or PostgreSQL
 //! through sqlx's `Any` driver, with one set of queries both understand and one set of migrations for each.
 
+pub mod backup;
 pub(crate) mod clock;
 
 use crate::domain::{Number, Prefix};
@@ -147,6 +148,16 @@ pub enum OpenError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// The file of the SQLite database `url` names; `None` for PostgreSQL and in memory.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    if rest.contains(":memory:") || rest.contains("mode=memory") {
+        return None;
+    }
+    let path = rest.trim_start_matches("//").split('?').next().unwrap_or_default();
+    (!path.is_empty()).then(|| path.into())
+}
+
 /// How long opening a PostgreSQL database waits for its first connection.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -173,9 +184,7 @@ impl Store {
             return Err(OpenError::Unsupported(url.to_owned()));
         };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if backend == Backend::Sqlite && !in_memory {
-            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
-            let path = std::path::Path::new(path.split('?').next().unwrap_or_default());
+        if let Some(path) = sqlite_path(&url) {
             if let Some(directory) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
                 return Err(OpenError::NoDirectory(directory.to_owned()));
             }

@@ -9,6 +9,8 @@ mod support;
 mod access;
 #[path = "../alerts.rs"]
 mod alerts;
+#[path = "../backup.rs"]
+mod backup;
 #[path = "../big_records.rs"]
 mod big_records;
 #[path = "../case_work.rs"]
