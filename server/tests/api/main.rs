@@ -31,6 +31,8 @@ mod live;
 mod major_cases;
 #[path = "../notices.rs"]
 mod notices;
+#[path = "../process.rs"]
+mod process;
 #[path = "../rules.rs"]
 mod rules;
 #[path = "../schema.rs"]
