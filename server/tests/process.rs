@@ -251,3 +251,181 @@ async fn kill_9_during_ingestion_at_full_rate_loses_no_acknowledged_event_and_st
     }
     assert!(acknowledged_in_all.len() >= 37 + 211 + 503);
 }
+
+/// Signs in as `user` and answers the session cookie.
+async fn sign_in(port: u16, user: &str, password: &str) -> String {
+    let form = format!("user_name={user}&password={password}");
+    let (status, answer) = http(
+        port,
+        "POST /login HTTP/1.1",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form,
+    )
+    .await
+    .expect("sign in");
+    assert_eq!(status, 303, "{answer}");
+    answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+async fn call(port: u16, cookie: &str, function: &str, form: &str) -> Option<u16> {
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Accept", "application/json"),
+        ("Cookie", cookie),
+    ];
+    http(port, &format!("POST /api/{function} HTTP/1.1"), &headers, form)
+        .await
+        .ok()
+        .map(|(status, _)| status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_case_creation_leaves_each_case_whole_or_not_there_at_all() {
+    let folder = TempDir::new();
+    let url = format!("sqlite://{}", folder.path().join("cases.db").display());
+    let mut server = Server::start(folder.path(), Some(&url));
+    server.ready().await;
+    let port = server.port;
+    // Alerts on db-host-01: each one's case is a major case of three accounts.
+    let mut alerts = Vec::new();
+    for i in 0..60 {
+        let body = serde_json::json!({"events": [{"source": "Kill test", "node": "db-host-01", "severity": 1,
+            "message_key": format!("case-kill-{i}")}]})
+        .to_string();
+        let token = format!("Bearer {}", app::demo::DEMO_TOKEN.1);
+        let (status, answer) = http(
+            port,
+            "POST /ingest/v1/events HTTP/1.1",
+            &[("Content-Type", "application/json"), ("Authorization", &token)],
+            &body,
+        )
+        .await
+        .expect("event");
+        assert_eq!(status, 200);
+        let number = answer.split("\"alert\":\"").nth(1).and_then(|r| r.split('"').next()).expect("alert").to_owned();
+        alerts.push(number);
+    }
+    let cookie = sign_in(port, "operator", "demo-operator-pass").await;
+    let created = Arc::new(Mutex::new(0_usize));
+    let worker = {
+        let (cookie, created, alerts) = (cookie.clone(), created.clone(), alerts.clone());
+        tokio::spawn(async move {
+            for alert in alerts {
+                if call(port, &cookie, "refresh_install_base", &format!("alert={alert}")).await != Some(200) {
+                    return;
+                }
+                let form = format!("input[alert]={alert}&input[short_description]=Disk+full&input[priority]=1");
+                match call(port, &cookie, "create_case", &form).await {
+                    Some(200) => *created.lock().expect("lock") += 1,
+                    _ => return,
+                }
+            }
+        })
+    };
+    while *created.lock().expect("lock") < 10 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(u64::from(std::process::id() % 40))).await;
+    server.signal("KILL");
+    server.wait(Duration::from_secs(10));
+    worker.await.expect("worker");
+    let acknowledged = *created.lock().expect("lock");
+
+    let again = Server::start(folder.path(), Some(&url));
+    again.ready().await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.expect("pool");
+    // Every case is whole: its alert's Case field, three child cases, the accounts, the items, the journal lines.
+    let cases: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT c.id, a.case_id FROM cases c JOIN alerts a ON a.id = c.alert_id
+         WHERE c.parent_id IS NULL AND a.message_key LIKE 'case-kill-%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("cases");
+    assert!(cases.len() >= acknowledged, "{} cases, {acknowledged} acknowledged", cases.len());
+    for (id, case_field) in &cases {
+        assert_eq!(Some(*id), *case_field, "the alert's Case field names its case");
+        let counts: (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM cases WHERE parent_id = $1),
+                    (SELECT COUNT(*) FROM case_accounts WHERE case_id = $1),
+                    (SELECT COUNT(*) FROM case_items WHERE case_id = $1),
+                    (SELECT COUNT(*) FROM journal_entries WHERE case_id = $1 AND kind = 'activity')",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("counts");
+        assert_eq!(counts, (3, 3, 6, 1), "case {id}: children, accounts, items, activity");
+    }
+    let half: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM alerts a WHERE a.message_key LIKE 'case-kill-%' AND a.case_id IS NULL
+         AND EXISTS (SELECT 1 FROM cases c WHERE c.alert_id = a.id)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("orphans");
+    assert_eq!(half, 0, "no case without its alert's Case field");
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_an_import_imports_all_of_it_or_nothing() {
+    let folder = TempDir::new();
+    let url = format!("sqlite://{}", folder.path().join("import.db").display());
+    let cmdb = folder.path().join("cmdb");
+    let generated = Command::new(env!("CARGO_BIN_EXE_forestall"))
+        .args(["gen", cmdb.to_str().expect("path"), "--size", "30000"])
+        .env("FORESTALL_LOG", "off")
+        .output()
+        .expect("gen");
+    assert!(generated.status.success());
+    let demo = Command::new(env!("CARGO_BIN_EXE_forestall"))
+        .arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("FORESTALL_LOG", "off")
+        .output()
+        .expect("demo");
+    assert!(demo.status.success());
+    sqlx::any::install_default_drivers();
+    let items = || async {
+        let pool = sqlx::AnyPool::connect(&url).await.expect("pool");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM install_base_items").fetch_one(&pool).await.expect("n");
+        pool.close().await;
+        n
+    };
+    let before = items().await;
+    let mut outcomes = BTreeSet::new();
+    // Killed at several points of the import, then let run to the end once.
+    for delay in [150_u64, 600, 1500] {
+        let mut import = Command::new(env!("CARGO_BIN_EXE_forestall"))
+            .args(["import", cmdb.to_str().expect("path")])
+            .env("DATABASE_URL", &url)
+            .env("FORESTALL_LOG", "off")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("import");
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        let _ = import.kill();
+        let _ = import.wait();
+        outcomes.insert(items().await);
+    }
+    let finished = Command::new(env!("CARGO_BIN_EXE_forestall"))
+        .args(["import", cmdb.to_str().expect("path")])
+        .env("DATABASE_URL", &url)
+        .env("FORESTALL_LOG", "off")
+        .output()
+        .expect("import");
+    assert!(finished.status.success(), "{}", String::from_utf8_lossy(&finished.stderr));
+    let after = items().await;
+    assert!(after > before + 10_000, "the generated CMDB was imported: {before} then {after}");
+    let half: Vec<&i64> = outcomes.iter().filter(|n| **n != before && **n != after).collect();
+    assert!(half.is_empty(), "half an import after a kill: {half:?} (before {before}, whole {after})");
+    assert!(outcomes.contains(&before), "at least one kill came before the import committed");
+}
