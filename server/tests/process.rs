@@ -31,7 +31,10 @@ impl Server {
             .local_addr()
             .expect("addr")
             .port();
-        let url = url.map_or_else(|| format!("sqlite://{}", folder.join("served.db").display()), str::to_owned);
+        let url = url.map_or_else(
+            || format!("sqlite://{}", folder.join("served.db").display()),
+            str::to_owned,
+        );
         let child = Command::new(env!("CARGO_BIN_EXE_forestall"))
             .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
             .env("DATABASE_URL", &url)
@@ -112,11 +115,18 @@ async fn post_event(port: u16, key: &str) -> bool {
     .to_string();
     let token = format!("Bearer {}", app::demo::DEMO_TOKEN.1);
     let headers = [("Content-Type", "application/json"), ("Authorization", token.as_str())];
-    matches!(http(port, "POST /ingest/v1/events HTTP/1.1", &headers, &body).await, Ok((200, _)))
+    matches!(
+        http(port, "POST /ingest/v1/events HTTP/1.1", &headers, &body).await,
+        Ok((200, _))
+    )
 }
 
 /// `senders` tasks posting events one after another until the server stops answering; the keys acknowledged.
-fn monitoring(port: u16, senders: usize, prefix: &str) -> (Arc<Mutex<BTreeSet<String>>>, Vec<tokio::task::JoinHandle<()>>) {
+fn monitoring(
+    port: u16,
+    senders: usize,
+    prefix: &str,
+) -> (Arc<Mutex<BTreeSet<String>>>, Vec<tokio::task::JoinHandle<()>>) {
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     let tasks = (0..senders)
         .map(|s| {
@@ -179,7 +189,10 @@ async fn sigterm_finishes_what_is_in_flight_ends_the_streams_and_loses_nothing_a
     assert_eq!(status, 303, "{answer}");
     let cookie = answer
         .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
         .and_then(|c| c.split(';').next())
         .expect("a session cookie")
         .to_owned();
@@ -190,7 +203,10 @@ async fn sigterm_finishes_what_is_in_flight_ends_the_streams_and_loses_nothing_a
     stream.write_all(request.as_bytes()).await.expect("stream request");
     let mut first = [0u8; 64];
     let read = stream.read(&mut first).await.expect("stream answers");
-    assert!(String::from_utf8_lossy(&first[..read]).starts_with("HTTP/1.1 200"), "the stream opened");
+    assert!(
+        String::from_utf8_lossy(&first[..read]).starts_with("HTTP/1.1 200"),
+        "the stream opened"
+    );
 
     let (acknowledged, senders) = monitoring(port, 4, "term");
     while acknowledged.lock().expect("lock").len() < 100 {
@@ -266,7 +282,10 @@ async fn sign_in(port: u16, user: &str, password: &str) -> String {
     assert_eq!(status, 303, "{answer}");
     answer
         .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
         .and_then(|c| c.split(';').next())
         .expect("a session cookie")
         .to_owned()
@@ -307,7 +326,12 @@ async fn kill_9_during_case_creation_leaves_each_case_whole_or_not_there_at_all(
         .await
         .expect("event");
         assert_eq!(status, 200);
-        let number = answer.split("\"alert\":\"").nth(1).and_then(|r| r.split('"').next()).expect("alert").to_owned();
+        let number = answer
+            .split("\"alert\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("alert")
+            .to_owned();
         alerts.push(number);
     }
     let cookie = sign_in(port, "operator", "demo-operator-pass").await;
@@ -348,7 +372,11 @@ async fn kill_9_during_case_creation_leaves_each_case_whole_or_not_there_at_all(
     .fetch_all(&pool)
     .await
     .expect("cases");
-    assert!(cases.len() >= acknowledged, "{} cases, {acknowledged} acknowledged", cases.len());
+    assert!(
+        cases.len() >= acknowledged,
+        "{} cases, {acknowledged} acknowledged",
+        cases.len()
+    );
     for (id, case_field) in &cases {
         assert_eq!(Some(*id), *case_field, "the alert's Case field names its case");
         let counts: (i64, i64, i64, i64) = sqlx::query_as(
@@ -395,7 +423,10 @@ async fn kill_9_during_an_import_imports_all_of_it_or_nothing() {
     sqlx::any::install_default_drivers();
     let items = || async {
         let pool = sqlx::AnyPool::connect(&url).await.expect("pool");
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM install_base_items").fetch_one(&pool).await.expect("n");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM install_base_items")
+            .fetch_one(&pool)
+            .await
+            .expect("n");
         pool.close().await;
         n
     };
@@ -422,10 +453,23 @@ async fn kill_9_during_an_import_imports_all_of_it_or_nothing() {
         .env("FORESTALL_LOG", "off")
         .output()
         .expect("import");
-    assert!(finished.status.success(), "{}", String::from_utf8_lossy(&finished.stderr));
+    assert!(
+        finished.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
     let after = items().await;
-    assert!(after > before + 10_000, "the generated CMDB was imported: {before} then {after}");
+    assert!(
+        after > before + 10_000,
+        "the generated CMDB was imported: {before} then {after}"
+    );
     let half: Vec<&i64> = outcomes.iter().filter(|n| **n != before && **n != after).collect();
-    assert!(half.is_empty(), "half an import after a kill: {half:?} (before {before}, whole {after})");
-    assert!(outcomes.contains(&before), "at least one kill came before the import committed");
+    assert!(
+        half.is_empty(),
+        "half an import after a kill: {half:?} (before {before}, whole {after})"
+    );
+    assert!(
+        outcomes.contains(&before),
+        "at least one kill came before the import committed"
+    );
 }

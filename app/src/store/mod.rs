@@ -148,6 +148,55 @@ pub enum OpenError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// SQLite's `synchronous`: when a commit waits for the disk (see the README, "Crashes and power cuts").
+/// FULL by default: measured on the ingestion benchmark it costs a fifth of the single-event rate and nothing
+/// batched (BENCHMARKS.md), and with it nothing acknowledged is lost to a power cut either.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// In WAL mode, a commit is safe from a process crash at once and from a power cut once the log is checkpointed:
+    /// the last commits before a power cut may be lost, never half of one.
+    Normal,
+    /// Every commit waits for the disk: safe from a power cut too.
+    #[default]
+    Full,
+}
+
+impl Synchronous {
+    fn pragmas(self) -> &'static str {
+        match self {
+            Synchronous::Normal => {
+                "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+            }
+            Synchronous::Full => "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+        }
+    }
+}
+
+/// `url` without Forestall's own `synchronous=normal|full` parameter, and the setting it chose.
+fn synchronous_of(url: &str) -> Result<(String, Synchronous), OpenError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), Synchronous::default()));
+    };
+    let mut chosen = Synchronous::default();
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("synchronous", value)) => {
+                chosen = match value.to_ascii_lowercase().as_str() {
+                    "normal" => Synchronous::Normal,
+                    "full" => Synchronous::Full,
+                    _ => return Err(OpenError::Unsupported(format!("{url} (synchronous is normal or full)"))),
+                }
+            }
+            _ => kept.push(pair),
+        }
+    }
+    Ok(match kept.is_empty() {
+        true => (base.to_owned(), chosen),
+        false => (format!("{base}?{}", kept.join("&")), chosen),
+    })
+}
+
 /// The file of the SQLite database `url` names; `None` for PostgreSQL and in memory.
 pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite:")?;
@@ -171,6 +220,8 @@ impl Store {
     /// Opens (creating a SQLite file if needed) the database at `url` and applies pending migrations.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         sqlx::any::install_default_drivers();
+        let (url, synchronous) = synchronous_of(url)?;
+        let url = url.as_str();
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let in_memory = rest.contains(":memory:") || rest.contains("mode=memory");
             let url = match (in_memory, rest.contains("mode=")) {
@@ -225,10 +276,7 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // Writers queue behind each other (up to 10 s) instead of failing; foreign keys are enforced.
-                        conn.execute(
-                            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                        )
-                        .await?;
+                        conn.execute(synchronous.pragmas()).await?;
                     }
                     Ok(())
                 })
@@ -481,6 +529,33 @@ pub(crate) mod tests {
 
     pub async fn memory_store() -> Store {
         Store::open("sqlite::memory:").await.expect("in-memory store")
+    }
+
+    #[tokio::test]
+    async fn sqlite_commits_wait_for_the_disk_unless_the_url_says_normal() {
+        let folder = std::env::temp_dir().join(format!("forestall-sync-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        for (query, expected) in [("", 2_i64), ("?synchronous=normal", 1), ("?synchronous=FULL", 2)] {
+            let url = format!("sqlite://{}{query}", folder.join("sync.db").display());
+            let store = Store::open(&url).await.expect("open");
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(store.pool())
+                .await
+                .expect("pragma");
+            assert_eq!(level, expected, "{url}: 1 is NORMAL, 2 FULL");
+            store.close().await;
+        }
+        let refused = Store::open(&format!(
+            "sqlite://{}?synchronous=off",
+            folder.join("sync.db").display()
+        ))
+        .await;
+        assert!(
+            matches!(refused, Err(OpenError::Unsupported(_))),
+            "{:?}",
+            refused.map(|_| ())
+        );
+        let _ = std::fs::remove_dir_all(&folder);
     }
 
     #[tokio::test]
