@@ -19,6 +19,8 @@ pub mod ingest;
 pub mod install_base;
 pub mod journal;
 pub mod live;
+#[cfg(feature = "ssr")]
+pub mod metrics;
 pub mod notices;
 pub mod rules;
 #[cfg(feature = "ssr")]

@@ -37,6 +37,8 @@ pub struct Settings {
     /// How long a live stream stays open before the server ends it and the page reconnects (with its position, so
     /// it misses nothing): behind a load balancer, streams spread over new instances this way. `None`: no limit.
     pub live_max_age: Option<std::time::Duration>,
+    /// The bearer token `/metrics` wants; without one it answers loopback peers only.
+    pub metrics_token: Option<String>,
     /// Customer notices: where they go, the update cadence, the rule's hold-down.
     pub notices: crate::notices::server::NoticeSettings,
 }
@@ -99,5 +101,13 @@ impl FromRef<AppState> for crate::notices::server::NoticeSettings {
 impl FromRef<AppState> for crate::notices::server::Outbox {
     fn from_ref(state: &AppState) -> Self {
         state.outbox.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::metrics::MetricsAccess {
+    fn from_ref(state: &AppState) -> Self {
+        crate::metrics::MetricsAccess {
+            token: state.settings.metrics_token.clone(),
+        }
     }
 }

@@ -30,6 +30,7 @@ pub const SESSION_IDLE: Duration = Duration::hours(8);
 /// Every route passes the guard (`auth::enforce`), which looks up the route's access rule; static files and the
 /// not-found page are outside it and show nothing that needs a session.
 pub fn router(state: AppState) -> Router {
+    let _ = app::metrics::handle();
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let secure = state.settings.secure_cookies;
@@ -59,6 +60,8 @@ pub fn router(state: AppState) -> Router {
             move || app::shell(options.clone()),
         )
         .route_layer(from_fn(auth::enforce))
+        // Outside the guard: a refused request's latency counts too.
+        .route_layer(from_fn(app::metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(from_fn_with_state(state.clone(), auth::identify))
         .layer(sessions)
@@ -75,6 +78,7 @@ pub fn router(state: AppState) -> Router {
 pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
         (Method::GET, "/healthz", get(healthz)),
+        (Method::GET, app::metrics::PATH, get(app::metrics::scrape)),
         (Method::GET, app::live::server::PATH, get(app::live::server::stream)),
         (Method::POST, "/login", post(auth::login)),
         (Method::POST, "/logout", post(auth::logout)),

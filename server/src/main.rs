@@ -211,6 +211,11 @@ struct ServeArgs {
     #[arg(long, env = "FORESTALL_FLAP_THRESHOLD", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     flap_threshold: u32,
 
+    /// The bearer token a Prometheus scrape of /metrics must send. Without it, /metrics answers scrapers on this
+    /// machine (loopback) only.
+    #[arg(long, env = "FORESTALL_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+
     /// Send customer notices through this SMTP server, as smtp://host:port (plain SMTP, as to a relay; port 25
     /// when left out). Without it, notices are written to --outbox-dir as .eml files and listed on Sent notices.
     #[arg(long, env = "FORESTALL_SMTP_URL")]
@@ -379,6 +384,7 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
             flap_threshold: i64::from(args.flap_threshold),
         },
         live_max_age: (args.live_max_age > 0).then(|| std::time::Duration::from_secs(args.live_max_age)),
+        metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
         notices: NoticeSettings {
             cadence_minutes: args.update_every.0,
             hold_down_secs: i64::from(args.notice_hold_down),

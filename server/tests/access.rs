@@ -20,6 +20,8 @@ enum Rule {
     Roles(&'static [Role]),
     /// Monitoring tools with an API token: a session is not one, so every identity here is refused.
     Token,
+    /// Prometheus: its own bearer token, or a scraper on this machine (an in-process call is neither).
+    Scraper,
 }
 
 use Role::*;
@@ -36,6 +38,7 @@ const NOTIFIERS: &[Role] = &[EvtMgmtAdmin, SnCustomerserviceAgent];
 /// Every route: method, path as the router matches it, rule.
 const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/healthz", Rule::Public),
+    ("GET", "/metrics", Rule::Scraper),
     // The stream of alert changes (`topics=alerts`); live.rs has the case topics.
     ("GET", "/live", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/login", Rule::Public),
@@ -302,7 +305,7 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                 _ => app.send(request(method, path)).await,
             };
             let allowed = match (rule, identity) {
-                (Rule::Token, _) => false,
+                (Rule::Token | Rule::Scraper, _) => false,
                 (Rule::Public, _) => true,
                 (_, None) => false,
                 (Rule::SignedIn, Some(_)) => true,
@@ -340,6 +343,10 @@ async fn every_route_allows_exactly_the_roles_the_design_names() {
                     "{method} {path} as {who} changed the database"
                 );
                 match identity {
+                    _ if matches!(rule, Rule::Scraper) => {
+                        assert_eq!(reply.status, 401, "{method} {path} as {who}");
+                        assert!(reply.body.contains("Metrics are answered"), "{}", reply.body);
+                    }
                     _ if matches!(rule, Rule::Token) => {
                         assert_eq!(reply.status, 401, "{method} {path} as {who}");
                         assert!(reply.body.contains("API token is required"), "{}", reply.body);

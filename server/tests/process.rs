@@ -18,14 +18,19 @@ use tokio::{
 };
 
 /// A `forestall serve` process on a SQLite file of its own, with the demo data.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     url: String,
 }
 
 impl Server {
     fn start(folder: &std::path::Path, url: Option<&str>) -> Self {
+        Self::start_with(folder, url, &[])
+    }
+
+    /// As [`Server::start`], with more of the environment.
+    pub(crate) fn start_with(folder: &std::path::Path, url: Option<&str>, env: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("a free port")
             .local_addr()
@@ -42,6 +47,7 @@ impl Server {
             .env("FORESTALL_OUTBOX_DIR", folder.join("notices"))
             .env("LEPTOS_SITE_ROOT", folder)
             .env("LEPTOS_OUTPUT_NAME", "forestall")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("forestall serve starts");
@@ -49,7 +55,7 @@ impl Server {
     }
 
     /// Waits until `/healthz` answers 200.
-    async fn ready(&self) {
+    pub(crate) async fn ready(&self) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
             if let Ok((200, _)) = http(self.port, "GET /healthz HTTP/1.1", &[], "").await {
@@ -89,7 +95,12 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 request on a connection of its own (`Connection: close`): the status and the whole answer.
-async fn http(port: u16, request_line: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<(u16, String)> {
+pub(crate) async fn http(
+    port: u16,
+    request_line: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
     let mut request = format!("{request_line}\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (name, value) in headers {

@@ -141,6 +141,9 @@ async fn try_ingest(
         }
     }
     let accepted = good.len();
+    metrics::histogram!("forestall_ingest_batch_events").record(total as f64);
+    metrics::counter!("forestall_events_total", "outcome" => "accepted").increment(accepted as u64);
+    metrics::counter!("forestall_events_total", "outcome" => "rejected").increment((total - accepted) as u64);
     let stored = match good.is_empty() {
         true => Vec::new(),
         false => {

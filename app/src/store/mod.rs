@@ -302,6 +302,11 @@ impl Store {
         })
     }
 
+    /// The pool's connections, open and idle, for `/metrics`.
+    pub fn pool_use(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }

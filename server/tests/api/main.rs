@@ -29,6 +29,8 @@ mod install_base;
 mod live;
 #[path = "../major_cases.rs"]
 mod major_cases;
+#[path = "../metrics.rs"]
+mod metrics;
 #[path = "../notices.rs"]
 mod notices;
 #[path = "../process.rs"]

@@ -34,7 +34,8 @@ pub enum Access {
 pub fn route_access(pattern: &str) -> Option<Access> {
     use Permission::*;
     Some(match pattern {
-        "/login" | "/healthz" => Access::Public,
+        // `/metrics` checks its own token (or that the scraper is on this machine): no session is one.
+        "/login" | "/healthz" | "/metrics" => Access::Public,
         "/" | "/logout" => Access::SignedIn,
         "/alerts" | "/alerts/{number}" => Access::Needs(ViewAlerts),
         "/cases" | "/cases/{number}" => Access::Needs(ViewCases),

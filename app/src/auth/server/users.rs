@@ -477,6 +477,7 @@ async fn record_refusal(
     address: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    metrics::counter!("forestall_sign_in_refusals_total").increment(1);
     let quiet: Vec<Refusals> = sqlx::query_as(
         "DELETE FROM login_refusals WHERE last_at <= $1 RETURNING actor, address, first_at, last_at, refused",
     )

@@ -46,12 +46,16 @@ impl Store {
                     ),
                 ));
             };
+            let started = std::time::Instant::now();
             let graph = self.impact_graph(version).await?;
+            let traced = std::time::Instant::now();
             let items = graph.trace(ci_id, max_hops);
+            crate::metrics::record_duration("forestall_trace_duration_seconds", traced.elapsed());
             if let Some(outcome) = self
                 .store_snapshot(id, ci_id, graph.version(), &items, &number.to_string(), actor)
                 .await?
             {
+                crate::metrics::record_duration("forestall_refresh_duration_seconds", started.elapsed());
                 return Ok(outcome);
             }
             tracing::info!(%number, "the alert's CI changed while it was traced; tracing again");

@@ -98,6 +98,7 @@ pub async fn stream(
         viewer,
         topics,
         changes,
+        _open: OpenStream::new(),
     };
     let mut following = following;
     for missed in subscription.missed {
@@ -146,6 +147,24 @@ struct Following {
     viewer: Viewer,
     topics: Vec<Topic>,
     changes: Changes,
+    /// Counts the stream among the open ones while it lives.
+    _open: OpenStream,
+}
+
+/// One of the open live streams (`forestall_live_streams`), for as long as it is alive.
+struct OpenStream;
+
+impl OpenStream {
+    fn new() -> Self {
+        metrics::gauge!("forestall_live_streams").increment(1.0);
+        OpenStream
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!("forestall_live_streams").decrement(1.0);
+    }
 }
 
 /// What a stream says of deliveries that concern it.
