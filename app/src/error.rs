@@ -39,6 +39,9 @@ pub enum AppError {
     /// The browser could not reach the server, or could not read its answer.
     #[error("The server could not be reached: {0}")]
     Unreachable(String),
+    /// The database does not answer (restarting, unreachable, out of connections): nothing was done; try again.
+    #[error("The database is not answering just now, so nothing was done. Try again in a moment.")]
+    Unavailable,
     /// Anything else. Its detail is in the server log.
     #[error("Something went wrong on the server. It has been logged; please try again.")]
     Internal,
@@ -78,6 +81,7 @@ impl AppError {
             Self::BadRequest(_) => 400,
             Self::TooLarge(_) => 413,
             Self::Unreachable(_) => 502,
+            Self::Unavailable => 503,
             Self::Internal => 500,
         }
     }
@@ -104,8 +108,29 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        if database_away(&error) {
+            tracing::warn!(%error, "the database does not answer");
+            return Self::Unavailable;
+        }
         tracing::error!(%error, "database error");
         Self::Internal
+    }
+}
+
+/// Whether `error` says the database is away (down, restarting, unreachable, its connections used up) rather than
+/// that the request or the code is wrong: PostgreSQL's connection and shutdown errors (SQLSTATE classes 08 and 57P),
+/// and the pool's own.
+#[cfg(feature = "ssr")]
+pub fn database_away(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            db.code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P") || code == "3D000")
+                || db.message().contains("not currently accepting connections")
+        }
+        sqlx::Error::Protocol(message) => message.contains("connection") || message.contains("closed"),
+        _ => false,
     }
 }
 

@@ -272,6 +272,11 @@ impl Store {
                 (false, Backend::Postgres) => 16,
             })
             .min_connections(1)
+            // A database that is away answers requests with 503 within seconds, never a hang.
+            .acquire_timeout(match backend {
+                Backend::Sqlite => std::time::Duration::from_secs(30),
+                Backend::Postgres => std::time::Duration::from_secs(5),
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -33,6 +33,8 @@ mod major_cases;
 mod metrics;
 #[path = "../notices.rs"]
 mod notices;
+#[path = "../outage.rs"]
+mod outage;
 #[path = "../process.rs"]
 mod process;
 #[path = "../rules.rs"]

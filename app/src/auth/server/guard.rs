@@ -68,10 +68,8 @@ pub async fn identify(State(store): State<Store>, session: Session, mut request:
                         tracing::warn!(%error, "could not end a stale session");
                     }
                 }
-                Err(error) => {
-                    tracing::error!(%error, "could not read the session's user");
-                    return error_response(&AppError::Internal);
-                }
+                // A database that is away answers 503 (and is logged as such), anything else 500.
+                Err(error) => return error_response(&AppError::from(error)),
             },
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "unreadable session ignored"),
