@@ -188,25 +188,7 @@ async fn sigterm_finishes_what_is_in_flight_ends_the_streams_and_loses_nothing_a
     let port = server.port;
 
     // A page's live stream, signed in as the operator.
-    let login = "user_name=operator&password=demo-operator-pass";
-    let (status, answer) = http(
-        port,
-        "POST /login HTTP/1.1",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        login,
-    )
-    .await
-    .expect("sign in");
-    assert_eq!(status, 303, "{answer}");
-    let cookie = answer
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = sign_in(port, "operator", "demo-operator-pass").await;
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
     let request = format!(
         "GET /live?topics=alerts HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\nCookie: {cookie}\r\n\r\n"

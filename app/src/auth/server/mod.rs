@@ -7,6 +7,7 @@ pub(crate) mod passwords;
 mod session_store;
 pub(crate) mod users;
 
+pub(crate) use guard::see_other;
 pub use guard::{enforce, identify, route_access, session_still_allows, Access};
 pub use handlers::{login, logout};
 pub use passwords::{check_password_rules, generate_password};

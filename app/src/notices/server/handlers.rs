@@ -2,6 +2,7 @@
 //! JavaScript and a reload never posts twice; what each did is kept in the session for the page it lands on.
 
 use super::{flash, NoticeSettings, Outbox};
+use crate::auth::server::see_other;
 use crate::{
     access::{Permission, Viewer},
     notices::{Flash, NoticeKind},
@@ -10,7 +11,6 @@ use crate::{
 };
 use axum::{
     extract::State,
-    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Extension, Form,
 };
@@ -27,13 +27,6 @@ fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
         .iter()
         .find(|(key, _)| key == name)
         .map_or("", |(_, value)| value.as_str())
-}
-
-fn see_other(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
-        Err(_) => AppError::Internal.into_response(),
-    }
 }
 
 /// The guard checked the route's permission already; each handler checks it again, as every server function does.

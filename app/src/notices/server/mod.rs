@@ -426,7 +426,7 @@ async fn build_preview(
             update_number: seq,
             next_update_due: next_update_due.clone(),
         };
-        let (subject, body) = match render::render(kind, &subject_template, &body_template, &context) {
+        let (subject, body) = match render::render(&subject_template, &body_template, &context) {
             Ok(rendered) => rendered,
             Err(error) => {
                 problem = Some(format!(
@@ -984,7 +984,7 @@ impl Store {
         let kind = NoticeKind::parse(kind)
             .ok_or_else(|| AppError::invalid("kind", "Choose the initial notice, update or resolution template."))?;
         let (subject, body) = (subject.trim(), body.trim_end().replace("\r\n", "\n"));
-        render::check(kind, subject, &body)?;
+        render::check(subject, &body)?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE notice_templates SET subject = $2, body = $3, updated_by = $4, updated_at = $5 WHERE kind = $1",

@@ -1,7 +1,7 @@
 //! Notice templates, rendered with MiniJinja into plain text: strict about placeholders, so a template that names
 //! something the notice does not have is refused when it is saved, never sent with a hole in it.
 
-use crate::{notices::NoticeKind, AppError};
+use crate::AppError;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
@@ -122,18 +122,12 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// What is wrong with a template's `part` ("subject" or "body"), in words that name the fault.
-fn refuse(_kind: NoticeKind, part: &str, message: String) -> AppError {
-    AppError::invalid(part, message)
-}
-
 /// Renders one template text; `part` names it in the error.
-fn render_part(kind: NoticeKind, part: &str, source: &str, context: &NoticeContext) -> Result<String, AppError> {
+fn render_part(part: &str, source: &str, context: &NoticeContext) -> Result<String, AppError> {
     let env = environment();
     let label = if part == "subject" { "The subject" } else { "The body" };
     let template = env.template_from_str(source).map_err(|error| {
-        refuse(
-            kind,
+        AppError::invalid(
             part,
             format!(
                 "{label} is not a valid template{}: {}.",
@@ -154,8 +148,7 @@ fn render_part(kind: NoticeKind, part: &str, source: &str, context: &NoticeConte
         .collect();
     unknown.sort();
     if let Some(first) = unknown.first() {
-        return Err(refuse(
-            kind,
+        return Err(AppError::invalid(
             part,
             format!(
                 "{label} uses the unknown placeholder “{first}”. Use one of: {}.",
@@ -164,8 +157,7 @@ fn render_part(kind: NoticeKind, part: &str, source: &str, context: &NoticeConte
         ));
     }
     template.render(context).map_err(|error| {
-        refuse(
-            kind,
+        AppError::invalid(
             part,
             format!(
                 "{label} cannot be rendered{}: {}.",
@@ -177,27 +169,22 @@ fn render_part(kind: NoticeKind, part: &str, source: &str, context: &NoticeConte
 }
 
 /// The notice's subject (one line) and body.
-pub fn render(
-    kind: NoticeKind,
-    subject: &str,
-    body: &str,
-    context: &NoticeContext,
-) -> Result<(String, String), AppError> {
-    let subject = render_part(kind, "subject", subject, context)?;
+pub fn render(subject: &str, body: &str, context: &NoticeContext) -> Result<(String, String), AppError> {
+    let subject = render_part("subject", subject, context)?;
     let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-    let body = render_part(kind, "body", body, context)?;
+    let body = render_part("body", body, context)?;
     if subject.is_empty() {
-        return Err(refuse(kind, "subject", "The subject renders to nothing.".into()));
+        return Err(AppError::invalid("subject", "The subject renders to nothing."));
     }
     if body.trim().is_empty() {
-        return Err(refuse(kind, "body", "The body renders to nothing.".into()));
+        return Err(AppError::invalid("body", "The body renders to nothing."));
     }
     Ok((subject, body))
 }
 
 /// Checks a template before it is saved: it must parse, name only known placeholders, and render a sample notice
 /// within the limits.
-pub fn check(kind: NoticeKind, subject: &str, body: &str) -> Result<(), AppError> {
+pub fn check(subject: &str, body: &str) -> Result<(), AppError> {
     use crate::notices::{BODY_MAX, SUBJECT_MAX};
     if subject.trim().is_empty() {
         return Err(AppError::invalid("subject", "Enter a subject."));
@@ -217,7 +204,7 @@ pub fn check(kind: NoticeKind, subject: &str, body: &str) -> Result<(), AppError
             format!("The body is longer than {BODY_MAX} characters."),
         ));
     }
-    render(kind, subject, body, &NoticeContext::sample()).map(drop)
+    render(subject, body, &NoticeContext::sample()).map(drop)
 }
 
 #[cfg(test)]
@@ -236,7 +223,6 @@ mod tests {
         let mut context = NoticeContext::sample();
         context.account.name = "Acme <b>&</b>".into();
         let (subject, body) = render(
-            NoticeKind::Initial,
             "[{{ case.number }}]\n {{ account.name }}",
             "{% for item in items %}{{ item.name }};{% endfor %} {{ item_count }}",
             &context,
@@ -248,21 +234,17 @@ mod tests {
 
     #[test]
     fn unknown_placeholders_and_broken_templates_are_named() {
-        let (field, text) = message(check(NoticeKind::Update, "Hi {{ customer.name }}", "ok"));
+        let (field, text) = message(check("Hi {{ customer.name }}", "ok"));
         assert_eq!(field, "subject");
         assert!(text.contains("“customer.name”"), "{text}");
-        let (field, text) = message(check(NoticeKind::Update, "ok", "Line\n{% for x in items %}"));
+        let (field, text) = message(check("ok", "Line\n{% for x in items %}"));
         assert_eq!(field, "body");
         assert!(text.contains("line"), "{text}");
-        let (field, text) = message(check(
-            NoticeKind::Update,
-            "ok",
-            "{% for item in items %}{{ item.colour }}{% endfor %}",
-        ));
+        let (field, text) = message(check("ok", "{% for item in items %}{{ item.colour }}{% endfor %}"));
         assert_eq!(field, "body");
         assert!(text.contains("cannot be rendered"), "{text}");
-        let (_, text) = message(check(NoticeKind::Update, "ok", "{{ account.nmae }}"));
+        let (_, text) = message(check("ok", "{{ account.nmae }}"));
         assert!(text.contains("account.nmae"), "{text}");
-        assert!(check(NoticeKind::Update, "{{ case.number }}", "{{ alert.description }}").is_ok());
+        assert!(check("{{ case.number }}", "{{ alert.description }}").is_ok());
     }
 }
