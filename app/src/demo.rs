@@ -168,8 +168,9 @@ impl<C: DerefMut<Target = AnyConnection>> CmdbWriter<C> {
         );
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO alerts (number, source, node, type, resource, metric_name, message_key, description,
-                                 severity, state, ci_id, event_count, first_event_at, last_event_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                                 severity, state, ci_id, event_count, first_event_at, last_event_at, closed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                     CASE WHEN $10 = 'Closed' THEN $14 END) RETURNING id",
         )
         .bind(&number)
         .bind(alert.source)

@@ -157,15 +157,28 @@ pub fn Pager(
     /// The navigation's accessible name; `{noun} pages` unless given (a page with two lists of one noun names them).
     #[prop(optional, into)]
     label: Option<String>,
+    /// `total` is a lower bound: the list was counted only that far (`Page 3 · more than 10,000 alerts`), and
+    /// `pages` is one past this page while there may be more.
+    #[prop(optional)]
+    more: bool,
     href: impl Fn(u32) -> String,
 ) -> impl IntoView {
     let previous = (page > 1).then(|| href(page - 1));
     let next = (page < pages).then(|| href(page + 1));
     let label = label.unwrap_or_else(|| format!("{noun} pages"));
+    let text = match more {
+        false => format!(
+            "Page {} of {} · {} {noun}",
+            grouped(page.into()),
+            grouped(pages.into()),
+            grouped(total)
+        ),
+        true => format!("Page {} · more than {} {noun}", grouped(page.into()), grouped(total)),
+    };
     view! {
         <nav class="pager" aria-label=label>
             {previous.map(|href| view! { <a href=href rel="prev">"Previous page"</a> })}
-            <span>{format!("Page {} of {} · {} {noun}", grouped(page.into()), grouped(pages.into()), grouped(total))}</span>
+            <span>{text}</span>
             {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
         </nav>
     }

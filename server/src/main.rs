@@ -240,6 +240,11 @@ struct ServeArgs {
     /// Seconds the rule's initial notice waits for the alert to stay open (and not flap) before it goes out.
     #[arg(long, env = "FORESTALL_NOTICE_HOLD_DOWN", default_value_t = 300)]
     notice_hold_down: u32,
+
+    /// Remove closed alerts that no case or incident names once they have been closed this many days (checked
+    /// every ten minutes, in batches of 200); kept for ever without it.
+    #[arg(long, env = "FORESTALL_RETAIN_CLOSED_ALERTS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    retain_closed_alerts: Option<u32>,
 }
 
 /// Minutes between updates, by priority.
@@ -409,6 +414,9 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
             tracing::warn!(%error, "could not read the CMDB's impact graph ahead of the first refresh");
         }
     });
+    if let Some(days) = args.retain_closed_alerts {
+        app::alerts::retention::start(store.clone(), days);
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Forestall listening on http://{addr}");
     // The peer address is what sign-in throttling counts failures by.

@@ -25,6 +25,7 @@ fn filter_from(search: &str) -> AlertFilter {
             .and_then(Severity::from_code),
         text: get("q").filter(|q| !q.trim().is_empty()),
         page: get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        since_id: None,
     }
 }
 
@@ -124,17 +125,25 @@ fn AlertTable(page: AlertListPage, filter: AlertFilter, feed: Feed) -> impl Into
     let first_page = href(&filter, 1);
     let shown_filter = AlertFilter {
         page: page.page,
+        since_id: page.since_id,
         ..filter.clone()
     };
     view! {
         <DataTable labelled_by="alerts-heading" columns=&["Number", "Severity", "State", "Source", "Node", "Configuration item", "Description", "Case", "Last event (UTC)"]>
             {page.rows.into_iter().map(alert_row).collect_view()}
         </DataTable>
-        <LiveAlertRows filter=shown_filter shown total=page.total feed first_page />
+        <LiveAlertRows filter=shown_filter shown total=page.follow_total feed first_page />
         <Show when=move || empty>
             <p role="status">"No alerts match these filters."</p>
         </Show>
-        <Pager page=page.page pages=page.pages total=page.total noun="alerts" href=move |p| href(&filter, p) />
+        <Pager
+            page=page.page
+            pages=page.pages
+            total=page.total
+            more=page.more
+            noun="alerts"
+            href=move |p| href(&filter, p)
+        />
     }
 }
 
@@ -152,7 +161,7 @@ pub async fn live_alert_rows(filter: AlertFilter, shown: Vec<ShownRow>) -> Resul
     let store = crate::store::Store::from_context()?;
     let numbers: Vec<String> = shown.iter().map(|row| row.number.clone()).collect();
     let result = async {
-        let total = store.list_alerts(&filter).await?.total;
+        let total = store.follow_total(&filter).await?;
         let rows = store.alert_rows(&numbers).await?;
         let rendered = rows
             .into_iter()
@@ -211,6 +220,7 @@ mod tests {
             severity: Some(Severity::Critical),
             text: Some("db host&1".into()),
             page: 1,
+            since_id: None,
         };
         assert_eq!(href(&filter, 2), "/alerts?state=Open&severity=1&q=db+host%261&page=2");
         assert_eq!(href(&AlertFilter::default(), 3), "/alerts?page=3");

@@ -3,6 +3,8 @@
 mod form;
 pub(crate) mod list;
 #[cfg(feature = "ssr")]
+pub mod retention;
+#[cfg(feature = "ssr")]
 pub(crate) mod server;
 
 pub use form::AlertPage;
@@ -27,6 +29,9 @@ pub struct AlertFilter {
     pub text: Option<String>,
     /// 1-based; 0 means the first page. Never optional, so an unfiltered request still names the filter.
     pub page: u32,
+    /// A live list past [`COUNT_CAP`] counts the alerts newer than this id (the newest when its page was drawn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_id: Option<i64>,
 }
 
 /// One row of All Alerts.
@@ -43,11 +48,24 @@ pub struct AlertRow {
     pub last_event_at: String,
 }
 
+/// All Alerts counts matches up to this many; past it the page says `more than 10,000` rather than count a year of
+/// alerts on every page.
+pub const COUNT_CAP: u64 = 10_000;
+
 /// One page of All Alerts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertListPage {
     pub rows: Vec<AlertRow>,
+    /// How many alerts match, or [`COUNT_CAP`] when `more`.
     pub total: u64,
+    /// More than [`COUNT_CAP`] alerts match: `total` is a lower bound and `pages` is one past this page while it is
+    /// full.
+    pub more: bool,
+    /// The count the live list compares with to announce new alerts (see `Store::follow_total`): `total` itself
+    /// unless `more`.
+    pub follow_total: u64,
+    /// When `more`: the newest alert's id as the page was read, which the live list counts new alerts from.
+    pub since_id: Option<i64>,
     pub page: u32,
     pub pages: u32,
 }

@@ -1,10 +1,10 @@
 //! Alert queries.
 
-use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, PAGE_SIZE};
+use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, COUNT_CAP, PAGE_SIZE};
 use crate::{
     domain::{parse_alert_number, AlertNumber, AlertState, Severity},
     journal::{read_journal, JournalOf, JournalPage},
-    store::{like_pattern, placeholders, Store, Window},
+    store::{like_pattern, placeholders, Backend, Store},
     AppError,
 };
 use sqlx::{AnyConnection, FromRow};
@@ -40,7 +40,7 @@ impl AlertRowRecord {
     }
 }
 
-const ROW_COLUMNS: &str = "SELECT a.number, a.severity, a.state, a.source, a.node, ci.name AS ci, a.description,
+const ROW_COLUMNS: &str = "a.number, a.severity, a.state, a.source, a.node, ci.name AS ci, a.description,
                     c.number AS case_number, a.last_event_at";
 
 #[derive(FromRow)]
@@ -76,58 +76,201 @@ pub(crate) async fn alert_id(conn: &mut AnyConnection, number: &AlertNumber) -> 
         .ok_or_else(|| AppError::not_found("Alert", number.to_string()))
 }
 
-const FILTER_SQL: &str = "
-    FROM alerts a
-    LEFT JOIN configuration_items ci ON ci.id = a.ci_id
-    LEFT JOIN cases c ON c.id = a.case_id
-    WHERE (CAST($1 AS TEXT) IS NULL OR a.state = $1)
-      AND (CAST($2 AS BIGINT) IS NULL OR a.severity = $2)
-      AND (CAST($3 AS TEXT) IS NULL
-           OR lower(a.number) LIKE $3 ESCAPE '\\' OR lower(a.node) LIKE $3 ESCAPE '\\'
-           OR lower(a.source) LIKE $3 ESCAPE '\\' OR lower(a.description) LIKE $3 ESCAPE '\\'
-           OR lower(ci.name) LIKE $3 ESCAPE '\\')";
+/// A value bound to a filter's placeholder.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A filter of All Alerts as SQL over `alerts a`: only the conditions it has, so each can use its index (a
+/// condition written `($1 IS NULL OR a.state = $1)` can use none), and its values in placeholder order.
+struct Conditions {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+/// A search of fewer characters than this cannot use the trigram indexes and reads the alerts in order instead.
+const INDEXED_SEARCH: usize = 3;
+
+impl Conditions {
+    fn of(filter: &AlertFilter, backend: Backend) -> Result<Self, AppError> {
+        let mut conditions = Self {
+            sql: String::from("TRUE"),
+            binds: Vec::new(),
+        };
+        if let Some(state) = filter.state {
+            conditions.push("a.state = ", Bind::Text(state.as_str().into()));
+        }
+        if let Some(severity) = filter.severity {
+            conditions.push("a.severity = ", Bind::Int(i64::from(severity.code())));
+        }
+        if let Some(text) = search_text(filter.text.as_deref())? {
+            conditions.search(&text, backend);
+        }
+        Ok(conditions)
+    }
+
+    fn placeholder(&mut self, bind: Bind) -> String {
+        self.binds.push(bind);
+        format!("${}", self.binds.len())
+    }
+
+    fn push(&mut self, column: &str, bind: Bind) {
+        let placeholder = self.placeholder(bind);
+        self.sql.push_str(&format!(" AND {column}{placeholder}"));
+    }
+
+    /// Alerts whose number, node, source, description or CI's name holds `text`, ignoring case.
+    fn search(&mut self, text: &str, backend: Backend) {
+        let lowered = text.to_lowercase();
+        if text.chars().count() < INDEXED_SEARCH {
+            let p = self.placeholder(Bind::Text(like_pattern(&lowered)));
+            self.sql.push_str(&format!(
+                " AND (lower(a.number) LIKE {p} ESCAPE '\\' OR lower(a.node) LIKE {p} ESCAPE '\\'
+                   OR lower(a.source) LIKE {p} ESCAPE '\\' OR lower(a.description) LIKE {p} ESCAPE '\\'
+                   OR a.ci_id IN (SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'))"
+            ));
+            return;
+        }
+        let (alerts, cis) = match backend {
+            Backend::Sqlite => {
+                // One FTS5 phrase: the trigram tokenizer matches it as a substring of any one column.
+                let p = self.placeholder(Bind::Text(format!("\"{}\"", text.replace('"', "\"\""))));
+                (
+                    format!("SELECT rowid FROM alert_search WHERE alert_search MATCH {p}"),
+                    format!("SELECT rowid FROM ci_search WHERE ci_search MATCH {p}"),
+                )
+            }
+            Backend::Postgres => {
+                let p = self.placeholder(Bind::Text(like_pattern(&lowered)));
+                (
+                    format!("SELECT alert_id FROM alert_search WHERE doc LIKE {p} ESCAPE '\\'"),
+                    format!("SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'"),
+                )
+            }
+        };
+        self.sql.push_str(&format!(
+            " AND a.id IN ({alerts} UNION SELECT s.id FROM alerts s WHERE s.ci_id IN ({cis}))"
+        ));
+    }
+
+    /// `sql` (which holds the filter's) with the filter's values bound in order.
+    fn query_as<'q, O>(&'q self, sql: String) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>
+    where
+        O: for<'r> FromRow<'r, sqlx::any::AnyRow>,
+    {
+        self.binds
+            .iter()
+            .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |query, bind| match bind {
+                Bind::Text(text) => query.bind(text.as_str()),
+                Bind::Int(n) => query.bind(*n),
+            })
+    }
+
+    /// How many alerts match, up to one more than [`COUNT_CAP`], with `extra` SQL (a condition on `a`).
+    async fn count(&self, conn: &mut AnyConnection, extra: &str) -> Result<u64, AppError> {
+        let (count,): (i64,) = self
+            .query_as(format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM alerts a WHERE {} {extra} LIMIT {}) m",
+                self.sql,
+                COUNT_CAP + 1
+            ))
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}
+
+/// The search text as searched: trimmed, its control characters (which no search field holds) as spaces, at most
+/// 200 characters; none when blank.
+fn search_text(text: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > 200 {
+        return Err(AppError::invalid("text", "Search text is limited to 200 characters."));
+    }
+    Ok(Some(
+        text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect(),
+    ))
+}
+
+#[derive(FromRow)]
+struct PageRecord {
+    id: i64,
+    #[sqlx(flatten)]
+    row: AlertRowRecord,
+}
 
 impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn list_alerts(&self, filter: &AlertFilter) -> Result<AlertListPage, AppError> {
-        let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        if text.is_some_and(|t| t.chars().count() > 200) {
-            return Err(AppError::invalid("text", "Search text is limited to 200 characters."));
-        }
-        let state = filter.state.map(AlertState::as_str);
-        let severity = filter.severity.map(|s| i64::from(s.code()));
-        // Lower-cased on both sides: the search ignores case on either database.
-        let pattern = text.map(|t| like_pattern(&t.to_lowercase()));
-
+        let conditions = Conditions::of(filter, self.backend())?;
         let mut conn = self.pool().acquire().await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FILTER_SQL}")))
-            .bind(state)
-            .bind(severity)
-            .bind(pattern.as_deref())
-            .fetch_one(&mut *conn)
+        let counted = conditions.count(&mut conn, "").await?;
+        let more = counted > COUNT_CAP;
+        let page_size = u64::from(PAGE_SIZE);
+        let known_pages = u32::try_from(counted.min(COUNT_CAP).div_ceil(page_size))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        // Past the cap any page may be asked for; past the end it is empty.
+        let page = if more {
+            filter.page.max(1)
+        } else {
+            filter.page.clamp(1, known_pages)
+        };
+        let offset = i64::from(page - 1) * i64::from(PAGE_SIZE);
+        let records: Vec<PageRecord> = conditions
+            .query_as(format!(
+                "SELECT a.id, {ROW_COLUMNS}
+                 FROM alerts a
+                 LEFT JOIN configuration_items ci ON ci.id = a.ci_id
+                 LEFT JOIN cases c ON c.id = a.case_id
+                 WHERE {}
+                 ORDER BY a.last_event_at DESC, a.id DESC
+                 LIMIT {PAGE_SIZE} OFFSET {offset}",
+                conditions.sql
+            ))
+            .fetch_all(&mut *conn)
             .await?;
-        let window = Window::new(total, filter.page, PAGE_SIZE);
-        let records: Vec<AlertRowRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{ROW_COLUMNS}
-             {FILTER_SQL}
-             ORDER BY a.last_event_at DESC, a.id DESC
-             LIMIT $4 OFFSET $5"
-        )))
-        .bind(state)
-        .bind(severity)
-        .bind(pattern.as_deref())
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&mut *conn)
-        .await?;
-
-        let rows = records.into_iter().map(AlertRowRecord::into_row).collect();
+        let pages = match more {
+            false => known_pages,
+            true if records.len() as u64 == page_size => page.saturating_add(1),
+            true => page,
+        };
+        let (since_id, follow_total) = match more {
+            false => (None, counted),
+            true => {
+                let since: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM alerts")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                (since, follow_total(&conditions, &mut conn, since).await?)
+            }
+        };
         Ok(AlertListPage {
-            rows,
-            total: window.total,
-            page: window.page,
-            pages: window.pages,
+            rows: records.into_iter().map(|record| record.row.into_row()).collect(),
+            total: counted.min(COUNT_CAP),
+            more,
+            follow_total,
+            since_id,
+            page,
+            pages,
         })
+    }
+
+    /// The count a live All Alerts compares with the one its page was drawn with ([`AlertListPage::follow_total`]):
+    /// how many alerts match, while that is at most [`COUNT_CAP`]. Past it, one more than the cap plus how many
+    /// matching alerts are newer than the filter's `since_id` (ids only grow), which counts what was raised since
+    /// the page was drawn without counting a year of alerts.
+    #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
+    pub async fn follow_total(&self, filter: &AlertFilter) -> Result<u64, AppError> {
+        let conditions = Conditions::of(filter, self.backend())?;
+        let mut conn = self.pool().acquire().await?;
+        let counted = conditions.count(&mut conn, "").await?;
+        match filter.since_id {
+            Some(since) if counted > COUNT_CAP => follow_total(&conditions, &mut conn, Some(since)).await,
+            _ => Ok(counted),
+        }
     }
 
     /// All Alerts' rows of the alerts with these numbers (those that exist), for a list that updates its rows in
@@ -138,7 +281,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "{ROW_COLUMNS} FROM alerts a
+            "SELECT {ROW_COLUMNS} FROM alerts a
              LEFT JOIN configuration_items ci ON ci.id = a.ci_id
              LEFT JOIN cases c ON c.id = a.case_id
              WHERE a.number IN ({})",
@@ -201,4 +344,12 @@ impl Store {
         let id = alert_id(&mut conn, &number).await?;
         Ok(read_journal(&mut conn, JournalOf::Alert(id), page).await?)
     }
+}
+
+/// Past the cap: one more than it, plus the matching alerts newer than `since` (an empty table has none).
+async fn follow_total(conditions: &Conditions, conn: &mut AnyConnection, since: Option<i64>) -> Result<u64, AppError> {
+    let newer = conditions
+        .count(conn, &format!("AND a.id > {}", since.unwrap_or(0)))
+        .await?;
+    Ok(COUNT_CAP + 1 + newer)
 }

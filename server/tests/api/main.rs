@@ -7,6 +7,8 @@ mod support;
 
 #[path = "../access.rs"]
 mod access;
+#[path = "../alert_scale.rs"]
+mod alert_scale;
 #[path = "../alerts.rs"]
 mod alerts;
 #[path = "../backup.rs"]
