@@ -88,8 +88,8 @@ pub async fn run(args: IngestBenchArgs) -> Result<(), Box<dyn std::error::Error>
             .site_root("target/site")
             .build();
         let router = server::router(server::app_state(options, store.clone(), Default::default()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+        let listener = server::listen("127.0.0.1:0".parse().map_err(std::io::Error::other)?).await?;
+        let addr = axum::serve::Listener::local_addr(&listener)?;
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,

@@ -165,8 +165,8 @@ pub(crate) async fn start_server(
     let state = server::app_state(options, store.clone(), Default::default());
     let changes = state.changes.clone();
     let router = server::router(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
+    let listener = server::listen("127.0.0.1:0".parse().map_err(std::io::Error::other)?).await?;
+    let addr = axum::serve::Listener::local_addr(&listener)?;
     let server =
         tokio::spawn(
             async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await },

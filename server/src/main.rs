@@ -14,6 +14,7 @@ use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
 mod bench;
+mod bench_alerts;
 mod bench_ingest;
 mod bench_live;
 
@@ -77,6 +78,8 @@ enum Command {
     /// Measure live updates: streams held open, a burst of changes, the time until every stream has each, and the
     /// memory per stream; prints the table of BENCHMARKS.md.
     BenchLive(bench_live::LiveBenchArgs),
+    /// Time All Alerts over a year of alerts (BENCHMARKS.md).
+    BenchAlerts(bench_alerts::AlertsBenchArgs),
     /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
     Import {
         /// A directory holding any of accounts.csv, contacts.csv, products.csv, configuration_items.csv,
@@ -295,6 +298,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Bench(args)) => return bench::run(args).await,
         Some(Command::BenchIngest(args)) => return bench_ingest::run(args).await,
         Some(Command::BenchLive(args)) => return bench_live::run(args).await,
+        Some(Command::BenchAlerts(args)) => return bench_alerts::run(args).await,
         Some(Command::Restore { ref path }) => {
             let database = app::store::backup::restore(&cli.database_url, path).await?;
             println!(
@@ -340,7 +344,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         Command::Restore { .. } => unreachable!("handled before the database is opened"),
-        Command::Gen { .. } | Command::Bench(_) | Command::BenchIngest(_) | Command::BenchLive(_) => {
+        Command::Gen { .. }
+        | Command::Bench(_)
+        | Command::BenchIngest(_)
+        | Command::BenchLive(_)
+        | Command::BenchAlerts(_) => {
             unreachable!("handled before the database is opened")
         }
         Command::Serve(args) => {
@@ -417,7 +425,7 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
     if let Some(days) = args.retain_closed_alerts {
         app::alerts::retention::start(store.clone(), days);
     }
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = server::listen(addr).await?;
     tracing::info!("Forestall listening on http://{addr}");
     // The peer address is what sign-in throttling counts failures by.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

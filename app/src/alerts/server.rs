@@ -195,13 +195,6 @@ fn search_text(text: Option<&str>) -> Result<Option<String>, AppError> {
     ))
 }
 
-#[derive(FromRow)]
-struct PageRecord {
-    id: i64,
-    #[sqlx(flatten)]
-    row: AlertRowRecord,
-}
-
 impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn list_alerts(&self, filter: &AlertFilter) -> Result<AlertListPage, AppError> {
@@ -220,9 +213,9 @@ impl Store {
             filter.page.clamp(1, known_pages)
         };
         let offset = i64::from(page - 1) * i64::from(PAGE_SIZE);
-        let records: Vec<PageRecord> = conditions
+        let records: Vec<AlertRowRecord> = conditions
             .query_as(format!(
-                "SELECT a.id, {ROW_COLUMNS}
+                "SELECT {ROW_COLUMNS}
                  FROM alerts a
                  LEFT JOIN configuration_items ci ON ci.id = a.ci_id
                  LEFT JOIN cases c ON c.id = a.case_id
@@ -248,7 +241,7 @@ impl Store {
             }
         };
         Ok(AlertListPage {
-            rows: records.into_iter().map(|record| record.row.into_row()).collect(),
+            rows: records.into_iter().map(AlertRowRecord::into_row).collect(),
             total: counted.min(COUNT_CAP),
             more,
             follow_total,
