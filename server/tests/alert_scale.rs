@@ -237,3 +237,46 @@ async fn retention_removes_closed_alerts_past_their_time_that_nothing_names_in_b
     assert!(found(&app, "old problem").await.is_empty());
     assert_eq!(app.store.prune_all_closed_alerts(30).await.expect("again"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_retain_closed_alerts_removes_the_old_closed_ones_at_start() {
+    use crate::process::Server;
+    let folder = support::TempDir::new();
+    let url = format!("sqlite://{}", folder.path().join("served.db").display());
+    // The database with the demo data and a hundred alerts closed long ago.
+    let first = Server::start_with(folder.path(), Some(&url), &[]);
+    first.ready().await;
+    drop(first);
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.expect("pool");
+    sqlx::query(
+        "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 100)
+         INSERT INTO alerts (number, source, node, message_key, severity, state, first_event_at, last_event_at, closed_at)
+         SELECT 'Alert9' || CAST(1000000 + i AS TEXT), 'Bulk', 'n', 'bulk-' || CAST(i AS TEXT), 4, 'Closed',
+                '2020-01-01 00:00:00', '2020-01-01 00:00:00', '2020-01-01 00:00:00' FROM k",
+    )
+    .execute(&pool)
+    .await
+    .expect("old alerts");
+    let open = "SELECT COUNT(*) FROM alerts WHERE state <> 'Closed'";
+    let open_before: i64 = sqlx::query_scalar(open).fetch_one(&pool).await.expect("count");
+
+    let server = Server::start_with(folder.path(), Some(&url), &[("FORESTALL_RETAIN_CLOSED_ALERTS", "30")]);
+    server.ready().await;
+    let old = "SELECT COUNT(*) FROM alerts WHERE number LIKE 'Alert9%'";
+    let started = std::time::Instant::now();
+    loop {
+        let left: i64 = sqlx::query_scalar(old).fetch_one(&pool).await.expect("count");
+        if left == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "{left} old closed alerts still there after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let open_after: i64 = sqlx::query_scalar(open).fetch_one(&pool).await.expect("count");
+    assert_eq!(open_after, open_before, "no open alert is removed");
+    pool.close().await;
+}
