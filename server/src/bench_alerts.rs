@@ -116,8 +116,11 @@ pub async fn run(args: AlertsBenchArgs) -> Result<(), Box<dyn std::error::Error>
             ));
         }
         server.abort();
+        // Each store's rows as they are measured, so a later store's failure loses none.
+        eprintln!("{}", table[table.len() - PAGES.len()..].join("\n"));
         if args.prune {
             prune_rows.push(prune(&store, &pool, kind, args.alerts).await?);
+            eprintln!("{}", prune_rows.last().map_or("", String::as_str));
         }
         store.close().await;
     }
@@ -205,9 +208,11 @@ async fn generate(pool: &sqlx::AnyPool, backend: Backend, n: u32) -> Result<(), 
         .await?;
         // A case on one alert in 500.
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO cases (number, proactive, alert_id, short_description, priority, state, opened_by, opened_at)
+            "INSERT INTO cases (number, proactive, alert_id, short_description, priority, state, resolution_notes,
+                                opened_by, opened_at)
              SELECT 'CS' || CAST(5000000 + (id % 10000000) AS TEXT), 1, id, substr(description, 1, 160), 2,
-                    CASE WHEN state = 'Closed' THEN 'Closed' ELSE 'Open' END, 'agent', first_event_at
+                    CASE WHEN state = 'Closed' THEN 'Closed' ELSE 'Open' END,
+                    CASE WHEN state = 'Closed' THEN 'Fixed at the source.' END, 'agent', first_event_at
              FROM alerts WHERE number >= 'Alert{}' AND number <= 'Alert{}' AND CAST(substr(number, 6) AS BIGINT) % 500 = 0",
             2_000_000 + from,
             2_000_000 + to

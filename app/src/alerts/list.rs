@@ -1,10 +1,10 @@
 //! All Alerts: newest first, filtered by state, severity and text, paged.
 
-use super::{list_alerts, AlertFilter, AlertListPage, AlertRow};
+use super::{list_alerts, AlertFilter, AlertListPage, AlertRow, INDEXED_SEARCH, SHORT_SEARCH_SCOPE};
 use crate::{
     domain::{AlertState, Severity},
     live::{Feed, FollowRows, HasNumber, LiveRowsUpdate, RecordKind, ShownRow, Topic},
-    ui::{DataTable, LoadError, Pager},
+    ui::{grouped, DataTable, LoadError, Pager},
     AppError,
 };
 use leptos::{either::Either, prelude::*};
@@ -105,6 +105,16 @@ pub fn AlertsPage() -> impl IntoView {
             </label>
             <button type="submit">"Apply filters"</button>
         </Form>
+        <Show when=move || {
+            filter.read().text.as_deref().is_some_and(|t| t.trim().chars().count() < INDEXED_SEARCH)
+        }>
+            <p class="hint" id="short-search">
+                {format!(
+                    "A search of one or two characters looks at the {} most recently raised alerts; type three or more to search them all.",
+                    grouped(SHORT_SEARCH_SCOPE.unsigned_abs()),
+                )}
+            </p>
+        </Show>
         <Transition fallback=|| view! { <p role="status">"Loading alerts…"</p> }>
             {move || Suspend::new(async move {
                 match alerts.await {

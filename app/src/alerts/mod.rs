@@ -52,6 +52,12 @@ pub struct AlertRow {
 /// alerts on every page.
 pub const COUNT_CAP: u64 = 10_000;
 
+/// A search of fewer characters than this cannot use the trigram indexes: it reads the alerts instead, only the
+/// [`SHORT_SEARCH_SCOPE`] most recently raised (a scan of a year of alerts takes over a second).
+pub const INDEXED_SEARCH: usize = 3;
+/// How many of the newest alerts a search of one or two characters reads.
+pub const SHORT_SEARCH_SCOPE: i64 = 100_000;
+
 /// One page of All Alerts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertListPage {

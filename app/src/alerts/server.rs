@@ -1,6 +1,8 @@
 //! Alert queries.
 
-use super::{AlertDetail, AlertFilter, AlertListPage, AlertRow, COUNT_CAP, PAGE_SIZE};
+use super::{
+    AlertDetail, AlertFilter, AlertListPage, AlertRow, COUNT_CAP, INDEXED_SEARCH, PAGE_SIZE, SHORT_SEARCH_SCOPE,
+};
 use crate::{
     domain::{parse_alert_number, AlertNumber, AlertState, Severity},
     journal::{read_journal, JournalOf, JournalPage},
@@ -89,9 +91,6 @@ struct Conditions {
     binds: Vec<Bind>,
 }
 
-/// A search of fewer characters than this cannot use the trigram indexes and reads the alerts in order instead.
-const INDEXED_SEARCH: usize = 3;
-
 impl Conditions {
     fn of(filter: &AlertFilter, backend: Backend) -> Result<Self, AppError> {
         let mut conditions = Self {
@@ -126,7 +125,8 @@ impl Conditions {
         if text.chars().count() < INDEXED_SEARCH {
             let p = self.placeholder(Bind::Text(like_pattern(&lowered)));
             self.sql.push_str(&format!(
-                " AND (lower(a.number) LIKE {p} ESCAPE '\\' OR lower(a.node) LIKE {p} ESCAPE '\\'
+                " AND a.id > (SELECT COALESCE(MAX(id), 0) FROM alerts) - {SHORT_SEARCH_SCOPE}
+                  AND (lower(a.number) LIKE {p} ESCAPE '\\' OR lower(a.node) LIKE {p} ESCAPE '\\'
                    OR lower(a.source) LIKE {p} ESCAPE '\\' OR lower(a.description) LIKE {p} ESCAPE '\\'
                    OR a.ci_id IN (SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'))"
             ));
