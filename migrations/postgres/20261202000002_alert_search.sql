@@ -4,6 +4,7 @@
 -- 10,001 (`more than 10,000`). The old filter, `($1 IS NULL OR state = $1)`, could use no index at all.
 CREATE INDEX alerts_state_newest ON alerts (state, last_event_at DESC, id DESC);
 CREATE INDEX alerts_severity_newest ON alerts (severity, last_event_at DESC, id DESC);
+CREATE INDEX alerts_state_severity_newest ON alerts (state, severity, last_event_at DESC, id DESC);
 -- Alerts on a CI whose name matches a search.
 CREATE INDEX alerts_ci ON alerts (ci_id) WHERE ci_id IS NOT NULL;
 -- Retention (`--retain-closed-alerts`) counts from when an alert closed; the demo's closed alerts had no time.

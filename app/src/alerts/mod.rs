@@ -56,7 +56,7 @@ pub const COUNT_CAP: u64 = 10_000;
 /// [`SHORT_SEARCH_SCOPE`] most recently raised (a scan of a year of alerts takes over a second).
 pub const INDEXED_SEARCH: usize = 3;
 /// How many of the newest alerts a search of one or two characters reads.
-pub const SHORT_SEARCH_SCOPE: i64 = 100_000;
+pub const SHORT_SEARCH_SCOPE: i64 = 50_000;
 
 /// One page of All Alerts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
