@@ -245,7 +245,7 @@ struct ServeArgs {
     notice_hold_down: u32,
 
     /// Remove closed alerts that no case or incident names once they have been closed this many days (checked
-    /// every ten minutes, in batches of 200); kept for ever without it.
+    /// every ten minutes, in batches of 50); kept for ever without it.
     #[arg(long, env = "FORESTALL_RETAIN_CLOSED_ALERTS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
     retain_closed_alerts: Option<u32>,
 }

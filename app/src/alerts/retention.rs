@@ -7,7 +7,7 @@ use crate::store::{clock, Store};
 use std::time::Duration;
 
 /// Alerts removed per transaction.
-pub const BATCH: i64 = 200;
+pub const BATCH: i64 = 50;
 /// How often the task looks for alerts past their time.
 const EVERY: Duration = Duration::from_secs(600);
 /// The pause between two batches, for the writers queued behind one.
