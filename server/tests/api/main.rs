@@ -19,6 +19,8 @@ mod case_work;
 mod cases;
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../full_disk.rs"]
+mod full_disk;
 #[path = "../import.rs"]
 mod import;
 #[path = "../ingest.rs"]
@@ -37,6 +39,8 @@ mod notices;
 mod outage;
 #[path = "../process.rs"]
 mod process;
+#[path = "../restart.rs"]
+mod restart;
 #[path = "../rules.rs"]
 mod rules;
 #[path = "../schema.rs"]
