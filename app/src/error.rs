@@ -42,6 +42,10 @@ pub enum AppError {
     /// The database does not answer (restarting, unreachable, out of connections): nothing was done; try again.
     #[error("The database is not answering just now, so nothing was done. Try again in a moment.")]
     Unavailable,
+    /// The database's disk is full (SQLite's `SQLITE_FULL`): nothing was saved, and nothing will be until space is
+    /// freed on the server. Reads still work.
+    #[error("The database's disk is full, so nothing was saved. Free space on the server's disk, then try again.")]
+    StorageFull,
     /// Anything else. Its detail is in the server log.
     #[error("Something went wrong on the server. It has been logged; please try again.")]
     Internal,
@@ -82,6 +86,8 @@ impl AppError {
             Self::TooLarge(_) => 413,
             Self::Unreachable(_) => 502,
             Self::Unavailable => 503,
+            // 507 Insufficient Storage, not 503: retrying soon will not help; someone has to free space.
+            Self::StorageFull => 507,
             Self::Internal => 500,
         }
     }
@@ -112,6 +118,10 @@ impl From<sqlx::Error> for AppError {
             tracing::warn!(%error, "the database does not answer");
             return Self::Unavailable;
         }
+        if disk_full(&error) {
+            tracing::error!(%error, "the database's disk is full: writes are refused until space is freed");
+            return Self::StorageFull;
+        }
         tracing::error!(%error, "database error");
         Self::Internal
     }
@@ -132,6 +142,20 @@ pub fn database_away(error: &sqlx::Error) -> bool {
         sqlx::Error::Protocol(message) => message.contains("connection") || message.contains("closed"),
         _ => false,
     }
+}
+
+/// Whether `error` is SQLite's "database or disk is full" (`SQLITE_FULL`, result code 13, in its primary or any
+/// extended form): the write was not done, and the transaction it was part of was rolled back.
+#[cfg(feature = "ssr")]
+pub fn disk_full(error: &sqlx::Error) -> bool {
+    const SQLITE_FULL: i32 = 13;
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .and_then(sqlx::error::DatabaseError::code)
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_FULL)
 }
 
 #[cfg(feature = "ssr")]
@@ -188,6 +212,53 @@ mod tests {
         );
         assert_eq!(error.message_for("work_notes"), None);
         assert_eq!(error.status_code(), 422);
+    }
+
+    /// A real `SQLITE_FULL`: a database capped at the pages it has (`max_page_count`) refuses a row that needs one
+    /// more, as a full disk does.
+    #[cfg(feature = "ssr")]
+    #[tokio::test]
+    async fn a_full_sqlite_database_is_storage_full_and_its_message_says_so_without_sqlite_s_detail() {
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:").await.expect("memory");
+        conn.execute("CREATE TABLE t (x BLOB)").await.expect("table");
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut conn)
+            .await
+            .expect("pages");
+        conn.execute(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {pages}")))
+            .await
+            .expect("cap");
+        let error = sqlx::query("INSERT INTO t VALUES (zeroblob(100000))")
+            .execute(&mut conn)
+            .await
+            .expect_err("no room");
+        assert!(disk_full(&error), "{error}");
+        assert!(!database_away(&error));
+        let app_error = AppError::from(error);
+        assert_eq!(app_error, AppError::StorageFull);
+        assert_eq!(app_error.status_code(), 507);
+        let message = app_error.to_string();
+        assert!(message.contains("disk is full"), "{message}");
+        assert!(
+            !message.contains("code") && !message.contains("database or disk"),
+            "{message}"
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[tokio::test]
+    async fn other_sqlite_errors_are_not_a_full_disk() {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:").await.expect("memory");
+        let error = sqlx::query("SELECT * FROM missing")
+            .execute(&mut conn)
+            .await
+            .expect_err("no table");
+        assert!(!disk_full(&error));
+        assert_eq!(AppError::from(error), AppError::Internal);
     }
 
     fn serde_json_like(error: &AppError) -> String {

@@ -31,6 +31,23 @@ impl Server {
 
     /// As [`Server::start`], with more of the environment.
     pub(crate) fn start_with(folder: &std::path::Path, url: Option<&str>, env: &[(&str, &str)]) -> Self {
+        Self::spawn(folder, url, env, Stdio::null(), Stdio::inherit())
+    }
+
+    /// As [`Server::start_with`], its log (stdout) and anything on stderr (a panic's message) written to `log`, to be
+    /// read back.
+    pub(crate) fn start_logging(
+        folder: &std::path::Path,
+        url: Option<&str>,
+        env: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("the server's log file");
+        let also = file.try_clone().expect("the log file, twice");
+        Self::spawn(folder, url, env, Stdio::from(file), Stdio::from(also))
+    }
+
+    fn spawn(folder: &std::path::Path, url: Option<&str>, env: &[(&str, &str)], stdout: Stdio, stderr: Stdio) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("a free port")
             .local_addr()
@@ -48,7 +65,8 @@ impl Server {
             .env("LEPTOS_SITE_ROOT", folder)
             .env("LEPTOS_OUTPUT_NAME", "forestall")
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("forestall serve starts");
         Self { child, port, url }
@@ -64,6 +82,11 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the server did not become healthy within 60 s");
+    }
+
+    /// Whether the process is still running (it has not exited, panicked or been killed).
+    pub(crate) fn running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
     }
 
     fn signal(&self, name: &str) {
@@ -262,7 +285,7 @@ async fn kill_9_during_ingestion_at_full_rate_loses_no_acknowledged_event_and_st
 }
 
 /// Signs in as `user` and answers the session cookie.
-async fn sign_in(port: u16, user: &str, password: &str) -> String {
+pub(crate) async fn sign_in(port: u16, user: &str, password: &str) -> String {
     let form = format!("user_name={user}&password={password}");
     let (status, answer) = http(
         port,

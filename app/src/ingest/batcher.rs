@@ -91,6 +91,18 @@ async fn write_groups(store: Store, lifecycle: Lifecycle, mut receiver: mpsc::Re
                     let _ = job.reply.send(Ok(stored.by_ref().take(size).collect()));
                 }
             }
+            // The database itself refused (away, or its disk full): every request of the group is answered so at
+            // once, and so is every request that queued meanwhile, rather than each trying again on its own. On
+            // PostgreSQL each try waits up to the pool's 5 s for a connection, so trying one by one would keep
+            // the last of a group waiting many times that long: a hang to the sender.
+            Err(error @ (AppError::Unavailable | AppError::StorageFull)) => {
+                while let Ok(job) = receiver.try_recv() {
+                    jobs.push(job);
+                }
+                for job in jobs {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+            }
             // One request's events may be what failed the group: each is written on its own, so only it fails.
             Err(_) if jobs.len() > 1 => {
                 let mut events = events.into_iter();

@@ -286,6 +286,22 @@ impl Store {
                     Ok(())
                 })
             })
+            // A transaction SQLite ended by itself (a full disk rolls it back) makes sqlx's own rollback fail, and
+            // sqlx then counts the connection as still inside it: every later BEGIN on it would fail, long after
+            // space is freed. Once its queued rollback has run (the ping waits for it), such a connection is closed.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    if !conn.is_in_transaction() {
+                        return Ok(true);
+                    }
+                    conn.ping().await?;
+                    let clean = !conn.is_in_transaction();
+                    if !clean {
+                        tracing::warn!("a connection left inside a transaction that had ended: closed");
+                    }
+                    Ok(clean)
+                })
+            })
             .connect_with(options)
             .await?;
         match backend {

@@ -21,6 +21,8 @@ mod case_work;
 mod cases;
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../full_disk.rs"]
+mod full_disk;
 #[path = "../import.rs"]
 mod import;
 #[path = "../ingest.rs"]
@@ -39,6 +41,8 @@ mod notices;
 mod outage;
 #[path = "../process.rs"]
 mod process;
+#[path = "../restart.rs"]
+mod restart;
 #[path = "../rules.rs"]
 mod rules;
 #[path = "../schema.rs"]

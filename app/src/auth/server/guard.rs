@@ -72,6 +72,13 @@ pub async fn identify(State(store): State<Store>, session: Session, mut request:
                 Err(error) => return error_response(&AppError::from(error)),
             },
             Ok(None) => {}
+            // The database did not give the session back (the store logged why): answered as the database's
+            // state says, 503 while it is away, rather than as signed out, which would send the user to a
+            // sign-in that cannot work either.
+            Err(tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Backend(_))) => {
+                let error = store.ping().await.map_or_else(AppError::from, |()| AppError::Internal);
+                return error_response(&error);
+            }
             Err(error) => tracing::warn!(%error, "unreadable session ignored"),
         }
     }

@@ -25,6 +25,8 @@ pub const WINDOW: Duration = Duration::from_millis(100);
 const BATCH: i64 = 2000;
 /// Rows read for one delivery, at most (more are there: the next delivery follows at once).
 const DELIVERY_ROWS: usize = 50_000;
+/// How long connecting the listener may take before it is tried afresh.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
 /// The PostgreSQL channel the triggers notify.
 pub const CHANNEL: &str = "forestall_changes";
 
@@ -132,13 +134,19 @@ async fn follow_log(store: &Store, changes: &Changes) {
 async fn listen(store: &Store, changes: &Changes) {
     let mut connected_before = false;
     loop {
-        let listener = async {
+        // Bounded: sqlx's listener pool waits up to 30 s for a connection, and one made while PostgreSQL was
+        // shutting down (a restart) was seen never to deliver anything; a fresh try is cheap.
+        let listener = tokio::time::timeout(CONNECT_WAIT, async {
             let mut listener = sqlx::postgres::PgListener::connect(store.url()).await?;
+            // A dropped connection is answered `Ok(None)` at once and this loop connects a fresh listener itself,
+            // rather than sqlx reconnecting inside `try_recv`: that reconnection, made while PostgreSQL was stopping
+            // for a restart, left the follower waiting on a connection that never said anything again.
+            listener.eager_reconnect(false);
             listener.listen(CHANNEL).await?;
             Ok::<_, sqlx::Error>(listener)
-        };
+        });
         let mut listener = tokio::select! {
-            listener = listener => match listener {
+            listener = listener => match listener.unwrap_or(Err(sqlx::Error::PoolTimedOut)) {
                 Ok(listener) => listener,
                 Err(error) => {
                     tracing::warn!(%error, "live updates: could not listen for changes; trying again");
@@ -198,12 +206,12 @@ async fn listen(store: &Store, changes: &Changes) {
                         flush_at.get_or_insert(last_delivery + WINDOW);
                     }
                 }
-                // The connection dropped; the next call reconnects. What was notified meanwhile is lost.
+                // The connection dropped: what was notified meanwhile is lost, so pages resync once a fresh listener
+                // is connected.
                 Ok(None) => {
-                    tracing::warn!("live updates: the listening connection dropped; pages resync");
+                    tracing::warn!("live updates: the listening connection dropped; reconnecting");
                     changes.deliver_all(std::mem::take(&mut heard));
-                    flush_at = None;
-                    changes.resync_all();
+                    break;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "live updates: listening failed; reconnecting");
