@@ -402,11 +402,12 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
     let state = server::app_state(options, store.clone(), settings);
     let changes = state.changes.clone();
     let app = server::router(state);
-    // Read the impact graph now rather than in the first refresh (seconds, for a CMDB of a million rows).
+    // Start reading the impact graph now rather than at the first refresh (seconds, for a CMDB of a million rows);
+    // refreshes meanwhile trace in SQL.
     let warm = store.clone();
     tokio::spawn(async move {
         if let Err(error) = async { warm.impact_graph(warm.cmdb_version().await?).await }.await {
-            tracing::warn!(%error, "could not read the CMDB's impact graph ahead of the first refresh");
+            tracing::warn!(%error, "could not start reading the CMDB's impact graph");
         }
     });
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -19,6 +19,8 @@ mod case_work;
 mod cases;
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../graph_changes.rs"]
+mod graph_changes;
 #[path = "../import.rs"]
 mod import;
 #[path = "../ingest.rs"]
