@@ -18,6 +18,9 @@ CREATE INDEX cmdb_changes_version ON cmdb_changes (version);
 -- and a transaction too large to record raise it. Changes made before this migration were never recorded.
 ALTER TABLE cmdb_state ADD COLUMN changes_since BIGINT NOT NULL DEFAULT 0;
 UPDATE cmdb_state SET changes_since = version;
+-- 0 while a large import writes, which records nothing and raises changes_since past itself when done (SQLite's
+-- import sets it; here a transaction past 1,000 rows stops recording by itself as well).
+ALTER TABLE cmdb_state ADD COLUMN recording INTEGER NOT NULL DEFAULT 1 CHECK (recording IN (0, 1));
 
 -- On PostgreSQL a version is a transaction. Its first changed row raises the version (as before) and, each 64th
 -- version, prunes the record to the last 256 versions; a transaction records at most 1,000 rows, and one that changes
@@ -32,9 +35,8 @@ BEGIN
         UPDATE cmdb_state
         SET version = version + 1, changed_at = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
         WHERE id = 1
-        RETURNING version INTO touched;
+        RETURNING version, CASE WHEN recording = 1 THEN 0 ELSE 1001 END INTO touched, recorded;
         PERFORM set_config('forestall.cmdb_version', touched::text, true);
-        recorded := 0;
         IF touched % 64 = 0 THEN
             DELETE FROM cmdb_changes WHERE version <= touched - 256;
             UPDATE cmdb_state SET changes_since = touched - 256 WHERE id = 1 AND changes_since < touched - 256;

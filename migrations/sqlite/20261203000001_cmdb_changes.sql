@@ -18,6 +18,9 @@ CREATE INDEX cmdb_changes_version ON cmdb_changes (version);
 -- raises it. Changes made before this migration were never recorded.
 ALTER TABLE cmdb_state ADD COLUMN changes_since INTEGER NOT NULL DEFAULT 0;
 UPDATE cmdb_state SET changes_since = version;
+-- 0 while a large import writes, which records nothing (it would double the time other writers wait for it) and
+-- raises changes_since past itself when done: a graph reads whole faster than it applies a million changes.
+ALTER TABLE cmdb_state ADD COLUMN recording INTEGER NOT NULL DEFAULT 1 CHECK (recording IN (0, 1));
 
 -- On SQLite every changed row is a version of its own, so the record is kept for the last 10,000 versions: pruned
 -- each 1,024th version, it holds at most 11,024 rows. A graph further behind than that reads whole, which a change
@@ -34,28 +37,28 @@ DROP TRIGGER install_base_items_changed_delete;
 
 CREATE TRIGGER configuration_items_changed_insert AFTER INSERT ON configuration_items BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
-    INSERT INTO cmdb_changes (version, part, new_id) SELECT version, 'ci', NEW.id FROM cmdb_state WHERE id = 1;
+    INSERT INTO cmdb_changes (version, part, new_id) SELECT version, 'ci', NEW.id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;
 END;
 CREATE TRIGGER configuration_items_changed_update AFTER UPDATE ON configuration_items BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
-    INSERT INTO cmdb_changes (version, part, old_id, new_id) SELECT version, 'ci', OLD.id, NEW.id FROM cmdb_state WHERE id = 1;
+    INSERT INTO cmdb_changes (version, part, old_id, new_id) SELECT version, 'ci', OLD.id, NEW.id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;
 END;
 CREATE TRIGGER configuration_items_changed_delete AFTER DELETE ON configuration_items BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
-    INSERT INTO cmdb_changes (version, part, old_id) SELECT version, 'ci', OLD.id FROM cmdb_state WHERE id = 1;
+    INSERT INTO cmdb_changes (version, part, old_id) SELECT version, 'ci', OLD.id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;
 END;
 CREATE TRIGGER ci_relationships_changed_insert AFTER INSERT ON ci_relationships BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
-    INSERT INTO cmdb_changes (version, part, new_id) SELECT version, 'relationship', NEW.child_id FROM cmdb_state WHERE id = 1;
+    INSERT INTO cmdb_changes (version, part, new_id) SELECT version, 'relationship', NEW.child_id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;
@@ -63,14 +66,14 @@ END;
 CREATE TRIGGER ci_relationships_changed_update AFTER UPDATE ON ci_relationships BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
     INSERT INTO cmdb_changes (version, part, old_id, new_id)
-    SELECT version, 'relationship', OLD.child_id, NEW.child_id FROM cmdb_state WHERE id = 1;
+    SELECT version, 'relationship', OLD.child_id, NEW.child_id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;
 END;
 CREATE TRIGGER ci_relationships_changed_delete AFTER DELETE ON ci_relationships BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
-    INSERT INTO cmdb_changes (version, part, old_id) SELECT version, 'relationship', OLD.child_id FROM cmdb_state WHERE id = 1;
+    INSERT INTO cmdb_changes (version, part, old_id) SELECT version, 'relationship', OLD.child_id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;
@@ -78,7 +81,7 @@ END;
 CREATE TRIGGER install_base_items_changed_insert AFTER INSERT ON install_base_items BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
     INSERT INTO cmdb_changes (version, part, new_id, new_ci_id, new_parent_id)
-    SELECT version, 'item', NEW.id, NEW.ci_id, NEW.parent_id FROM cmdb_state WHERE id = 1;
+    SELECT version, 'item', NEW.id, NEW.ci_id, NEW.parent_id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;
@@ -86,7 +89,7 @@ END;
 CREATE TRIGGER install_base_items_changed_update AFTER UPDATE ON install_base_items BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
     INSERT INTO cmdb_changes (version, part, old_id, new_id, old_ci_id, new_ci_id, old_parent_id, new_parent_id)
-    SELECT version, 'item', OLD.id, NEW.id, OLD.ci_id, NEW.ci_id, OLD.parent_id, NEW.parent_id FROM cmdb_state WHERE id = 1;
+    SELECT version, 'item', OLD.id, NEW.id, OLD.ci_id, NEW.ci_id, OLD.parent_id, NEW.parent_id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;
@@ -94,7 +97,7 @@ END;
 CREATE TRIGGER install_base_items_changed_delete AFTER DELETE ON install_base_items BEGIN
     UPDATE cmdb_state SET version = version + 1, changed_at = strftime('%Y-%m-%d %H:%M:%S', 'now') WHERE id = 1;
     INSERT INTO cmdb_changes (version, part, old_id, old_ci_id, old_parent_id)
-    SELECT version, 'item', OLD.id, OLD.ci_id, OLD.parent_id FROM cmdb_state WHERE id = 1;
+    SELECT version, 'item', OLD.id, OLD.ci_id, OLD.parent_id FROM cmdb_state WHERE id = 1 AND recording = 1;
     DELETE FROM cmdb_changes WHERE version <= (SELECT version - 10000 FROM cmdb_state WHERE id = 1 AND version % 1024 = 0);
     UPDATE cmdb_state SET changes_since = version - 10000
     WHERE id = 1 AND version % 1024 = 0 AND changes_since < version - 10000;

@@ -14,6 +14,7 @@ use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
 mod bench;
+mod bench_changes;
 mod bench_ingest;
 mod bench_live;
 
@@ -77,6 +78,9 @@ enum Command {
     /// Measure live updates: streams held open, a burst of changes, the time until every stream has each, and the
     /// memory per stream; prints the table of BENCHMARKS.md.
     BenchLive(bench_live::LiveBenchArgs),
+    /// Measure the refresh right after a one-row CMDB change (the graph brought up to date from the change record)
+    /// against reading the graph whole; prints the table of BENCHMARKS.md.
+    BenchChanges(bench_changes::ChangesBenchArgs),
     /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
     Import {
         /// A directory holding any of accounts.csv, contacts.csv, products.csv, configuration_items.csv,
@@ -290,6 +294,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Bench(args)) => return bench::run(args).await,
         Some(Command::BenchIngest(args)) => return bench_ingest::run(args).await,
         Some(Command::BenchLive(args)) => return bench_live::run(args).await,
+        Some(Command::BenchChanges(args)) => return bench_changes::run(args).await,
         Some(Command::Restore { ref path }) => {
             let database = app::store::backup::restore(&cli.database_url, path).await?;
             println!(
@@ -335,7 +340,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         Command::Restore { .. } => unreachable!("handled before the database is opened"),
-        Command::Gen { .. } | Command::Bench(_) | Command::BenchIngest(_) | Command::BenchLive(_) => {
+        Command::Gen { .. }
+        | Command::Bench(_)
+        | Command::BenchIngest(_)
+        | Command::BenchLive(_)
+        | Command::BenchChanges(_) => {
             unreachable!("handled before the database is opened")
         }
         Command::Serve(args) => {

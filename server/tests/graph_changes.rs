@@ -304,3 +304,33 @@ async fn a_transaction_too_large_to_record_makes_a_graph_before_it_read_whole() 
     assert_eq!(traced, store.trace_in_sql(ci, HOPS).await.expect("SQL").1);
     assert!(traced.len() > 6_000);
 }
+
+#[tokio::test]
+async fn a_large_import_records_no_changes_and_a_graph_held_before_it_reads_whole() {
+    let (store, db, _database) = empty_store().await;
+    let folder = crate::support::TempDir::new();
+    app::import::generate(folder.path(), 12_000, 1).expect("generate");
+    let before = store
+        .impact_graph_loaded(store.cmdb_version().await.expect("version"))
+        .await
+        .expect("graph");
+    store.import_dir(folder.path(), |_| {}).await.expect("import");
+    let (version, since, recorded, recording): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT version, changes_since, (SELECT COUNT(*) FROM cmdb_changes), recording FROM cmdb_state WHERE id = 1",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("state");
+    // Some 20,000 rows written, none recorded, and recording on again for what comes next.
+    assert_eq!((recorded, recording), (0, 1));
+    assert!(
+        since > before.version() && since >= version - 1,
+        "{since} against version {version}"
+    );
+    assert!(
+        store.impact_graph(version).await.expect("graph").is_none(),
+        "read whole"
+    );
+    let read = store.impact_graph_loaded(version).await.expect("graph");
+    assert_eq!(read.size().0, 6_000);
+}

@@ -47,16 +47,14 @@ impl Store {
                 ));
             };
             let started = std::time::Instant::now();
-            let (traced_at, items) = match self.impact_graph(version).await? {
-                Some(graph) => {
-                    let traced = std::time::Instant::now();
-                    let items = graph.trace(ci_id, max_hops);
-                    crate::metrics::record_duration("forestall_trace_duration_seconds", traced.elapsed());
-                    (graph.version(), items)
-                }
+            let graph = self.impact_graph(version).await?;
+            let traced = std::time::Instant::now();
+            let (traced_at, items) = match graph {
+                Some(graph) => (graph.version(), graph.trace(ci_id, max_hops)),
                 // The graph is being read whole (at start): trace in SQL meanwhile, which gives the same rows.
                 None => self.trace_in_sql(ci_id, max_hops).await?,
             };
+            crate::metrics::record_duration("forestall_trace_duration_seconds", traced.elapsed());
             if let Some(outcome) = self
                 .store_snapshot(id, ci_id, traced_at, &items, &number.to_string(), actor)
                 .await?
