@@ -101,7 +101,7 @@ pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             // The graph as Refresh reads it the first time (and after every CMDB change), and what it adds to memory.
             let started = Instant::now();
             let version = store.cmdb_version().await?;
-            let graph = store.impact_graph(version).await?;
+            let graph = store.impact_graph_loaded(version).await?;
             let read = started.elapsed();
             imports.push(format!(
                 "| {size} | {kind} {import} | {:.1} s | {:.1} MiB | {} MiB |",
@@ -128,7 +128,7 @@ pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                         // graph at that version (held, so no read) and the walk over it, reasons and paths included
                         // (`affected` is the trace's rows reduced to their item ids).
                         let started = Instant::now();
-                        let traced = store.impact_graph(version).await?.affected(ci, MAX_HOPS);
+                        let traced = store.impact_graph_loaded(version).await?.affected(ci, MAX_HOPS);
                         traces.push(started.elapsed());
                         if traced != expected {
                             return Err(format!("{kind}: the trace of CI {ci} differs from the in-memory walk").into());

@@ -14,7 +14,11 @@ use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
 mod bench;
+<<<<<<< HEAD
 mod bench_alerts;
+=======
+mod bench_changes;
+>>>>>>> graph
 mod bench_ingest;
 mod bench_live;
 
@@ -78,8 +82,14 @@ enum Command {
     /// Measure live updates: streams held open, a burst of changes, the time until every stream has each, and the
     /// memory per stream; prints the table of BENCHMARKS.md.
     BenchLive(bench_live::LiveBenchArgs),
+<<<<<<< HEAD
     /// Time All Alerts over a year of alerts (BENCHMARKS.md).
     BenchAlerts(bench_alerts::AlertsBenchArgs),
+=======
+    /// Measure the refresh right after a one-row CMDB change (the graph brought up to date from the change record)
+    /// against reading the graph whole; prints the table of BENCHMARKS.md.
+    BenchChanges(bench_changes::ChangesBenchArgs),
+>>>>>>> graph
     /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
     Import {
         /// A directory holding any of accounts.csv, contacts.csv, products.csv, configuration_items.csv,
@@ -298,7 +308,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Bench(args)) => return bench::run(args).await,
         Some(Command::BenchIngest(args)) => return bench_ingest::run(args).await,
         Some(Command::BenchLive(args)) => return bench_live::run(args).await,
+<<<<<<< HEAD
         Some(Command::BenchAlerts(args)) => return bench_alerts::run(args).await,
+=======
+        Some(Command::BenchChanges(args)) => return bench_changes::run(args).await,
+>>>>>>> graph
         Some(Command::Restore { ref path }) => {
             let database = app::store::backup::restore(&cli.database_url, path).await?;
             println!(
@@ -348,7 +362,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         | Command::Bench(_)
         | Command::BenchIngest(_)
         | Command::BenchLive(_)
+<<<<<<< HEAD
         | Command::BenchAlerts(_) => {
+=======
+        | Command::BenchChanges(_) => {
+>>>>>>> graph
             unreachable!("handled before the database is opened")
         }
         Command::Serve(args) => {
@@ -415,11 +433,12 @@ async fn serve(store: Store, args: ServeArgs) -> Result<(), Box<dyn std::error::
     let state = server::app_state(options, store.clone(), settings);
     let changes = state.changes.clone();
     let app = server::router(state);
-    // Read the impact graph now rather than in the first refresh (seconds, for a CMDB of a million rows).
+    // Start reading the impact graph now rather than at the first refresh (seconds, for a CMDB of a million rows);
+    // refreshes meanwhile trace in SQL.
     let warm = store.clone();
     tokio::spawn(async move {
         if let Err(error) = async { warm.impact_graph(warm.cmdb_version().await?).await }.await {
-            tracing::warn!(%error, "could not read the CMDB's impact graph ahead of the first refresh");
+            tracing::warn!(%error, "could not start reading the CMDB's impact graph");
         }
     });
     if let Some(days) = args.retain_closed_alerts {

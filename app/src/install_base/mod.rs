@@ -6,7 +6,7 @@ mod server;
 
 pub use affected_list::AffectedItemsRegion;
 #[cfg(feature = "ssr")]
-pub use server::{ImpactGraph, MemoryCmdb, DEFAULT_MAX_HOPS};
+pub use server::{ImpactGraph, MemoryCmdb, TracedItem, DEFAULT_MAX_HOPS};
 
 use crate::AppError;
 use leptos::prelude::*;

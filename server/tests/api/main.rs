@@ -23,6 +23,8 @@ mod cases;
 mod cli;
 #[path = "../full_disk.rs"]
 mod full_disk;
+#[path = "../graph_changes.rs"]
+mod graph_changes;
 #[path = "../import.rs"]
 mod import;
 #[path = "../ingest.rs"]

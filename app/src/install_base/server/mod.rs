@@ -10,6 +10,8 @@ mod refresh;
 mod snapshot;
 mod trace_sql;
 
+#[cfg(test)]
+use graph::GraphCache;
 pub use graph::ImpactGraph;
 pub use plain_walk::MemoryCmdb;
 
@@ -20,7 +22,7 @@ pub const DEFAULT_MAX_HOPS: u32 = 10;
 
 /// One row of the new snapshot, ready to store.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct TracedItem {
+pub struct TracedItem {
     pub item_id: i64,
     pub reason: &'static str,
     pub hops: u32,
@@ -63,7 +65,7 @@ mod tests {
                     .expect("trace")
             };
             let version = self.store.cmdb_version().await.expect("version");
-            let graph = self.store.impact_graph(version).await.expect("graph");
+            let graph = self.store.impact_graph_loaded(version).await.expect("graph");
             let walked = graph.trace(root, max_hops);
             assert_eq!(walked, in_sql, "the walk over the graph and the SQL trace differ");
             walked
@@ -292,5 +294,75 @@ mod tests {
         // An alert on a CI in maintenance affects that CI's items but goes no further.
         let from_paused: Vec<&str> = fx.traced(paused, 10).await.iter().map(|i| i.reason).collect();
         assert_eq!(from_paused, vec!["direct"]);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_while_the_graph_is_being_read_is_traced_in_sql_with_the_same_rows() {
+        let fx = Fixture::new().await;
+        let mut w = fx.write().await;
+        let acme = w.account("Acme", true).await.expect("write");
+        let host = w.ci("host", "server", false).await.expect("write");
+        let db = w.ci("db", "database", false).await.expect("write");
+        w.relate(db, "Runs on::Runs", host).await.expect("write");
+        let on_db = w.item("on db", acme, Some(db), None, true).await.expect("write");
+        w.item("child", acme, None, Some(on_db), true).await.expect("write");
+        w.item("on host", acme, Some(host), None, true).await.expect("write");
+        let alert = w
+            .alert(&crate::demo::NewAlert {
+                source: "Prometheus",
+                node: "host",
+                kind: "Threshold",
+                resource: "disk",
+                metric_name: "disk_used",
+                description: "Disk full on host",
+                severity: crate::domain::Severity::Critical,
+                closed: false,
+                ci: Some(host),
+                event_count: 1,
+                first_event_at: "2026-12-01 10:00:00",
+                last_event_at: "2026-12-01 10:00:00",
+            })
+            .await
+            .expect("write");
+        drop(w);
+        let snapshot = || async {
+            sqlx::query_as::<_, (i64, String, i64, Option<String>, Option<i64>)>(
+                "SELECT item_id, reason, hops, ci_path, via_item_id FROM affected_items ORDER BY item_id",
+            )
+            .fetch_all(fx.store.pool())
+            .await
+            .expect("snapshot")
+        };
+
+        // The graph's read is held back: the refresh does not wait for it.
+        let graphs = fx.store.cache::<GraphCache>();
+        let held_back = graphs.hold_loading.lock().await;
+        let version = fx.store.cmdb_version().await.expect("version");
+        let outcome = fx
+            .store
+            .refresh_install_base(&alert, DEFAULT_MAX_HOPS, "tester")
+            .await
+            .expect("refresh");
+        assert_eq!(outcome.items, 3);
+        assert!(
+            fx.store.impact_graph(version).await.expect("graph").is_none(),
+            "the graph is still being read"
+        );
+        let in_sql = snapshot().await;
+        assert_eq!(in_sql.len(), 3);
+        assert!(in_sql.iter().any(|row| row.3.as_deref() == Some("host → db")));
+
+        drop(held_back);
+        let graph = fx.store.impact_graph_loaded(version).await.expect("graph");
+        assert_eq!(graph.version(), version);
+        fx.store
+            .refresh_install_base(&alert, DEFAULT_MAX_HOPS, "tester")
+            .await
+            .expect("refresh");
+        assert_eq!(
+            snapshot().await,
+            in_sql,
+            "the walk over the graph stores the rows the SQL trace stored"
+        );
     }
 }

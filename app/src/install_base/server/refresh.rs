@@ -49,10 +49,14 @@ impl Store {
             let started = std::time::Instant::now();
             let graph = self.impact_graph(version).await?;
             let traced = std::time::Instant::now();
-            let items = graph.trace(ci_id, max_hops);
+            let (traced_at, items) = match graph {
+                Some(graph) => (graph.version(), graph.trace(ci_id, max_hops)),
+                // The graph is being read whole (at start): trace in SQL meanwhile, which gives the same rows.
+                None => self.trace_in_sql(ci_id, max_hops).await?,
+            };
             crate::metrics::record_duration("forestall_trace_duration_seconds", traced.elapsed());
             if let Some(outcome) = self
-                .store_snapshot(id, ci_id, graph.version(), &items, &number.to_string(), actor)
+                .store_snapshot(id, ci_id, traced_at, &items, &number.to_string(), actor)
                 .await?
             {
                 crate::metrics::record_duration("forestall_refresh_duration_seconds", started.elapsed());
@@ -145,10 +149,10 @@ impl Store {
         }))
     }
 
-    /// The ids of the items an alert on `ci` affects, sorted, as Refresh traces them (without writing): on the
-    /// impact graph at the CMDB's current version.
+    /// The ids of the items an alert on `ci` affects, sorted, as Refresh traces them once the graph is held
+    /// (without writing): on the impact graph at the CMDB's current version, waiting for it to be read if need be.
     pub async fn trace_items(&self, ci: i64, max_hops: u32) -> Result<Vec<i64>, sqlx::Error> {
         let version = self.cmdb_version().await?;
-        Ok(self.impact_graph(version).await?.affected(ci, max_hops))
+        Ok(self.impact_graph_loaded(version).await?.affected(ci, max_hops))
     }
 }

@@ -147,6 +147,18 @@ fn path_to(ci: &ImpactedCi, by_id: &HashMap<i64, &ImpactedCi>) -> Vec<String> {
 }
 
 impl Store {
+    /// Traces from `root_ci` in SQL in one snapshot of the database, as Refresh does while the impact graph is being
+    /// read: the CMDB's version in that snapshot, and the snapshot rows ordered by item id.
+    pub async fn trace_in_sql(&self, root_ci: i64, max_hops: u32) -> Result<(i64, Vec<TracedItem>), sqlx::Error> {
+        let mut tx = self.begin_snapshot().await?;
+        let version: i64 = sqlx::query_scalar("SELECT version FROM cmdb_state WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let items = trace_sql(&mut tx, self.backend(), root_ci, max_hops).await?;
+        tx.commit().await?;
+        Ok((version, items))
+    }
+
     /// The same, by the trace in SQL.
     pub async fn trace_items_sql(&self, ci: i64, max_hops: u32) -> Result<Vec<i64>, sqlx::Error> {
         let mut conn = self.pool().acquire().await?;
