@@ -14,11 +14,8 @@ use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
 mod bench;
-<<<<<<< HEAD
 mod bench_alerts;
-=======
 mod bench_changes;
->>>>>>> graph
 mod bench_ingest;
 mod bench_live;
 
@@ -82,14 +79,11 @@ enum Command {
     /// Measure live updates: streams held open, a burst of changes, the time until every stream has each, and the
     /// memory per stream; prints the table of BENCHMARKS.md.
     BenchLive(bench_live::LiveBenchArgs),
-<<<<<<< HEAD
     /// Time All Alerts over a year of alerts (BENCHMARKS.md).
     BenchAlerts(bench_alerts::AlertsBenchArgs),
-=======
     /// Measure the refresh right after a one-row CMDB change (the graph brought up to date from the change record)
     /// against reading the graph whole; prints the table of BENCHMARKS.md.
     BenchChanges(bench_changes::ChangesBenchArgs),
->>>>>>> graph
     /// Load a CMDB from CSV files in DIR (all or nothing; rows are upserted by natural key). See the README.
     Import {
         /// A directory holding any of accounts.csv, contacts.csv, products.csv, configuration_items.csv,
@@ -308,11 +302,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Bench(args)) => return bench::run(args).await,
         Some(Command::BenchIngest(args)) => return bench_ingest::run(args).await,
         Some(Command::BenchLive(args)) => return bench_live::run(args).await,
-<<<<<<< HEAD
         Some(Command::BenchAlerts(args)) => return bench_alerts::run(args).await,
-=======
         Some(Command::BenchChanges(args)) => return bench_changes::run(args).await,
->>>>>>> graph
         Some(Command::Restore { ref path }) => {
             let database = app::store::backup::restore(&cli.database_url, path).await?;
             println!(
@@ -362,11 +353,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         | Command::Bench(_)
         | Command::BenchIngest(_)
         | Command::BenchLive(_)
-<<<<<<< HEAD
-        | Command::BenchAlerts(_) => {
-=======
+        | Command::BenchAlerts(_)
         | Command::BenchChanges(_) => {
->>>>>>> graph
             unreachable!("handled before the database is opened")
         }
         Command::Serve(args) => {
