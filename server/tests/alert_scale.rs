@@ -154,6 +154,43 @@ async fn past_ten_thousand_the_list_counts_no_further_yet_announces_each_new_ale
         first.follow_total + 1,
         "one new alert"
     );
+
+    // A text that more than the cap hold is searched the same way (on PostgreSQL, alert by alert in the list's
+    // order): the newest first, counted to the cap; with a filter that leaves few, counted exactly.
+    let newest = raise(&app, "scale-old-1", "old-node", "An OLD problem, again").await;
+    let common = list(&app, &[("filter[text]", "old Problem")]).await;
+    assert!(common.more, "more than the cap hold the text");
+    assert_eq!(common.total, COUNT_CAP);
+    assert_eq!(common.rows.len(), 20);
+    assert_eq!(common.rows[0].number, newest, "the newest first");
+    assert!(
+        common
+            .rows
+            .iter()
+            .all(|row| row.description.to_lowercase().contains("old problem")),
+        "{:?}",
+        common.rows
+    );
+    let open = list(&app, &[("filter[text]", "old problem"), ("filter[state]", "Open")]).await;
+    assert!(!open.more);
+    let open_numbers: Vec<String> = open.rows.into_iter().map(|row| row.number).collect();
+    assert_eq!(open_numbers, vec![newest]);
+    let filter = app::alerts::AlertFilter {
+        text: Some("old problem".to_owned()),
+        since_id: common.since_id,
+        ..Default::default()
+    };
+    assert_eq!(
+        app.store.follow_total(&filter).await.expect("count"),
+        common.follow_total
+    );
+    raise(&app, "scale-old-2", "old-node", "old problem once more").await;
+    raise(&app, "scale-other-1", "old-node", "a different matter").await;
+    assert_eq!(
+        app.store.follow_total(&filter).await.expect("count"),
+        common.follow_total + 1,
+        "one new alert holds the text"
+    );
 }
 
 #[tokio::test]

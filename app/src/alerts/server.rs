@@ -92,7 +92,8 @@ struct Conditions {
 }
 
 impl Conditions {
-    fn of(filter: &AlertFilter, backend: Backend) -> Result<Self, AppError> {
+    /// `conn` is asked, on PostgreSQL, how common a searched text is (see [`Conditions::search`]).
+    async fn of(filter: &AlertFilter, backend: Backend, conn: &mut AnyConnection) -> Result<Self, AppError> {
         let mut conditions = Self {
             sql: String::from("TRUE"),
             binds: Vec::new(),
@@ -104,7 +105,7 @@ impl Conditions {
             conditions.push("a.severity = ", Bind::Int(i64::from(severity.code())));
         }
         if let Some(text) = search_text(filter.text.as_deref())? {
-            conditions.search(&text, backend);
+            conditions.search(&text, backend, conn).await?;
         }
         Ok(conditions)
     }
@@ -120,7 +121,7 @@ impl Conditions {
     }
 
     /// Alerts whose number, node, source, description or CI's name holds `text`, ignoring case.
-    fn search(&mut self, text: &str, backend: Backend) {
+    async fn search(&mut self, text: &str, backend: Backend, conn: &mut AnyConnection) -> Result<(), AppError> {
         let lowered = text.to_lowercase();
         if text.chars().count() < INDEXED_SEARCH {
             let p = self.placeholder(Bind::Text(like_pattern(&lowered)));
@@ -130,7 +131,7 @@ impl Conditions {
                    OR lower(a.source) LIKE {p} ESCAPE '\\' OR lower(a.description) LIKE {p} ESCAPE '\\'
                    OR a.ci_id IN (SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'))"
             ));
-            return;
+            return Ok(());
         }
         let (alerts, cis) = match backend {
             Backend::Sqlite => {
@@ -142,16 +143,31 @@ impl Conditions {
                 )
             }
             Backend::Postgres => {
-                let p = self.placeholder(Bind::Text(like_pattern(&lowered)));
+                let pattern = like_pattern(&lowered);
+                let common = common_on_postgres(conn, &pattern).await?;
+                let p = self.placeholder(Bind::Text(pattern));
+                let cis = format!("SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'");
+                if common {
+                    // Every matching alert in one set would be a hash of a hundred thousand ids, built before the
+                    // first row (seconds). A text this common is met often in the list's own order: each alert
+                    // looked at is tested through its search document's key (a scalar subquery, which the planner
+                    // keeps per row rather than joining), until the page or the count's cap is full.
+                    self.sql.push_str(&format!(
+                        " AND ((SELECT s.doc FROM alert_search s WHERE s.alert_id = a.id) LIKE {p} ESCAPE '\\'
+                          OR a.ci_id IN ({cis}))"
+                    ));
+                    return Ok(());
+                }
                 (
                     format!("SELECT alert_id FROM alert_search WHERE doc LIKE {p} ESCAPE '\\'"),
-                    format!("SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'"),
+                    cis,
                 )
             }
         };
         self.sql.push_str(&format!(
             " AND a.id IN ({alerts} UNION ALL SELECT s.id FROM alerts s WHERE s.ci_id IN ({cis}))"
         ));
+        Ok(())
     }
 
     /// `sql` (which holds the filter's) with the filter's values bound in order.
@@ -191,6 +207,24 @@ impl Conditions {
     }
 }
 
+/// Whether more than [`COUNT_CAP`] alerts hold `pattern` (a LIKE pattern, lower case) in their own fields or their
+/// CI's name, each part read through its trigram index and no further than the cap.
+async fn common_on_postgres(conn: &mut AnyConnection, pattern: &str) -> Result<bool, AppError> {
+    let limit = COUNT_CAP + 1;
+    let (found,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM (
+             (SELECT alert_id FROM alert_search WHERE doc LIKE $1 ESCAPE '\\' LIMIT {limit})
+             UNION ALL
+             (SELECT id FROM alerts WHERE ci_id IN
+                 (SELECT id FROM configuration_items WHERE lower(name) LIKE $1 ESCAPE '\\') LIMIT {limit})
+         ) m"
+    )))
+    .bind(pattern)
+    .fetch_one(conn)
+    .await?;
+    Ok(u64::try_from(found).unwrap_or(0) > COUNT_CAP)
+}
+
 /// The search text as searched: trimmed, its control characters (which no search field holds) as spaces, at most
 /// 200 characters; none when blank.
 fn search_text(text: Option<&str>) -> Result<Option<String>, AppError> {
@@ -208,8 +242,8 @@ fn search_text(text: Option<&str>) -> Result<Option<String>, AppError> {
 impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn list_alerts(&self, filter: &AlertFilter) -> Result<AlertListPage, AppError> {
-        let conditions = Conditions::of(filter, self.backend())?;
         let mut conn = self.pool().acquire().await?;
+        let conditions = Conditions::of(filter, self.backend(), &mut conn).await?;
         let counted = conditions.count(&mut conn, None).await?;
         let more = counted > COUNT_CAP;
         let page_size = u64::from(PAGE_SIZE);
@@ -267,8 +301,8 @@ impl Store {
     /// the page was drawn without counting a year of alerts.
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn follow_total(&self, filter: &AlertFilter) -> Result<u64, AppError> {
-        let conditions = Conditions::of(filter, self.backend())?;
         let mut conn = self.pool().acquire().await?;
+        let conditions = Conditions::of(filter, self.backend(), &mut conn).await?;
         let counted = conditions.count(&mut conn, None).await?;
         match filter.since_id {
             Some(since) if counted > COUNT_CAP => follow_total(&conditions, &mut conn, Some(since)).await,
