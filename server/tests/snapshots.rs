@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use app::{access::Role, install_base::AffectedSnapshot, state::Settings};
+use app::{access::Role, install_base::AffectedSnapshot, state::Settings, store::Backend};
 use support::*;
 
 async fn snapshot(app: &TestApp, alert: &str, page: &str) -> AffectedSnapshot {
@@ -139,4 +139,122 @@ async fn a_big_snapshot_comes_a_page_at_a_time_with_its_totals() {
     let page = app.get("/alerts/Alert0090001?items_page=2").await;
     assert!(page.body.contains("Page 2 of 3 · 120 items"), "{}", page.body);
     assert!(page.body.contains("120 items of 2 accounts"));
+}
+
+/// Records in a table of the test's own every snapshot row deleted or inserted from now on: `("delete" | "insert",
+/// item number)`, read with [`snapshot_writes`].
+async fn watch_snapshot_writes(app: &TestApp) {
+    let statements: &[&str] = match app.store.backend() {
+        Backend::Sqlite => &[
+            "CREATE TABLE snapshot_writes (op TEXT NOT NULL, item_id INTEGER NOT NULL)",
+            "CREATE TRIGGER snapshot_insert AFTER INSERT ON affected_items BEGIN
+                 INSERT INTO snapshot_writes VALUES ('insert', NEW.item_id); END",
+            "CREATE TRIGGER snapshot_delete AFTER DELETE ON affected_items BEGIN
+                 INSERT INTO snapshot_writes VALUES ('delete', OLD.item_id); END",
+        ],
+        Backend::Postgres => &[
+            "CREATE TABLE snapshot_writes (op TEXT NOT NULL, item_id BIGINT NOT NULL)",
+            "CREATE FUNCTION snapshot_written() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                 IF TG_OP = 'INSERT' THEN INSERT INTO snapshot_writes VALUES ('insert', NEW.item_id);
+                 ELSE INSERT INTO snapshot_writes VALUES ('delete', OLD.item_id); END IF;
+                 RETURN NULL; END $$",
+            "CREATE TRIGGER snapshot_written AFTER INSERT OR DELETE ON affected_items
+                 FOR EACH ROW EXECUTE FUNCTION snapshot_written()",
+        ],
+    };
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(*sql))
+            .execute(&app.db)
+            .await
+            .expect(sql);
+    }
+}
+
+/// The snapshot rows written since [`watch_snapshot_writes`] or the last call, and forgets them.
+async fn snapshot_writes(app: &TestApp) -> Vec<(String, String)> {
+    let mut writes: Vec<(String, String)> =
+        sqlx::query_as("SELECT w.op, ib.number FROM snapshot_writes w JOIN install_base_items ib ON ib.id = w.item_id")
+            .fetch_all(&app.db)
+            .await
+            .expect("writes");
+    writes.sort();
+    sqlx::query("DELETE FROM snapshot_writes")
+        .execute(&app.db)
+        .await
+        .expect("forget");
+    writes
+}
+
+async fn snapshot_numbers(app: &TestApp, alert: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT ib.number FROM affected_items ai JOIN install_base_items ib ON ib.id = ai.item_id
+         WHERE ai.alert_id = (SELECT id FROM alerts WHERE number = $1) ORDER BY ib.number",
+    )
+    .bind(alert)
+    .fetch_all(&app.db)
+    .await
+    .expect("snapshot rows")
+}
+
+#[tokio::test]
+async fn a_refresh_writes_only_the_snapshot_rows_that_changed() {
+    let app = TestApp::new().await;
+    watch_snapshot_writes(&app).await;
+    app.refresh(MAIL_ALERT).await;
+    let first = snapshot_numbers(&app, MAIL_ALERT).await;
+    assert!(first.len() > 1, "{first:?}");
+    let written = snapshot_writes(&app).await;
+    assert_eq!(
+        written.len(),
+        first.len(),
+        "the first refresh inserts each row: {written:?}"
+    );
+
+    // Nothing changed: nothing written.
+    let outcome = app.refresh(MAIL_ALERT).await;
+    assert_eq!(outcome.items, first.len() as u64);
+    assert_eq!(snapshot_numbers(&app, MAIL_ALERT).await, first);
+    assert_eq!(snapshot_writes(&app).await, Vec::<(String, String)>::new());
+
+    // One item the alert reaches through its CI (and nothing through it) is deactivated; a new one is put on that CI.
+    let (gone,): (String,) = sqlx::query_as(
+        "SELECT ib.number FROM affected_items ai JOIN install_base_items ib ON ib.id = ai.item_id
+         WHERE ai.alert_id = (SELECT id FROM alerts WHERE number = $1) AND ai.reason <> 'child'
+           AND NOT EXISTS (SELECT 1 FROM install_base_items c WHERE c.parent_id = ib.id)
+         ORDER BY ib.number LIMIT 1",
+    )
+    .bind(MAIL_ALERT)
+    .fetch_one(&app.db)
+    .await
+    .expect("an item reached through its CI");
+    sqlx::query("UPDATE install_base_items SET active = 0 WHERE number = $1")
+        .bind(gone.clone())
+        .execute(&app.db)
+        .await
+        .expect("deactivate");
+    sqlx::query(
+        "INSERT INTO install_base_items (number, name, account_id, ci_id)
+         SELECT 'IB0999001', 'Added beside it', account_id, ci_id FROM install_base_items WHERE number = $1",
+    )
+    .bind(gone.clone())
+    .execute(&app.db)
+    .await
+    .expect("add an item");
+
+    let outcome = app.refresh(MAIL_ALERT).await;
+    let mut expected: Vec<String> = first.iter().filter(|n| **n != gone).cloned().collect();
+    expected.push("IB0999001".to_owned());
+    expected.sort();
+    assert_eq!(snapshot_numbers(&app, MAIL_ALERT).await, expected);
+    assert_eq!(outcome.items, expected.len() as u64);
+    assert_eq!(
+        snapshot_writes(&app).await,
+        vec![
+            ("delete".to_owned(), gone),
+            ("insert".to_owned(), "IB0999001".to_owned())
+        ],
+        "only the row that went and the one that came are written"
+    );
+    let listed = snapshot(&app, MAIL_ALERT, "1").await;
+    assert_eq!(listed.total, expected.len() as u64);
 }
