@@ -12,6 +12,8 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn CasesPage() -> impl IntoView {
+    // Read while the page's request is sure to be there, not in the render after the list's await.
+    let link_alerts = crate::access::viewer().is_some_and(|v| v.may(crate::access::Permission::ViewAlerts));
     let query = use_query_map();
     let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<u32>().ok()));
     let cases = Resource::new(
@@ -32,7 +34,7 @@ pub fn CasesPage() -> impl IntoView {
                         let shown = page.rows.iter().map(ShownRow::of).collect();
                         let shown_page = page.page;
                         Either::Left(view! {
-                            <CaseTable rows=page.rows labelled_by="cases-heading" />
+                            <CaseTable rows=page.rows labelled_by="cases-heading" link_alerts />
                             <LiveCaseRows page=shown_page shown total=page.total feed />
                             <Show when=move || empty>
                                 <p role="status">"No cases yet."</p>
@@ -53,10 +55,10 @@ pub fn CasesPage() -> impl IntoView {
     }
 }
 
-/// A table of cases, named by the heading `labelled_by`.
+/// A table of cases, named by the heading `labelled_by`; alert numbers are links when `link_alerts` (see
+/// [`case_row`]).
 #[component]
-pub fn CaseTable(rows: Vec<CaseRow>, labelled_by: &'static str) -> impl IntoView {
-    let link_alerts = crate::access::viewer().is_some_and(|v| v.may(crate::access::Permission::ViewAlerts));
+pub fn CaseTable(rows: Vec<CaseRow>, labelled_by: &'static str, link_alerts: bool) -> impl IntoView {
     view! {
         <DataTable labelled_by=labelled_by columns=&["Number", "Short description", "Account", "Priority", "State", "Alert", "Parent case", "Opened (UTC)", "Assigned to"]>
             {rows.into_iter().map(|row| case_row(row, link_alerts)).collect_view()}

@@ -8,7 +8,7 @@ use super::{
     CaseDetail, CaseItemsPage, CasePages, CASE_ITEMS_PAGE_SIZE,
 };
 use crate::{
-    access::{viewer, Permission},
+    access::{viewer, Permission, Viewer},
     live::{Feed, RecordKind, Topic},
     notices::{read_customer_impact, CustomerImpact, CustomerImpactView},
     ui::{showing, DataTable, LoadError, Pager},
@@ -19,6 +19,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn CasePage() -> impl IntoView {
+    // Who is looking, read while the request is sure to be there: the view is built after the case's await, and a
+    // context lookup from a render that outlives its request can hang the worker (BENCHMARKS.md, a shift of agents).
+    let viewer = viewer();
     let params = use_params_map();
     let number = Memo::new(move |_| params.read().get("number").unwrap_or_default());
     let query = use_query_map();
@@ -41,18 +44,21 @@ pub fn CasePage() -> impl IntoView {
     );
     view! {
         <Suspense fallback=|| view! { <p role="status">"Loading case…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let viewer = viewer.clone();
+                Suspend::new(async move {
                 match case.await {
-                    Ok((detail, impact, feed)) => Either::Left(view! { <CaseView detail impact feed /> }),
+                    Ok((detail, impact, feed)) => Either::Left(view! { <CaseView detail impact feed viewer /> }),
                     Err(error) => Either::Right(view! { <LoadError error /> }),
                 }
-            })}
+            })
+            }}
         </Suspense>
     }
 }
 
 #[component]
-fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed) -> impl IntoView {
+fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed, viewer: Option<Viewer>) -> impl IntoView {
     let case = detail.case;
     let kind = match (case.proactive, detail.children.is_empty(), case.parent.is_some()) {
         (_, false, _) => "Major proactive case",
@@ -61,7 +67,7 @@ fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed) -> i
         (false, ..) => "Case",
     };
     let has_children = !detail.children.is_empty();
-    let viewer = viewer();
+    let may_notify = viewer.as_ref().is_some_and(|v| v.may(Permission::NotifyCustomers));
     let rights = viewer.as_ref().map(|v| CaseRights::of(v, case.proactive));
     let link_alerts = viewer.is_some_and(|v| v.may(Permission::ViewAlerts));
     // The pages shown, which every pager's links keep for the other lists.
@@ -127,10 +133,10 @@ fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed) -> i
             <Show when=move || has_children>
                 <section class="related" aria-labelledby="children-heading">
                     <h2 id="children-heading">"Child cases"</h2>
-                    <CaseTable rows=children.clone() labelled_by="children-heading" />
+                    <CaseTable rows=children.clone() labelled_by="children-heading" link_alerts />
                 </section>
             </Show>
-            {impact.map(|impact| view! { <CustomerImpactView impact /> })}
+            {impact.map(|impact| view! { <CustomerImpactView impact may_notify /> })}
             <CaseItems items=detail.items shown />
             {rights.map(|rights| view! { <CaseWork work rights feed items_page /> })}
         </article>

@@ -45,11 +45,9 @@ fn retry_form(id: i64, back: String, label: String) -> impl IntoView {
 }
 
 /// The case page's **Customer impact**: a row per account the case covers, its filters, Notify customers, the
-/// rule's waiting initial notice and the affected set's timeline.
+/// rule's waiting initial notice and the affected set's timeline; `may_notify` when the viewer may notify customers.
 #[component]
-pub fn CustomerImpactView(impact: CustomerImpact) -> impl IntoView {
-    let viewer = viewer();
-    let may_notify = viewer.as_ref().is_some_and(|v| v.may(Permission::NotifyCustomers));
+pub fn CustomerImpactView(impact: CustomerImpact, may_notify: bool) -> impl IntoView {
     let case = impact.case.clone();
     let filter = impact.filter;
     let filters = [
@@ -326,6 +324,8 @@ fn NoticeForm(preview: NoticePreview) -> impl IntoView {
 /// `/notices`: every notice, newest first, with its delivery.
 #[component]
 pub fn SentNoticesPage() -> impl IntoView {
+    // Read before the list's await (see `cases::page::CasePage`).
+    let may_retry = viewer().is_some_and(|v| v.may(Permission::NotifyCustomers));
     let query = use_query_map();
     let listing = Resource::new(
         move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()),
@@ -337,7 +337,7 @@ pub fn SentNoticesPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p role="status">"Loading the notices…"</p> }>
             {move || Suspend::new(async move {
                 match listing.await {
-                    Ok(listing) => Either::Left(view! { <SentTable listing /> }),
+                    Ok(listing) => Either::Left(view! { <SentTable listing may_retry /> }),
                     Err(error) => Either::Right(view! { <LoadError error /> }),
                 }
             })}
@@ -346,8 +346,7 @@ pub fn SentNoticesPage() -> impl IntoView {
 }
 
 #[component]
-fn SentTable(listing: SentPage) -> impl IntoView {
-    let may_retry = viewer().is_some_and(|v| v.may(Permission::NotifyCustomers));
+fn SentTable(listing: SentPage, may_retry: bool) -> impl IntoView {
     let rows = listing
         .notices
         .into_iter()
