@@ -5,7 +5,7 @@
 //! takes writes again.
 
 use crate::{
-    process::{http, sign_in, Server},
+    process::{self, http, sign_in, Server},
     support::TempDir,
 };
 use std::{
@@ -106,12 +106,7 @@ async fn post(port: u16, body: &str) -> (u16, String) {
 
 /// A server function's status and answer.
 async fn call(port: u16, cookie: &str, function: &str, form: &str) -> (u16, String) {
-    let headers = [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("Accept", "application/json"),
-        ("Cookie", cookie),
-    ];
-    http(port, &format!("POST /api/{function} HTTP/1.1"), &headers, form)
+    process::call(port, cookie, function, form)
         .await
         .expect("the server answers")
 }

@@ -307,16 +307,14 @@ pub(crate) async fn sign_in(port: u16, user: &str, password: &str) -> String {
         .to_owned()
 }
 
-async fn call(port: u16, cookie: &str, function: &str, form: &str) -> Option<u16> {
+/// A server function's status and answer, as a signed-in user's form posts it.
+pub(crate) async fn call(port: u16, cookie: &str, function: &str, form: &str) -> std::io::Result<(u16, String)> {
     let headers = [
         ("Content-Type", "application/x-www-form-urlencoded"),
         ("Accept", "application/json"),
         ("Cookie", cookie),
     ];
-    http(port, &format!("POST /api/{function} HTTP/1.1"), &headers, form)
-        .await
-        .ok()
-        .map(|(status, _)| status)
+    http(port, &format!("POST /api/{function} HTTP/1.1"), &headers, form).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,11 +354,20 @@ async fn kill_9_during_case_creation_leaves_each_case_whole_or_not_there_at_all(
         let (cookie, created, alerts) = (cookie.clone(), created.clone(), alerts.clone());
         tokio::spawn(async move {
             for alert in alerts {
-                if call(port, &cookie, "refresh_install_base", &format!("alert={alert}")).await != Some(200) {
+                if call(port, &cookie, "refresh_install_base", &format!("alert={alert}"))
+                    .await
+                    .ok()
+                    .map(|(status, _)| status)
+                    != Some(200)
+                {
                     return;
                 }
                 let form = format!("input[alert]={alert}&input[short_description]=Disk+full&input[priority]=1");
-                match call(port, &cookie, "create_case", &form).await {
+                match call(port, &cookie, "create_case", &form)
+                    .await
+                    .ok()
+                    .map(|(status, _)| status)
+                {
                     Some(200) => *created.lock().expect("lock") += 1,
                     _ => return,
                 }
