@@ -21,13 +21,15 @@ const REFRESH_ATTEMPTS: usize = 3;
 
 /// A stored snapshot row: reason, hops, CI path, via item.
 type StoredRow = (String, i64, Option<String>, Option<i64>);
+/// A stored snapshot row with its item first.
+type StoredItemRow = (i64, String, i64, Option<String>, Option<i64>);
 
 /// Makes alert `id`'s snapshot `items` by writing only what differs from the stored one: a refresh that finds what
 /// it found before writes no row. Rewriting every row each time left PostgreSQL a dead row per item and refresh,
 /// which the snapshot's reads then stepped over (seconds, under a shift's refreshes); on SQLite it was most of a
 /// refresh's time.
 async fn write_changes(conn: &mut sqlx::AnyConnection, id: i64, items: &[TracedItem]) -> Result<(), AppError> {
-    let stored: Vec<(i64, String, i64, Option<String>, Option<i64>)> =
+    let stored: Vec<StoredItemRow> =
         sqlx::query_as("SELECT item_id, reason, hops, ci_path, via_item_id FROM affected_items WHERE alert_id = $1")
             .bind(id)
             .fetch_all(&mut *conn)

@@ -70,7 +70,7 @@ impl Store {
         if let Some(behind) = graphs.held() {
             let started = std::time::Instant::now();
             if let Catchup::Applied(graph) = self.catch_up(&behind).await? {
-                let graph = Arc::new(graph);
+                let graph = Arc::new(*graph);
                 tracing::debug!(
                     from = behind.version,
                     to = graph.version,
@@ -157,7 +157,7 @@ impl Store {
                     let held = graphs.held().map_or(0, |held| held.version);
                     let compacted = if held > compacted.version {
                         match store.catch_up(&compacted).await {
-                            Ok(Catchup::Applied(caught_up)) => Some(caught_up),
+                            Ok(Catchup::Applied(caught_up)) => Some(*caught_up),
                             Ok(Catchup::ReadWhole) => None,
                             Err(error) => {
                                 tracing::warn!(%error, "could not bring the compacted impact graph up to date");

@@ -2,7 +2,7 @@
 //! the CIs, relationships and items that changed; only those rows are read again, in one snapshot with the
 //! version, and the new graph is the old one's packed arrays under an overlay that holds them.
 
-use super::{read::decode, CiState, ImpactGraph, ItemState, Overlay, Patched, View};
+use super::{CiState, ImpactGraph, ItemState, Overlay, Patched, View};
 use crate::store::{Backend, Store};
 use sqlx::{AnyConnection, FromRow};
 use std::{
@@ -16,8 +16,8 @@ const MOST_CHANGES: i64 = 5_000;
 
 /// What the change record gives a held graph.
 pub(super) enum Catchup {
-    /// The graph at the database's current version.
-    Applied(ImpactGraph),
+    /// The graph at the database's current version (boxed: the other variant is empty).
+    Applied(Box<ImpactGraph>),
     /// The record does not reach back to the graph's version, or holds more than is worth applying.
     ReadWhole,
 }
@@ -116,11 +116,11 @@ impl Store {
         let mut patch = Patch::new(graph);
         patch.apply(&mut tx, self.backend(), Dirty::of(&changes)).await?;
         tx.commit().await?;
-        Ok(Catchup::Applied(ImpactGraph {
+        Ok(Catchup::Applied(Box::new(ImpactGraph {
             version: version.max(graph.version),
             base: Arc::clone(&graph.base),
             overlay: Some(patch.overlay),
-        }))
+        })))
     }
 }
 
@@ -366,6 +366,7 @@ impl<'a> Patch<'a> {
     }
 }
 
+/// More CIs or items than a graph numbers (`u32`).
 fn too_many() -> sqlx::Error {
-    decode(u32::try_from(u64::MAX).unwrap_err())
+    sqlx::Error::Decode("more configuration items or install base items than the impact graph can number".into())
 }
