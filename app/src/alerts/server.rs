@@ -89,14 +89,17 @@ enum Bind {
 struct Conditions {
     sql: String,
     binds: Vec<Bind>,
+    /// Known to match more than [`COUNT_CAP`] alerts without counting them (a search that common, and nothing else).
+    past_cap: bool,
 }
 
 impl Conditions {
-    /// `conn` is asked, on PostgreSQL, how common a searched text is (see [`Conditions::search`]).
+    /// `conn` is asked how common a searched text is (see [`Conditions::search`]).
     async fn of(filter: &AlertFilter, backend: Backend, conn: &mut AnyConnection) -> Result<Self, AppError> {
         let mut conditions = Self {
             sql: String::from("TRUE"),
             binds: Vec::new(),
+            past_cap: false,
         };
         if let Some(state) = filter.state {
             conditions.push("a.state = ", Bind::Text(state.as_str().into()));
@@ -105,7 +108,8 @@ impl Conditions {
             conditions.push("a.severity = ", Bind::Int(i64::from(severity.code())));
         }
         if let Some(text) = search_text(filter.text.as_deref())? {
-            conditions.search(&text, backend, conn).await?;
+            let common = conditions.search(&text, backend, conn).await?;
+            conditions.past_cap = common && filter.state.is_none() && filter.severity.is_none();
         }
         Ok(conditions)
     }
@@ -121,53 +125,60 @@ impl Conditions {
     }
 
     /// Alerts whose number, node, source, description or CI's name holds `text`, ignoring case.
-    async fn search(&mut self, text: &str, backend: Backend, conn: &mut AnyConnection) -> Result<(), AppError> {
-        let lowered = text.to_lowercase();
+    ///
+    /// A rare text is looked up through the trigram indexes, and its alerts sorted. A text that more than
+    /// [`COUNT_CAP`] alerts hold (the indexes, read no further than that, tell) is met often in the list's own order:
+    /// each alert looked at is tested by itself, until the page or the count's cap is full. Looked up, such a text's
+    /// hundred thousand alerts were gathered and hashed before the first row (on PostgreSQL 1.7-9 s a page).
+    /// True when more than [`COUNT_CAP`] alerts hold it.
+    async fn search(&mut self, text: &str, backend: Backend, conn: &mut AnyConnection) -> Result<bool, AppError> {
+        let pattern = like_pattern(&text.to_lowercase());
         if text.chars().count() < INDEXED_SEARCH {
-            let p = self.placeholder(Bind::Text(like_pattern(&lowered)));
+            let p = self.placeholder(Bind::Text(pattern));
             self.sql.push_str(&format!(
-                " AND a.id > (SELECT COALESCE(MAX(id), 0) FROM alerts) - {SHORT_SEARCH_SCOPE}
-                  AND (lower(a.number) LIKE {p} ESCAPE '\\' OR lower(a.node) LIKE {p} ESCAPE '\\'
-                   OR lower(a.source) LIKE {p} ESCAPE '\\' OR lower(a.description) LIKE {p} ESCAPE '\\'
-                   OR a.ci_id IN (SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'))"
+                " AND a.id > (SELECT COALESCE(MAX(id), 0) FROM alerts) - {SHORT_SEARCH_SCOPE} AND {}",
+                fields_hold(
+                    &p,
+                    &format!("SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'")
+                )
             ));
-            return Ok(());
+            return Ok(false);
         }
-        let (alerts, cis) = match backend {
-            Backend::Sqlite => {
+        // The trigram lookups of the alerts' own fields and of the CIs' names, each with its placeholder's value.
+        let (alerts, cis, key) = match backend {
+            Backend::Sqlite => (
+                "SELECT rowid FROM alert_search WHERE alert_search MATCH {p}",
+                "SELECT rowid FROM ci_search WHERE ci_search MATCH {p}",
                 // One FTS5 phrase: the trigram tokenizer matches it as a substring of any one column.
-                let p = self.placeholder(Bind::Text(format!("\"{}\"", text.replace('"', "\"\""))));
-                (
-                    format!("SELECT rowid FROM alert_search WHERE alert_search MATCH {p}"),
-                    format!("SELECT rowid FROM ci_search WHERE ci_search MATCH {p}"),
-                )
-            }
-            Backend::Postgres => {
-                let pattern = like_pattern(&lowered);
-                let common = common_on_postgres(conn, &pattern).await?;
-                let p = self.placeholder(Bind::Text(pattern));
-                let cis = format!("SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'");
-                if common {
-                    // Every matching alert in one set would be a hash of a hundred thousand ids, built before the
-                    // first row (seconds). A text this common is met often in the list's own order: each alert
-                    // looked at is tested through its search document's key (a scalar subquery, which the planner
-                    // keeps per row rather than joining), until the page or the count's cap is full.
-                    self.sql.push_str(&format!(
-                        " AND ((SELECT s.doc FROM alert_search s WHERE s.alert_id = a.id) LIKE {p} ESCAPE '\\'
-                          OR a.ci_id IN ({cis}))"
-                    ));
-                    return Ok(());
-                }
-                (
-                    format!("SELECT alert_id FROM alert_search WHERE doc LIKE {p} ESCAPE '\\'"),
-                    cis,
-                )
-            }
+                format!("\"{}\"", text.replace('"', "\"\"")),
+            ),
+            Backend::Postgres => (
+                "SELECT alert_id FROM alert_search WHERE doc LIKE {p} ESCAPE '\\'",
+                "SELECT id FROM configuration_items WHERE lower(name) LIKE {p} ESCAPE '\\'",
+                pattern.clone(),
+            ),
         };
+        let (in_fields, on_cis) = how_many_hold(conn, alerts, cis, &key).await?;
+        let p = self.placeholder(Bind::Text(key));
+        let cis = cis.replace("{p}", &p);
+        if in_fields > COUNT_CAP || on_cis > COUNT_CAP {
+            // Each alert tested by itself: its fields (on PostgreSQL its search document, by its key: a scalar
+            // subquery, which the planner keeps per row rather than joining), or its CI among the matching ones.
+            let fields = match backend {
+                Backend::Sqlite => fields_hold(&self.placeholder(Bind::Text(pattern)), &cis),
+                Backend::Postgres => format!(
+                    "((SELECT s.doc FROM alert_search s WHERE s.alert_id = a.id) LIKE {p} ESCAPE '\\'
+                      OR a.ci_id IN ({cis}))"
+                ),
+            };
+            self.sql.push_str(&format!(" AND {fields}"));
+            return Ok(true);
+        }
         self.sql.push_str(&format!(
-            " AND a.id IN ({alerts} UNION ALL SELECT s.id FROM alerts s WHERE s.ci_id IN ({cis}))"
+            " AND a.id IN ({} UNION ALL SELECT s.id FROM alerts s WHERE s.ci_id IN ({cis}))",
+            alerts.replace("{p}", &p)
         ));
-        Ok(())
+        Ok(false)
     }
 
     /// `sql` (which holds the filter's) with the filter's values bound in order.
@@ -186,6 +197,9 @@ impl Conditions {
     /// How many alerts match, up to one more than [`COUNT_CAP`]; only those raised after the alert `after` when
     /// given.
     async fn count(&self, conn: &mut AnyConnection, after: Option<i64>) -> Result<u64, AppError> {
+        if self.past_cap && after.is_none() {
+            return Ok(COUNT_CAP + 1);
+        }
         // After an id: the alerts past it by their primary key first (a few, for a live list), then the filter.
         // Given the filter and the id together, SQLite walked the filter's index through a year of alerts.
         let from = match after {
@@ -207,22 +221,33 @@ impl Conditions {
     }
 }
 
-/// Whether more than [`COUNT_CAP`] alerts hold `pattern` (a LIKE pattern, lower case) in their own fields or their
-/// CI's name, each part read through its trigram index and no further than the cap.
-async fn common_on_postgres(conn: &mut AnyConnection, pattern: &str) -> Result<bool, AppError> {
+/// `alert.number`, node, source or description holds the LIKE pattern bound at `p` (lower case), or the alert's
+/// CI is one of `cis`: tested on the alert's own row.
+fn fields_hold(p: &str, cis: &str) -> String {
+    format!(
+        "(lower(a.number) LIKE {p} ESCAPE '\\' OR lower(a.node) LIKE {p} ESCAPE '\\'
+          OR lower(a.source) LIKE {p} ESCAPE '\\' OR lower(a.description) LIKE {p} ESCAPE '\\'
+          OR a.ci_id IN ({cis}))"
+    )
+}
+
+/// How many alerts hold the searched text in their own fields (`alerts`, a trigram lookup of alert ids) and how
+/// many are on a CI whose name holds it (`cis`, one of CI ids), each read through its index no further than one
+/// more than [`COUNT_CAP`]; `key` is bound at the lookups' `{p}`.
+async fn how_many_hold(conn: &mut AnyConnection, alerts: &str, cis: &str, key: &str) -> Result<(u64, u64), AppError> {
     let limit = COUNT_CAP + 1;
-    let (found,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM (
-             (SELECT alert_id FROM alert_search WHERE doc LIKE $1 ESCAPE '\\' LIMIT {limit})
-             UNION ALL
-             (SELECT id FROM alerts WHERE ci_id IN
-                 (SELECT id FROM configuration_items WHERE lower(name) LIKE $1 ESCAPE '\\') LIMIT {limit})
-         ) m"
+    let (alerts, cis) = (alerts.replace("{p}", "$1"), cis.replace("{p}", "$1"));
+    let (in_fields, on_cis): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT (SELECT COUNT(*) FROM ({alerts} LIMIT {limit}) f),
+                (SELECT COUNT(*) FROM (SELECT id FROM alerts WHERE ci_id IN ({cis}) LIMIT {limit}) c)"
     )))
-    .bind(pattern)
+    .bind(key)
     .fetch_one(conn)
     .await?;
-    Ok(u64::try_from(found).unwrap_or(0) > COUNT_CAP)
+    Ok((
+        u64::try_from(in_fields).unwrap_or(0),
+        u64::try_from(on_cis).unwrap_or(0),
+    ))
 }
 
 /// The search text as searched: trimmed, its control characters (which no search field holds) as spaces, at most
