@@ -3,7 +3,7 @@
 //! short transaction of at most [`BATCH`] alerts, and the task yields between batches, so ingestion and agents'
 //! writes wait at most one batch (on SQLite, where writers queue, that is the figure BENCHMARKS.md gives).
 
-use crate::store::{clock, Store};
+use crate::store::{clock, Backend, Store};
 use std::time::Duration;
 
 /// Alerts removed per transaction.
@@ -14,8 +14,10 @@ const EVERY: Duration = Duration::from_secs(600);
 const BETWEEN_BATCHES: Duration = Duration::from_millis(20);
 
 /// Closed alerts that may go: closed before the cutoff, with no case (a major case's children name the alert too)
-/// and no incident. Oldest first, through `alerts_prunable`.
-const PRUNABLE: &str = "SELECT a.id FROM alerts a
+/// and no incident. Oldest first, through `alerts_prunable`, which `{indexed}` names on SQLite: its planner took the
+/// unique index on `case_id` for `case_id IS NULL` (which nearly every alert is) and sorted the year, 0.36 s a
+/// batch at a million alerts, against 0.5 ms through `alerts_prunable`.
+const PRUNABLE: &str = "SELECT a.id FROM alerts a {indexed}
      WHERE a.state = 'Closed' AND a.case_id IS NULL AND a.closed_at < $1
        AND a.incident_id IS NULL
        AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.alert_id = a.id)
@@ -29,7 +31,11 @@ impl Store {
     #[tracing::instrument(skip(self), err(Debug, level = "debug"))]
     pub async fn prune_closed_alerts(&self, cutoff: &str) -> Result<u64, sqlx::Error> {
         let mut tx = self.begin_write().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(PRUNABLE)
+        let indexed = match self.backend() {
+            Backend::Sqlite => "INDEXED BY alerts_prunable",
+            Backend::Postgres => "",
+        };
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(PRUNABLE.replace("{indexed}", indexed)))
             .bind(cutoff)
             .bind(BATCH)
             .fetch_all(&mut *tx)
