@@ -130,7 +130,8 @@ impl Conditions {
     /// [`COUNT_CAP`] alerts hold (the indexes, read no further than that, tell) is met often in the list's own order:
     /// each alert looked at is tested by itself, until the page or the count's cap is full. Looked up, such a text's
     /// hundred thousand alerts were gathered and hashed before the first row (on PostgreSQL 1.7-9 s a page).
-    /// True when more than [`COUNT_CAP`] alerts hold it.
+    ///
+    /// Returns true when more than [`COUNT_CAP`] alerts hold it.
     async fn search(&mut self, text: &str, backend: Backend, conn: &mut AnyConnection) -> Result<bool, AppError> {
         let pattern = like_pattern(&text.to_lowercase());
         if text.chars().count() < INDEXED_SEARCH {
