@@ -144,18 +144,23 @@ pub fn database_away(error: &sqlx::Error) -> bool {
     }
 }
 
-/// Whether `error` is SQLite's "database or disk is full" (`SQLITE_FULL`, result code 13, in its primary or any
-/// extended form): the write was not done, and the transaction it was part of was rolled back.
+/// Whether `error` says the database's disk is full: SQLite's "database or disk is full" (`SQLITE_FULL`, result code
+/// 13, in its primary or any extended form), or PostgreSQL's `disk_full` (SQLSTATE 53100, "could not extend file").
+/// Either way the write was not done, and the transaction it was part of was rolled back.
 #[cfg(feature = "ssr")]
 pub fn disk_full(error: &sqlx::Error) -> bool {
     const SQLITE_FULL: i32 = 13;
+    const POSTGRES_DISK_FULL: &str = "53100";
     let sqlx::Error::Database(db) = error else {
         return false;
     };
-    db.try_downcast_ref::<sqlx::sqlite::SqliteError>()
-        .and_then(sqlx::error::DatabaseError::code)
-        .and_then(|code| code.parse::<i32>().ok())
-        .is_some_and(|code| code & 0xff == SQLITE_FULL)
+    if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        return sqlx::error::DatabaseError::code(sqlite)
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_FULL);
+    }
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some_and(|postgres| postgres.code() == POSTGRES_DISK_FULL)
 }
 
 #[cfg(feature = "ssr")]

@@ -234,7 +234,7 @@ async fn an_account_without_a_contact_is_shown_and_not_sent() {
 }
 
 /// Queues the initial notice to every account of the demo's major case, through the store.
-async fn queue_initial(store: &Store, settings: &NoticeSettings) -> String {
+pub async fn queue_initial(store: &Store, settings: &NoticeSettings) -> String {
     store
         .refresh_install_base(DB_HOST_ALERT, 10, "test")
         .await
@@ -313,6 +313,19 @@ async fn the_outbox_sends_each_notice_once_across_a_restart_even_one_taken_befor
 
 /// An SMTP server on loopback that refuses the first `refusals` messages with `code`, then accepts.
 async fn fake_smtp(refusals: usize, code: &'static str) -> u16 {
+    fake_smtp_with(refusals, code, None).await
+}
+
+/// A message the fake SMTP server received, and the go-ahead its 250 waits for.
+pub type Received = (String, tokio::sync::oneshot::Sender<()>);
+
+/// [`fake_smtp`] that hands each accepted message's text to `received` and answers 250 once it is let go: what a
+/// test does meanwhile happens between the mail server taking a notice and the outbox hearing so.
+pub async fn fake_smtp_with(
+    refusals: usize,
+    code: &'static str,
+    received: Option<tokio::sync::mpsc::Sender<Received>>,
+) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move {
@@ -322,12 +335,20 @@ async fn fake_smtp(refusals: usize, code: &'static str) -> u16 {
             let mut lines = BufReader::new(read).lines();
             let _ = write.write_all(b"220 fake ESMTP\r\n").await;
             let mut in_data = false;
+            let mut message = String::new();
             while let Ok(Some(line)) = lines.next_line().await {
                 let answer: String = if in_data {
                     if line != "." {
+                        message.push_str(&line);
+                        message.push('\n');
                         continue;
                     }
                     in_data = false;
+                    if let Some(received) = &received {
+                        let (go, gone) = tokio::sync::oneshot::channel();
+                        let _ = received.send((std::mem::take(&mut message), go)).await;
+                        let _ = gone.await;
+                    }
                     "250 2.0.0 queued as FAKE1\r\n".into()
                 } else {
                     let verb = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
