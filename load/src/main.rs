@@ -206,12 +206,28 @@ async fn post_form(
     user.request(request).await
 }
 
-async fn get(
-    user: &mut GooseUser,
-    path: &str,
-    name: &str,
-) -> Result<goose::goose::GooseResponse, Box<TransactionError>> {
-    user.get_named(path, name).await
+/// A page as a browser loads it: goose times the request to its headers (the row "… first byte"); the page is
+/// read to its end, streamed Suspense chunks included, and that whole time is the row named `name`. A page whose
+/// stream broke off (the body's read fails) or that holds no `</html>` is a failure.
+async fn get(user: &mut GooseUser, path: &str, name: &str) -> TransactionResult {
+    let started = Instant::now();
+    let reply = user.get_named(path, &format!("{name} · first byte")).await?;
+    let (status, whole) = match reply.response {
+        Ok(response) => {
+            let status = response.status();
+            let whole = response.text().await.is_ok_and(|body| body.contains("</html>"));
+            (Some(status.as_u16()), status.is_success() && whole)
+        }
+        Err(_) => (None, false),
+    };
+    let error = (!whole).then_some("the page did not arrive whole");
+    user.record_custom_request_duration("PAGE", name, started.elapsed(), whole, status, error)
+        .await?;
+    if whole {
+        Ok(())
+    } else {
+        Err(failed(format!("{path}: the page did not arrive whole")))
+    }
 }
 
 /// Signs in as `name`; a sign-in answered with the login page again (busy, throttled) is an error and is retried.

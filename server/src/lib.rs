@@ -1,6 +1,7 @@
 //! Wires Forestall's app into axum. The binary (`main.rs`) adds configuration and the CLI; tests drive [`router`]
 //! in-process.
 
+pub mod render;
 pub mod security;
 
 use app::{
@@ -63,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         // Outside the guard: a refused request's latency counts too.
         .route_layer(from_fn(app::metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        // Every page (the not-found one too) is rendered to its end, even for a browser that has gone.
+        .layer(from_fn(render::to_the_end))
         .layer(from_fn_with_state(state.clone(), auth::identify))
         .layer(sessions)
         .layer(from_fn(security::form_body_limit))
