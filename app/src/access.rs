@@ -33,6 +33,8 @@ pub enum Permission {
     /// State, resolution notes, work notes and comments on any case.
     WorkCases,
     ManageAlertRules,
+    /// Record a case a customer raised (a reactive case).
+    RecordReactiveCases,
     /// Notify customers, Retry a failed notice, Send now and Hold.
     NotifyCustomers,
     ManageNoticeTemplates,
@@ -62,7 +64,12 @@ impl Role {
                 permission,
                 ViewAlerts | RefreshInstallBase | CreateCases | CreateIncidents | AddWorkNotes | ViewCases
             ),
-            Role::SnCustomerserviceAgent => matches!(permission, ViewCases | WorkCases | NotifyCustomers),
+            Role::SnCustomerserviceAgent => {
+                matches!(
+                    permission,
+                    ViewCases | WorkCases | NotifyCustomers | RecordReactiveCases
+                )
+            }
             Role::EvtMgmtUser => matches!(permission, ViewAlerts | ViewCases),
         }
     }
@@ -108,6 +115,7 @@ impl Permission {
             Permission::ViewCases => "view cases",
             Permission::WorkCases => "work cases",
             Permission::ManageAlertRules => "manage alert rules",
+            Permission::RecordReactiveCases => "record reactive cases",
             Permission::NotifyCustomers => "notify customers",
             Permission::ManageNoticeTemplates => "manage notice templates",
             Permission::ManageUsers => "manage users",

@@ -277,6 +277,31 @@ text_enum!(AlertState {
     Closed => "Closed",
 });
 
+/// How a customer raised a reactive case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Channel {
+    Phone,
+    Email,
+    Web,
+}
+
+text_enum!(Channel {
+    Phone => "phone",
+    Email => "email",
+    Web => "web",
+});
+
+impl Channel {
+    /// As a form and a case page name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Phone => "Phone",
+            Channel::Email => "Email",
+            Channel::Web => "Web",
+        }
+    }
+}
+
 /// Case state, along the lifecycle New → Open → Awaiting Info → Resolved → Closed (or Canceled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CaseState {

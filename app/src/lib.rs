@@ -101,6 +101,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/alerts") view=alerts::AlertsPage ssr=SsrMode::InOrder />
                     <Route path=path!("/alerts/:number") view=alerts::AlertPage ssr=SsrMode::Async />
                     <Route path=path!("/cases") view=cases::CasesPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/cases/new") view=cases::ReactiveCasePage ssr=SsrMode::Async />
                     <Route path=path!("/cases/:number") view=cases::CasePage ssr=SsrMode::Async />
                     // Async: each reads (and clears) what the last form post said before the response starts.
                     <Route path=path!("/cases/:number/notify") view=notices::NotifyPage ssr=SsrMode::Async />

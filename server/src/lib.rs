@@ -88,6 +88,11 @@ pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/ingest/v1/events", post(ingest::events)),
         (Method::POST, "/ingest/v1/alertmanager", post(ingest::alertmanager)),
         (Method::POST, "/ingest/v1/grafana", post(ingest::grafana)),
+        (
+            Method::POST,
+            app::cases::reactive::POST_PATH,
+            post(app::cases::record_reactive_case),
+        ),
         (Method::POST, "/notify", post(notices::send)),
         (Method::POST, "/notices/retry", post(notices::retry)),
         (Method::POST, "/notice-templates/save", post(notices::save_template)),

@@ -52,6 +52,14 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/alerts/{number}", Rule::Roles(ALERT_VIEWERS)),
     ("GET", "/cases", Rule::Roles(CASE_VIEWERS)),
     ("GET", "/cases/{number}", Rule::Roles(CASE_VIEWERS)),
+    // Reactive cases: the form, its choices and its post; agents record them.
+    ("GET", "/cases/new", Rule::Roles(&[SnCustomerserviceAgent])),
+    (
+        "POST",
+        "/api/reactive_case_form",
+        Rule::Roles(&[SnCustomerserviceAgent]),
+    ),
+    ("POST", "/reactive-cases", Rule::Roles(&[SnCustomerserviceAgent])),
     ("GET", "/audit", Rule::Roles(&[Admin])),
     ("GET", "/rules", Rule::Roles(&[EvtMgmtAdmin])),
     // Telling the customers: agents and evt_mgmt_admin notify; every case viewer sees what was sent.
@@ -164,6 +172,14 @@ fn request(method: &str, path: &str) -> Request<Body> {
             ("input[text]", "Checked the relay."),
         ],
         "/api/list_audit" => &[],
+        "/api/reactive_case_form" => &[],
+        "/reactive-cases" => &[
+            ("account", "1"),
+            ("channel", "phone"),
+            ("short_description", "Mail is not arriving"),
+            ("priority", "3"),
+            ("related", "CS0010001"),
+        ],
         "/api/customer_impact" | "/api/notice_preview" => &[("number", "CS0010001")],
         "/notify" => &[("case", "CS0010001"), ("kind", "initial"), ("seq", "1")],
         "/notices/retry" => &[("id", "1"), ("back", "/notices")],

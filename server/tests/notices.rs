@@ -18,7 +18,7 @@ use std::time::Duration;
 use support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-async fn post_as(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> Reply {
+pub async fn post_as(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> Reply {
     let request = Request::post(path)
         .header("content-type", "application/x-www-form-urlencoded")
         .header("cookie", cookie)
@@ -27,7 +27,7 @@ async fn post_as(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)])
     send(app.router.clone(), request).await
 }
 
-async fn get_as(app: &TestApp, cookie: &str, path: &str) -> Reply {
+pub async fn get_as(app: &TestApp, cookie: &str, path: &str) -> Reply {
     let request = Request::get(path)
         .header("accept", "text/html")
         .header("cookie", cookie)
@@ -45,7 +45,7 @@ async fn preview_as(app: &TestApp, cookie: &str, case: &str, kind: &str) -> Noti
 }
 
 /// The demo's major case: the db-host-01 alert, three accounts.
-async fn major_case(app: &TestApp) -> CaseCreated {
+pub async fn major_case(app: &TestApp) -> CaseCreated {
     app.refresh(DB_HOST_ALERT).await;
     let reply = app.create_case(DB_HOST_ALERT, "Ledger disk full", "").await;
     assert_eq!(reply.status, 200, "{}", reply.body);

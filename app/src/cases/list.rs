@@ -13,7 +13,11 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn CasesPage() -> impl IntoView {
     // Read while the page's request is sure to be there, not in the render after the list's await.
-    let link_alerts = crate::access::viewer().is_some_and(|v| v.may(crate::access::Permission::ViewAlerts));
+    let viewer = crate::access::viewer();
+    let link_alerts = viewer
+        .as_ref()
+        .is_some_and(|v| v.may(crate::access::Permission::ViewAlerts));
+    let may_record = viewer.is_some_and(|v| v.may(crate::access::Permission::RecordReactiveCases));
     let query = use_query_map();
     let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse::<u32>().ok()));
     let cases = Resource::new(
@@ -26,6 +30,11 @@ pub fn CasesPage() -> impl IntoView {
     view! {
         <Title text="Cases" />
         <h1 id="cases-heading">"Cases"</h1>
+        {may_record.then(|| view! {
+            <p class="actions">
+                <a href=crate::cases::reactive::FORM_PATH class="button">"Record a reactive case"</a>
+            </p>
+        })}
         <Transition fallback=|| view! { <p role="status">"Loading cases…"</p> }>
             {move || Suspend::new(async move {
                 match cases.await {

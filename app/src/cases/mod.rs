@@ -6,6 +6,7 @@ mod create_case;
 mod form;
 pub(crate) mod list;
 mod page;
+pub mod reactive;
 #[cfg(feature = "ssr")]
 pub(crate) mod server;
 mod update_case;
@@ -17,6 +18,10 @@ pub use create_case::{create_case, CreateCase};
 pub use form::CaseComposer;
 pub use list::CasesPage;
 pub use page::CasePage;
+pub use reactive::ReactiveCasePage;
+/// `POST /reactive-cases`, the form's post.
+#[cfg(feature = "ssr")]
+pub use server::reactive::record as record_reactive_case;
 pub use update_case::{update_case, UpdateCase};
 pub use work::CaseWorkView;
 
@@ -195,6 +200,10 @@ impl CasePages {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseDetail {
     pub case: CaseRow,
+    /// A reactive case's channel (how the customer raised it).
+    pub channel: Option<crate::domain::Channel>,
+    /// A reactive case's related proactive case.
+    pub related: Option<String>,
     pub contact: Option<String>,
     pub product: Option<String>,
     pub opened_by: String,

@@ -64,10 +64,21 @@ fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed, view
         (_, false, _) => "Major proactive case",
         (true, true, true) => "Child case",
         (true, true, false) => "Proactive case",
+        (false, ..) if detail.channel.is_some() => "Reactive case",
         (false, ..) => "Case",
     };
+    let reactive = detail.channel.map(|channel| {
+        view! {
+            <Item term="Channel" value=channel.label().to_owned() />
+            <div class="field">
+                <dt>"Related proactive case"</dt>
+                <dd>{detail.related.map(|r| view! { <a href=format!("/cases/{r}")>{r.clone()}</a> })}</dd>
+            </div>
+        }
+    });
     let has_children = !detail.children.is_empty();
     let may_notify = viewer.as_ref().is_some_and(|v| v.may(Permission::NotifyCustomers));
+    let may_record = viewer.as_ref().is_some_and(|v| v.may(Permission::RecordReactiveCases));
     let rights = viewer.as_ref().map(|v| CaseRights::of(v, case.proactive));
     let link_alerts = viewer.is_some_and(|v| v.may(Permission::ViewAlerts));
     // The pages shown, which every pager's links keep for the other lists.
@@ -112,6 +123,7 @@ fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed, view
                 <Item term="Product" value=detail.product.unwrap_or_default() />
                 <Item term="Priority" value=case.priority.to_string() />
                 <Item term="Proactive" value=(if case.proactive { "Yes" } else { "No" }).to_owned() />
+                {reactive}
                 <Item term="Opened by" value=detail.opened_by />
                 <Item term="Opened (UTC)" value=case.opened_at.clone() />
                 <div class="field">
@@ -136,7 +148,7 @@ fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed, view
                     <CaseTable rows=children.clone() labelled_by="children-heading" link_alerts />
                 </section>
             </Show>
-            {impact.map(|impact| view! { <CustomerImpactView impact may_notify /> })}
+            {impact.map(|impact| view! { <CustomerImpactView impact may_notify may_record /> })}
             <CaseItems items=detail.items shown />
             {rights.map(|rights| view! { <CaseWork work rights feed items_page /> })}
         </article>

@@ -89,6 +89,7 @@ pub struct LastNotice {
 /// One row of Customer impact: an account the case covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImpactRow {
+    pub account_id: i64,
     pub account: String,
     /// Its affected items, as of the last refresh.
     pub items: i64,
@@ -102,6 +103,8 @@ pub struct ImpactRow {
     /// When its next update is due (UTC), once it has been told and until the resolution notice.
     pub next_update_due: Option<String>,
     pub overdue: bool,
+    /// The reactive cases the account raised about this case, oldest first.
+    pub reactive_cases: Vec<String>,
 }
 
 impl ImpactRow {
@@ -253,6 +256,12 @@ pub struct Flash {
     pub error: Option<String>,
     /// A refused template, as typed, with the field at fault.
     pub draft: Option<(NoticeKind, String, String, String)>,
+    /// The field `error` is about, when it is about one (a refused reactive case).
+    #[serde(default)]
+    pub field: Option<String>,
+    /// A refused form's fields as typed, by name, for the form to show again.
+    #[serde(default)]
+    pub typed: Vec<(String, String)>,
 }
 
 /// The case's Customer impact, `filter` applied; with what the last form post on the case said.

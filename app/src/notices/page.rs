@@ -45,9 +45,10 @@ fn retry_form(id: i64, back: String, label: String) -> impl IntoView {
 }
 
 /// The case page's **Customer impact**: a row per account the case covers, its filters, Notify customers, the
-/// rule's waiting initial notice and the affected set's timeline; `may_notify` when the viewer may notify customers.
+/// rule's waiting initial notice and the affected set's timeline; `may_notify` when the viewer may notify customers,
+/// `may_record` when they may record a reactive case (offered for each account).
 #[component]
-pub fn CustomerImpactView(impact: CustomerImpact, may_notify: bool) -> impl IntoView {
+pub fn CustomerImpactView(impact: CustomerImpact, may_notify: bool, may_record: bool) -> impl IntoView {
     let case = impact.case.clone();
     let filter = impact.filter;
     let filters = [
@@ -126,6 +127,25 @@ pub fn CustomerImpactView(impact: CustomerImpact, may_notify: bool) -> impl Into
                 .overdue
                 .then(|| view! { <strong class="badge-overdue">" Update overdue"</strong> });
             let items_href = format!("/cases/{}#case-items-heading", row.child_case);
+            let reactive = if row.reactive_cases.is_empty() {
+                view! { "None" }.into_any()
+            } else {
+                row.reactive_cases
+                    .iter()
+                    .map(|number| view! { <a href=format!("/cases/{number}")>{number.clone()}</a>" " })
+                    .collect_view()
+                    .into_any()
+            };
+            let record = may_record.then(|| {
+                view! {
+                    <a
+                        href=format!("/cases/new?related={case}&account={}", row.account_id)
+                        aria-label=format!("Record a reactive case for {}", row.account)
+                    >
+                        "Record"
+                    </a>
+                }
+            });
             view! {
                 <tr data-account=row.account.clone()>
                     <th scope="row">{row.account.clone()}</th>
@@ -139,6 +159,7 @@ pub fn CustomerImpactView(impact: CustomerImpact, may_notify: bool) -> impl Into
                     <td class=format!("notice-{}", status.to_lowercase().replace(' ', "-"))>{status}</td>
                     <td>{last} {retry}</td>
                     <td>{due} {overdue}</td>
+                    <td>{reactive} {record}</td>
                 </tr>
             }
         })
@@ -193,7 +214,7 @@ pub fn CustomerImpactView(impact: CustomerImpact, may_notify: bool) -> impl Into
             <p class="muted">{summary}</p>
             <DataTable
                 labelled_by="customer-impact-heading"
-                columns=&["Account", "Affected items", "Notice goes to", "Case", "Status", "Last notice", "Next update due"]
+                columns=&["Account", "Affected items", "Notice goes to", "Case", "Status", "Last notice", "Next update due", "Reactive cases"]
             >
                 {rows}
             </DataTable>

@@ -7,6 +7,7 @@ import { CaseForm } from './pages/case-form';
 import { CasePage } from './pages/case-page';
 import { LoginPage } from './pages/login';
 import { CustomerImpact, NotifyPage, SentNoticesPage } from './pages/notices';
+import { ReactiveCaseForm } from './pages/reactive-case';
 
 /** Every page object on one page, in that page's mode: what the `forestall` fixture and `openAs` give. */
 export class Forestall {
@@ -19,6 +20,7 @@ export class Forestall {
   readonly customerImpact: CustomerImpact;
   readonly notify: NotifyPage;
   readonly sentNotices: SentNoticesPage;
+  readonly reactiveCase: ReactiveCaseForm;
 
   constructor(
     readonly page: Page,
@@ -33,6 +35,7 @@ export class Forestall {
     this.customerImpact = new CustomerImpact(page, mode);
     this.notify = new NotifyPage(page, mode);
     this.sentNotices = new SentNoticesPage(page, mode);
+    this.reactiveCase = new ReactiveCaseForm(page, mode);
   }
 
   /** Whether the page runs JavaScript (see {@link PageMode}). */

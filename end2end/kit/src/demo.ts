@@ -4,7 +4,7 @@
  */
 
 /** The version of Forestall's UI contract (README, "UI contract changelog") this kit drives. */
-export const UI_CONTRACT_VERSION = '0.10.0';
+export const UI_CONTRACT_VERSION = '0.11.0';
 
 /** Forestall's roles (README, "Demo users"). */
 export type Role = 'admin' | 'evt_mgmt_admin' | 'evt_mgmt_operator' | 'sn_customerservice_agent' | 'evt_mgmt_user';

@@ -45,4 +45,5 @@ export { AffectedList } from './pages/affected-list';
 export { CaseForm, type CaseValues } from './pages/case-form';
 export { CasePage } from './pages/case-page';
 export { CustomerImpact, NotifyPage, SentNoticesPage, type ImpactStatus } from './pages/notices';
+export { ReactiveCaseForm, type Channel, type ReactiveCaseValues } from './pages/reactive-case';
 

@@ -43,6 +43,8 @@ mod notices;
 mod outage;
 #[path = "../process.rs"]
 mod process;
+#[path = "../reactive_cases.rs"]
+mod reactive_cases;
 #[path = "../restart.rs"]
 mod restart;
 #[path = "../rules.rs"]

@@ -39,6 +39,7 @@ pub fn route_access(pattern: &str) -> Option<Access> {
         "/" | "/logout" => Access::SignedIn,
         "/alerts" | "/alerts/{number}" => Access::Needs(ViewAlerts),
         "/cases" | "/cases/{number}" => Access::Needs(ViewCases),
+        "/cases/new" | "/reactive-cases" => Access::Needs(RecordReactiveCases),
         "/audit" => Access::Needs(ViewAuditLog),
         // Each topic needs its own permission, which the stream checks (see `live::server::stream`).
         "/live" => Access::SignedIn,

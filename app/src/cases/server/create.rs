@@ -32,21 +32,26 @@ pub(super) struct CheckedCase {
     pub(super) contact: Option<i64>,
 }
 
-fn check(input: &NewCase) -> Result<CheckedCase, AppError> {
+/// A case form's short description and priority, checked (the fields `short_description` and `priority`).
+pub(super) fn summary(short_description: &str, priority: &str) -> Result<(String, Priority), AppError> {
     let short_description = bounded_text(
         "short_description",
         "Short description",
-        &input.short_description,
+        short_description,
         1,
         SHORT_DESCRIPTION_MAX,
     )?;
-    let priority = input
-        .priority
+    let priority = priority
         .trim()
         .parse::<i64>()
         .ok()
         .and_then(Priority::from_code)
         .ok_or_else(|| AppError::invalid("priority", "Choose a priority from 1 - Critical to 4 - Low."))?;
+    Ok((short_description, priority))
+}
+
+fn check(input: &NewCase) -> Result<CheckedCase, AppError> {
+    let (short_description, priority) = summary(&input.short_description, &input.priority)?;
     let work_notes = bounded_text("work_notes", "Work notes", &input.work_notes, 0, WORK_NOTES_MAX)?;
     Ok(CheckedCase {
         short_description,

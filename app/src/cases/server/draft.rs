@@ -77,7 +77,7 @@ fn default_short_description(alert: &AlertForCase) -> String {
 
 /// The accounts offered when the snapshot names none: those whose name holds `search` (all without one), by
 /// name, at most [`ACCOUNT_CHOICES_MAX`]; and how many match.
-async fn offered_accounts(
+pub(super) async fn offered_accounts(
     conn: &mut AnyConnection,
     search: Option<&str>,
 ) -> Result<(Vec<AccountChoice>, u64), sqlx::Error> {
@@ -107,9 +107,9 @@ const ACCOUNT_MATCHES: &str = "(CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 
 
 /// The contacts of `accounts`, by account and name with each account's primary contact first, at most
 /// [`CONTACT_CHOICES_MAX`]; and how many they have.
-async fn contacts_of(
+pub(super) async fn contacts_of(
     conn: &mut AnyConnection,
-    accounts: &[AccountChoice],
+    accounts: &[i64],
 ) -> Result<(Vec<ContactChoice>, u64), sqlx::Error> {
     if accounts.is_empty() {
         return Ok((Vec::new(), 0));
@@ -121,7 +121,7 @@ async fn contacts_of(
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM contacts WHERE account_id IN ({ids})"
             ))),
-            |query, account| query.bind(account.id),
+            |query, account| query.bind(*account),
         )
         .fetch_one(&mut *conn)
         .await?;
@@ -135,7 +135,7 @@ async fn contacts_of(
                  ORDER BY acc.name, CASE WHEN co.id = acc.primary_contact_id THEN 0 ELSE 1 END, co.name, co.id
                  LIMIT {limit}"
             ))),
-            |query, account| query.bind(account.id),
+            |query, account| query.bind(*account),
         )
         .bind(i64::from(CONTACT_CHOICES_MAX))
         .fetch_all(conn)
@@ -153,7 +153,7 @@ async fn contacts_of(
 
 /// The search as typed, trimmed, and cut to [`ACCOUNT_SEARCH_MAX`] characters (no account's name is longer); none
 /// when empty. Cut rather than refused: the search comes in the alert page's address, which should still open.
-fn account_search(search: Option<&str>) -> Option<String> {
+pub(super) fn account_search(search: Option<&str>) -> Option<String> {
     search
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -179,8 +179,8 @@ impl Store {
         // One affected account: its contacts. None: those of the accounts offered, labelled by account. Several:
         // each child case gets its account's primary contact, so there is nothing to choose.
         let (contacts, contacts_total) = match affected.as_slice() {
-            [] => contacts_of(&mut conn, &other_accounts).await?,
-            [_] => contacts_of(&mut conn, &affected).await?,
+            [] => contacts_of(&mut conn, &ids(&other_accounts)).await?,
+            [_] => contacts_of(&mut conn, &ids(&affected)).await?,
             _ => (Vec::new(), 0),
         };
         let mut draft = CaseDraft {
@@ -204,6 +204,10 @@ impl Store {
         draft.contacts_hint = contacts_hint(&draft);
         Ok(draft)
     }
+}
+
+fn ids(accounts: &[AccountChoice]) -> Vec<i64> {
+    accounts.iter().map(|a| a.id).collect()
 }
 
 /// What the Account list holds when the agent chooses from it: all that match, or how to find the others.

@@ -4,5 +4,6 @@
 mod create;
 mod draft;
 pub(crate) mod follow;
+pub(crate) mod reactive;
 mod read;
 mod work;

@@ -170,15 +170,18 @@ impl Store {
             .await?
             .ok_or_else(|| AppError::not_found("Case", number.to_string()))?;
         #[allow(clippy::type_complexity)] // the columns of one row
-        let (id, contact, product, opened_by, resolution_notes): (
+        let (id, contact, product, opened_by, resolution_notes, channel, related): (
             i64,
             Option<String>,
             Option<String>,
             String,
             Option<String>,
+            Option<String>,
+            Option<String>,
         ) = sqlx::query_as(
-            "SELECT c.id, co.name, p.name, c.opened_by, c.resolution_notes FROM cases c
+            "SELECT c.id, co.name, p.name, c.opened_by, c.resolution_notes, c.channel, r.number FROM cases c
              LEFT JOIN contacts co ON co.id = c.contact_id LEFT JOIN products p ON p.id = c.product_id
+             LEFT JOIN cases r ON r.id = c.related_case_id
              WHERE c.number = $1",
         )
         .bind(number.to_string())
@@ -194,6 +197,8 @@ impl Store {
         let (work_notes, comments) = case_journals(&mut conn, id, pages).await?;
         Ok(CaseDetail {
             case: record.into_row(),
+            channel: channel.as_deref().and_then(crate::domain::Channel::parse),
+            related,
             contact,
             product,
             opened_by,

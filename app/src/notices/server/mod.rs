@@ -130,6 +130,21 @@ async fn case_accounts(conn: &mut AnyConnection, case_id: i64) -> Result<Vec<Cas
     .await
 }
 
+/// The reactive cases related to case `case_id`, by account, oldest first.
+async fn reactive_cases(conn: &mut AnyConnection, case_id: i64) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT account_id, number FROM cases WHERE related_case_id = $1 ORDER BY account_id, opened_at, id",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await?;
+    let mut by_account: HashMap<i64, Vec<String>> = HashMap::new();
+    for (account, number) in rows {
+        by_account.entry(account).or_default().push(number);
+    }
+    Ok(by_account)
+}
+
 /// Each of the case's accounts' recipients, `Name <address>`: the primary contact first, then those marked.
 async fn recipients(conn: &mut AnyConnection, case_id: i64) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
@@ -729,6 +744,7 @@ impl Store {
         let accounts = case_accounts(&mut conn, case.id).await?;
         let notices = notices_of(&mut conn, case.id).await?;
         let mut recipients = recipients(&mut conn, case.id).await?;
+        let mut reactive = reactive_cases(&mut conn, case.id).await?;
         let alert_resolved = match case.alert_id {
             Some(alert) => {
                 let state: String = sqlx::query_scalar("SELECT state FROM alerts WHERE id = $1")
@@ -753,6 +769,8 @@ impl Store {
                 let overdue = affected && a.next_update_due.as_deref().is_some_and(|due| due < now.as_str());
                 ImpactRow {
                     recipients: recipients.remove(&a.account_id).unwrap_or_default(),
+                    reactive_cases: reactive.remove(&a.account_id).unwrap_or_default(),
+                    account_id: a.account_id,
                     account: a.account,
                     items: a.items,
                     child_case: a.child_number,

@@ -28,6 +28,16 @@ export class CustomerImpact extends PageObject {
     return this.rows.filter({ has: this.page.getByRole('rowheader', { name: exactly(account) }) });
   }
 
+  /** The `Reactive cases` cell of `account`'s row: links to the cases the account raised about this one. */
+  reactiveCases(account: string): Locator {
+    return this.row(account).getByRole('cell').nth(6);
+  }
+
+  /** The link that opens `Record a reactive case` for `account`, related to this case. */
+  recordReactiveCase(account: string): Locator {
+    return this.row(account).getByRole('link', { name: `Record a reactive case for ${account}` });
+  }
+
   /** The status cell of `account`'s row. */
   status(account: string): Locator {
     return this.row(account).getByRole('cell').nth(3);
