@@ -35,6 +35,8 @@ pub enum Permission {
     ManageAlertRules,
     /// Record a case a customer raised (a reactive case).
     RecordReactiveCases,
+    /// The proactive dashboard.
+    ViewDashboard,
     /// Notify customers, Retry a failed notice, Send now and Hold.
     NotifyCustomers,
     ManageNoticeTemplates,
@@ -55,19 +57,25 @@ impl Role {
     pub fn may(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
-            Role::Admin => matches!(permission, ManageUsers | ViewAuditLog),
+            Role::Admin => matches!(permission, ManageUsers | ViewAuditLog | ViewDashboard),
             Role::EvtMgmtAdmin => {
                 Role::EvtMgmtOperator.may(permission)
                     || matches!(permission, ManageAlertRules | NotifyCustomers | ManageNoticeTemplates)
             }
             Role::EvtMgmtOperator => matches!(
                 permission,
-                ViewAlerts | RefreshInstallBase | CreateCases | CreateIncidents | AddWorkNotes | ViewCases
+                ViewAlerts
+                    | RefreshInstallBase
+                    | CreateCases
+                    | CreateIncidents
+                    | AddWorkNotes
+                    | ViewCases
+                    | ViewDashboard
             ),
             Role::SnCustomerserviceAgent => {
                 matches!(
                     permission,
-                    ViewCases | WorkCases | NotifyCustomers | RecordReactiveCases
+                    ViewCases | WorkCases | NotifyCustomers | RecordReactiveCases | ViewDashboard
                 )
             }
             Role::EvtMgmtUser => matches!(permission, ViewAlerts | ViewCases),
@@ -116,6 +124,7 @@ impl Permission {
             Permission::WorkCases => "work cases",
             Permission::ManageAlertRules => "manage alert rules",
             Permission::RecordReactiveCases => "record reactive cases",
+            Permission::ViewDashboard => "view the dashboard",
             Permission::NotifyCustomers => "notify customers",
             Permission::ManageNoticeTemplates => "manage notice templates",
             Permission::ManageUsers => "manage users",

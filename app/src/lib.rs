@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 mod codec;
+pub mod dashboard;
 #[cfg(feature = "ssr")]
 pub mod demo;
 pub mod domain;
@@ -101,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/alerts") view=alerts::AlertsPage ssr=SsrMode::InOrder />
                     <Route path=path!("/alerts/:number") view=alerts::AlertPage ssr=SsrMode::Async />
                     <Route path=path!("/cases") view=cases::CasesPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/dashboard") view=dashboard::DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/cases/new") view=cases::ReactiveCasePage ssr=SsrMode::Async />
                     <Route path=path!("/cases/:number") view=cases::CasePage ssr=SsrMode::Async />
                     // Async: each reads (and clears) what the last form post said before the response starts.
@@ -123,6 +125,7 @@ fn Navigation() -> impl IntoView {
         (Permission::ViewAlerts, "/alerts", "All Alerts"),
         (Permission::ViewCases, "/cases", "Cases"),
         (Permission::ViewCases, "/notices", "Sent notices"),
+        (Permission::ViewDashboard, "/dashboard", "Dashboard"),
         (Permission::ManageAlertRules, "/rules", "Alert Rules"),
         (
             Permission::ManageNoticeTemplates,

@@ -93,6 +93,7 @@ pub fn plain_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             app::cases::reactive::POST_PATH,
             post(app::cases::record_reactive_case),
         ),
+        (Method::GET, app::dashboard::CSV_PATH, get(app::dashboard::server::csv)),
         (Method::POST, "/notify", post(notices::send)),
         (Method::POST, "/notices/retry", post(notices::retry)),
         (Method::POST, "/notice-templates/save", post(notices::save_template)),

@@ -32,6 +32,9 @@ const CASE_VIEWERS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator, SnCustomerservice
 /// Work notes on a proactive case: agents, and operators (who may not otherwise change it).
 const WORK_NOTE_WRITERS: &[Role] = &[EvtMgmtAdmin, EvtMgmtOperator, SnCustomerserviceAgent];
 
+/// The proactive dashboard: operators, agents and both admins (not the read-only evt_mgmt_user).
+const DASHBOARD_VIEWERS: &[Role] = &[Admin, EvtMgmtAdmin, EvtMgmtOperator, SnCustomerserviceAgent];
+
 /// Notify customers: agents and evt_mgmt_admin.
 const NOTIFIERS: &[Role] = &[EvtMgmtAdmin, SnCustomerserviceAgent];
 
@@ -60,6 +63,10 @@ const TABLE: &[(&str, &str, Rule)] = &[
         Rule::Roles(&[SnCustomerserviceAgent]),
     ),
     ("POST", "/reactive-cases", Rule::Roles(&[SnCustomerserviceAgent])),
+    // The proactive dashboard: operators, agents and admins; its tables as CSV.
+    ("GET", "/dashboard", Rule::Roles(DASHBOARD_VIEWERS)),
+    ("GET", "/dashboard.csv", Rule::Roles(DASHBOARD_VIEWERS)),
+    ("POST", "/api/dashboard", Rule::Roles(DASHBOARD_VIEWERS)),
     ("GET", "/audit", Rule::Roles(&[Admin])),
     ("GET", "/rules", Rule::Roles(&[EvtMgmtAdmin])),
     // Telling the customers: agents and evt_mgmt_admin notify; every case viewer sees what was sent.

@@ -21,6 +21,8 @@ mod case_work;
 mod cases;
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../dashboard.rs"]
+mod dashboard;
 #[path = "../full_disk.rs"]
 mod full_disk;
 #[path = "../graph_changes.rs"]

@@ -40,6 +40,7 @@ pub fn route_access(pattern: &str) -> Option<Access> {
         "/alerts" | "/alerts/{number}" => Access::Needs(ViewAlerts),
         "/cases" | "/cases/{number}" => Access::Needs(ViewCases),
         "/cases/new" | "/reactive-cases" => Access::Needs(RecordReactiveCases),
+        "/dashboard" | "/dashboard.csv" => Access::Needs(ViewDashboard),
         "/audit" => Access::Needs(ViewAuditLog),
         // Each topic needs its own permission, which the stream checks (see `live::server::stream`).
         "/live" => Access::SignedIn,
