@@ -1,7 +1,9 @@
 //! The demo data set (`forestall demo`, `forestall serve --demo`) and the writer it and the tests build CMDBs with.
 //!
 //! Deterministic: the same records, numbers and times every time, so the README and the end-to-end tests can name
-//! them.
+//! them. The demo server also gets six weeks of history ([`history`]) for its dashboard.
+
+mod history;
 
 use crate::{
     access::Role,

@@ -60,6 +60,8 @@ const PAGES: &[(&str, &str)] = &[
     ("search, nothing matches", "/alerts?q=no+such+thing"),
     ("search two characters", "/alerts?q=zq"),
     ("state Closed + search", "/alerts?state=Closed&q=latency"),
+    // The proactive dashboard over the whole generated year (53 weeks).
+    ("dashboard, the year", "/dashboard?from=2025-12-01&to=2026-11-30"),
 ];
 
 pub async fn run(args: AlertsBenchArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -160,6 +162,16 @@ async fn generate(pool: &sqlx::AnyPool, backend: Backend, n: u32) -> Result<(), 
         ),
     };
     let at = time("i");
+    // A stored time plus some minutes, on either database.
+    let plus = |column: &str, minutes: &str| match backend {
+        Backend::Sqlite => format!("strftime('%Y-%m-%d %H:%M:%S', {column}, '+' || ({minutes}) || ' minutes')"),
+        Backend::Postgres => {
+            format!("to_char(CAST({column} AS TIMESTAMP) + ({minutes}) * INTERVAL '1 minute', 'YYYY-MM-DD HH24:MI:SS')")
+        }
+    };
+    let case_opened = plus("first_event_at", "5 + id % 30");
+    let notice_sent = plus("c.opened_at", "10 + c.id % 40");
+    let reactive_opened = plus("c.opened_at", "15 + c.id % 50");
     let (first_ci, last_ci): (i64, i64) =
         sqlx::query_as("SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM configuration_items")
             .fetch_one(pool)
@@ -212,7 +224,7 @@ async fn generate(pool: &sqlx::AnyPool, backend: Backend, n: u32) -> Result<(), 
                                 opened_by, opened_at)
              SELECT 'CS' || CAST(5000000 + (id % 10000000) AS TEXT), 1, id, substr(description, 1, 160), 2,
                     CASE WHEN state = 'Closed' THEN 'Closed' ELSE 'Open' END,
-                    CASE WHEN state = 'Closed' THEN 'Fixed at the source.' END, 'agent', first_event_at
+                    CASE WHEN state = 'Closed' THEN 'Fixed at the source.' END, 'agent', {case_opened}
              FROM alerts WHERE number >= 'Alert{}' AND number <= 'Alert{}' AND CAST(substr(number, 6) AS BIGINT) % 500 = 0",
             2_000_000 + from,
             2_000_000 + to
@@ -224,6 +236,40 @@ async fn generate(pool: &sqlx::AnyPool, backend: Backend, n: u32) -> Result<(), 
              WHERE number >= 'Alert{}' AND number <= 'Alert{}' AND CAST(substr(number, 6) AS BIGINT) % 500 = 0",
             2_000_000 + from,
             2_000_000 + to
+        )))
+        .execute(&mut *tx)
+        .await?;
+        // What the dashboard reads of each case: the account it covers (one of the demo's, 1–40 items), the notice
+        // it was sent (two cases in three) and a reactive case the account raised (one in four; before or after
+        // the notice, as the minutes fall).
+        let cases_here = format!(
+            "FROM cases c JOIN alerts a ON a.id = c.alert_id
+             WHERE a.number >= 'Alert{}' AND a.number <= 'Alert{}' AND c.proactive = 1",
+            2_000_000 + from,
+            2_000_000 + to
+        );
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO case_accounts (case_id, account_id, child_case_id, items, affected, added_at)
+             SELECT c.id, (SELECT MIN(id) FROM accounts) + c.id % 5, c.id, 1 + c.id % 40, 1, c.opened_at {cases_here}"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO notices (case_id, account_id, child_case_id, kind, seq, recipients, subject, body, message_id,
+                                  status, attempts, created_by, created_at, sent_at)
+             SELECT c.id, (SELECT MIN(id) FROM accounts) + c.id % 5, c.id, 'initial', 1, 'customer@example.com',
+                    'Service notice', 'We are working on it.', '<bench.' || CAST(c.id AS TEXT) || '@forestall>',
+                    'sent', 1, 'agent', {notice_sent}, {notice_sent}
+             {cases_here} AND c.id % 3 <> 0"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO cases (number, proactive, account_id, short_description, priority, state, opened_by, opened_at,
+                                channel, related_case_id)
+             SELECT 'CS' || CAST(8000000 + c.id AS TEXT), 0, (SELECT MIN(id) FROM accounts) + c.id % 5,
+                    'Customer called about the outage', 3, 'New', 'agent', {reactive_opened}, 'phone', c.id
+             {cases_here} AND c.id % 4 = 0"
         )))
         .execute(&mut *tx)
         .await?;

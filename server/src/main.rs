@@ -370,7 +370,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 async fn seed(store: &Store) -> Result<(), sqlx::Error> {
     let summary = store.seed_demo().await?;
     if summary.written {
-        println!("Demo data written. Alerts to start from:");
+        let history = store.seed_demo_history().await?;
+        println!("Demo data written, with {history} alerts of the six weeks before this one. Alerts to start from:");
         for (number, description) in summary.alerts {
             println!("  {number}  {description}");
         }

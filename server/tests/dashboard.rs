@@ -354,3 +354,104 @@ async fn bad_periods_are_refused_with_a_message() {
         .await;
     assert_eq!(bad_table.status, 422, "{}", bad_table.body);
 }
+
+#[tokio::test]
+async fn the_demo_history_gives_the_dashboard_six_weeks_of_trends_and_leaves_the_live_numbers_alone() {
+    let app = TestApp::new().await;
+    // The default period: the 12 weeks up to this one. The demo's own alerts (fixed times) may fall in it too.
+    let read = || async {
+        let reply = app.call("dashboard", &[("from", ""), ("to", "")]).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.parse::<DashboardView>()
+    };
+    let before = read().await;
+    assert_eq!(app.store.seed_demo_history().await.expect("history"), 63);
+    assert_eq!(app.store.seed_demo_history().await.expect("again"), 0, "written once");
+    let view = read().await;
+    let past = |view: &DashboardView| -> Vec<app::dashboard::figures::WeekFigures> {
+        view.weeks.iter().rev().skip(1).take(6).rev().cloned().collect()
+    };
+    let added = |value: fn(&app::dashboard::figures::WeekFigures) -> u64| -> Vec<u64> {
+        past(&view)
+            .iter()
+            .zip(past(&before))
+            .map(|(a, b)| value(a) - value(&b))
+            .collect()
+    };
+    assert_eq!(added(|w| w.raised), [9, 11, 8, 12, 10, 13]);
+    assert_eq!(added(|w| w.with_case), [5, 7, 6, 10, 9, 12]);
+    let past = past(&view);
+    let medians: Vec<i64> = past.iter().map(|w| w.to_case.median.expect("cases")).collect();
+    assert!(
+        medians.windows(2).all(|w| w[0] > w[1]),
+        "cases come faster: {medians:?}"
+    );
+    let (first, last) = (
+        past[0].beat_share().expect("accounts"),
+        past[5].beat_share().expect("accounts"),
+    );
+    assert!(last > first, "more customers told first: {first} then {last}");
+    assert!(view.charts.iter().all(|c| c.svg.contains("</svg>")));
+    // The live data's numbers are the demo's as before: the next case is CS0010001.
+    app.refresh(MAIL_ALERT).await;
+    let made = app.create_case(MAIL_ALERT, "Mail relay down", "").await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    assert!(made.body.contains("CS0010001"), "{}", made.body);
+}
+
+/// Each day's alerts and those with a case: as the triggers keep them, and as counted from the alerts.
+async fn day_counts(db: &AnyPool) -> (Vec<(String, i64, i64)>, Vec<(String, i64, i64)>) {
+    let kept = sqlx::query_as(
+        "SELECT day, CAST(SUM(raised) AS BIGINT), CAST(SUM(with_case) AS BIGINT) FROM alert_days
+         GROUP BY day HAVING SUM(raised) > 0 ORDER BY day",
+    )
+    .fetch_all(db)
+    .await
+    .expect("kept");
+    let counted = sqlx::query_as(
+        "SELECT substr(first_event_at, 1, 10), COUNT(*),
+                CAST(SUM(CASE WHEN case_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)
+         FROM alerts GROUP BY substr(first_event_at, 1, 10) ORDER BY 1",
+    )
+    .fetch_all(db)
+    .await
+    .expect("counted");
+    (kept, counted)
+}
+
+#[tokio::test]
+async fn the_kept_day_counts_follow_every_write_to_the_alerts() {
+    let app = TestApp::new().await;
+    let (kept, counted) = day_counts(&app.db).await;
+    assert_eq!(kept, counted, "the demo's alerts");
+    hand_made(&app).await;
+    let (kept, counted) = day_counts(&app.db).await;
+    assert_eq!(kept, counted, "inserted, and given their cases");
+    // Ingestion, a case made through the API, retention's delete, an administrator's change of a time.
+    let body = serde_json::json!({"events": [
+        {"source": "Days", "node": "mail-relay-01", "severity": 2, "message_key": "days-1"},
+        {"source": "Days", "node": "db-host-01", "severity": 3, "message_key": "days-2"}
+    ]});
+    let posted = app
+        .send(
+            Request::post("/ingest/v1/events")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {}", app::demo::DEMO_TOKEN.1))
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    app.refresh(MAIL_ALERT).await;
+    assert_eq!(app.create_case(MAIL_ALERT, "Mail relay down", "").await.status, 200);
+    run(&app.db, "DELETE FROM alerts WHERE number = 'Alert9100003'", &[]).await;
+    run(
+        &app.db,
+        "UPDATE alerts SET first_event_at = '2026-10-01 00:00:00' WHERE number = 'Alert9100002'",
+        &[],
+    )
+    .await;
+    let (kept, counted) = day_counts(&app.db).await;
+    assert_eq!(kept, counted, "after ingestion, a case, a delete and a changed time");
+    assert!(counted.iter().any(|(day, ..)| day == "2026-10-01"));
+}

@@ -1,4 +1,6 @@
-//! The dashboard's figures, from the stored records on each request: no counter kept beside them that could drift.
+//! The dashboard's figures, from the stored records on each request. The one count kept beside them, alerts raised
+//! (and with a case) per day, is kept by triggers in the same transaction as every write to an alert, so it cannot
+//! drift from them (`alert_days`; a test compares it with a count of the alerts).
 //!
 //! Weeks run Monday 00:00 to Monday 00:00 UTC, and an alert counts in the week it was raised (its first event):
 //!

@@ -60,25 +60,38 @@ impl Store {
     pub async fn dashboard(&self, weeks: Weeks) -> Result<DashboardView, AppError> {
         let (start, end) = weeks.bounds();
         let mut conn = self.pool().acquire().await?;
-        let days: Vec<DayRow> = sqlx::query_as(
-            "SELECT substr(a.first_event_at, 1, 10),
-                    COUNT(*),
-                    SUM(CASE WHEN a.case_id IS NOT NULL OR (a.ib_refreshed_at IS NOT NULL
-                                  AND EXISTS (SELECT 1 FROM affected_items ai WHERE ai.alert_id = a.id))
-                             THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN a.case_id IS NOT NULL THEN 1 ELSE 0 END)
-             FROM alerts a WHERE a.first_event_at >= $1 AND a.first_event_at < $2
+        // Raised and with a case: the day counts the triggers keep (alert_days); reached without a case: the few
+        // refreshed alerts with items in their snapshot.
+        let counted: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT day, SUM(raised), SUM(with_case) FROM alert_days WHERE day >= $1 AND day < $2 GROUP BY day",
+        )
+        .bind(&start[..10])
+        .bind(&end[..10])
+        .fetch_all(&mut *conn)
+        .await?;
+        let reached: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT substr(a.first_event_at, 1, 10), COUNT(*) FROM alerts a
+             WHERE a.ib_refreshed_at IS NOT NULL AND a.case_id IS NULL
+               AND a.first_event_at >= $1 AND a.first_event_at < $2
+               AND EXISTS (SELECT 1 FROM affected_items ai WHERE ai.alert_id = a.id)
              GROUP BY substr(a.first_event_at, 1, 10)",
         )
         .bind(&start)
         .bind(&end)
         .fetch_all(&mut *conn)
         .await?;
+        let days: Vec<DayRow> = counted
+            .into_iter()
+            .map(|(day, raised, with_case)| {
+                let without_case = reached.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n);
+                (day, raised, with_case + without_case, with_case)
+            })
+            .collect();
         let cases: Vec<CaseRow> = sqlx::query_as(
             "SELECT a.first_event_at, c.opened_at,
                     (SELECT MIN(n.sent_at) FROM notices n WHERE n.case_id = c.id AND n.status = 'sent')
-             FROM alerts a JOIN cases c ON c.id = a.case_id
-             WHERE a.first_event_at >= $1 AND a.first_event_at < $2 AND a.case_id IS NOT NULL",
+             FROM cases c JOIN alerts a ON a.case_id = c.id
+             WHERE c.proactive = 1 AND c.parent_id IS NULL AND a.first_event_at >= $1 AND a.first_event_at < $2",
         )
         .bind(&start)
         .bind(&end)
@@ -90,8 +103,8 @@ impl Store {
                      WHERE n.case_id = ca.case_id AND n.account_id = ca.account_id AND n.status = 'sent'),
                     (SELECT MIN(r.opened_at) FROM cases r
                      WHERE r.related_case_id = ca.case_id AND r.account_id = ca.account_id)
-             FROM alerts a JOIN case_accounts ca ON ca.case_id = a.case_id JOIN accounts acc ON acc.id = ca.account_id
-             WHERE a.first_event_at >= $1 AND a.first_event_at < $2 AND a.case_id IS NOT NULL",
+             FROM case_accounts ca JOIN alerts a ON a.case_id = ca.case_id JOIN accounts acc ON acc.id = ca.account_id
+             WHERE a.first_event_at >= $1 AND a.first_event_at < $2",
         )
         .bind(&start)
         .bind(&end)
