@@ -88,6 +88,7 @@ const TABLE: &[(&str, &str, Rule)] = &[
     ("POST", "/api/get_alert", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/alert_journal", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/affected_items", Rule::Roles(ALERT_VIEWERS)),
+    ("POST", "/api/impact_map", Rule::Roles(ALERT_VIEWERS)),
     ("POST", "/api/refresh_install_base", Rule::Roles(OPERATORS)),
     ("POST", "/api/prefill_case", Rule::Roles(OPERATORS)),
     ("POST", "/api/create_case", Rule::Roles(OPERATORS)),
@@ -156,6 +157,7 @@ fn request(method: &str, path: &str) -> Request<Body> {
             ("shown[0][fingerprint]", "0"),
         ],
         "/api/get_alert" | "/api/alert_journal" => &[("number", DB_HOST_ALERT)],
+        "/api/impact_map" => &[("alert", DB_HOST_ALERT)],
         "/api/affected_items" | "/api/refresh_install_base" | "/api/prefill_case" => &[("alert", MAIL_ALERT)],
         "/api/create_case" => &[
             ("input[alert]", DB_HOST_ALERT),

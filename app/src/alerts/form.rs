@@ -6,7 +6,10 @@ use crate::{
     access::{viewer, Permission},
     cases::{prefill_case, CaseComposer, CaseDraft, CreateCase},
     incidents::CreateIncident,
-    install_base::{affected_items, refresh_install_base, AffectedItemsRegion, AffectedSnapshot, RefreshInstallBase},
+    install_base::{
+        affected_items, read_impact_map, refresh_install_base, AffectedItemsRegion, AffectedSnapshot, ImpactMapView,
+        RefreshInstallBase,
+    },
     journal::{Journal, JournalPage},
     live::{follow, Feed, RecordKind, Topic},
     ui::{pages_query, Fields, LoadError, ServerForm},
@@ -47,11 +50,12 @@ pub fn AlertPage() -> impl IntoView {
                 alert = get_alert(number.clone()).await?;
             }
             let journal = alert_journal(number.clone(), activity_page).await?;
+            let map = read_impact_map(number.clone()).await?;
             let draft = match composing && alert.case_number.is_none() {
                 true => Some(prefill_case(number, account_search).await?),
                 false => None,
             };
-            Ok::<_, AppError>((alert, snapshot, journal, draft, feed))
+            Ok::<_, AppError>((alert, snapshot, journal, draft, feed, map))
         },
     );
     view! {
@@ -60,10 +64,11 @@ pub fn AlertPage() -> impl IntoView {
                 let rights = rights.clone();
                 Suspend::new(async move {
                 match page.await {
-                    Ok((alert, snapshot, journal, draft, feed)) => {
+                    Ok((alert, snapshot, journal, draft, feed, map)) => {
                         Either::Left(view! {
                             <Title text=alert.number.clone() />
                             <AlertForm alert snapshot journal draft rights feed />
+                            <ImpactMapView map />
                         })
                     }
                     Err(error) => Either::Right(view! { <LoadError error /> }),

@@ -1,10 +1,12 @@
 //! Which customers' install base items an alert affects: the trace, its stored snapshot and the related list.
 
 mod affected_list;
+mod map;
 #[cfg(feature = "ssr")]
 mod server;
 
 pub use affected_list::AffectedItemsRegion;
+pub use map::{read_impact_map, ImpactMap, ImpactMapView};
 #[cfg(feature = "ssr")]
 pub use server::{ImpactGraph, MemoryCmdb, TracedItem, DEFAULT_MAX_HOPS};
 

@@ -27,6 +27,8 @@ mod dashboard;
 mod full_disk;
 #[path = "../graph_changes.rs"]
 mod graph_changes;
+#[path = "../impact_map.rs"]
+mod impact_map;
 #[path = "../import.rs"]
 mod import;
 #[path = "../ingest.rs"]

@@ -55,8 +55,16 @@ pub async fn login(
         },
         Err(error) => Err(error),
     };
+    // Saved here rather than by the session layer after the answer: a save that fails (a full disk) is then a
+    // refusal the login page explains, not the layer's bare 500. The session is emptied so the layer does not try
+    // again.
+    let stored = match stored {
+        Ok(()) => session.save().await,
+        Err(error) => Err(error),
+    };
     if let Err(error) = stored {
         tracing::error!(%error, "could not store the session");
+        session.clear().await;
         return back_to_login(SignInRefusal::Unavailable, &form.user_name, next);
     }
     tracing::info!(user = %viewer.name, role = %viewer.role, "signed in");

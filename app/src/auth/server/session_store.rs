@@ -55,12 +55,18 @@ impl SessionStore for Store {
         }
     }
 
+    /// Writes the session, unless the stored one already says the same (its expiry pushed back by less than a
+    /// minute): a session saved twice in one request (sign-in saves it itself, then the session layer) writes once,
+    /// so the second cannot fail where the first succeeded (a full disk) and turn a sign-in into a bare 500.
     async fn save(&self, record: &Record) -> Result<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         sqlx::query(
             "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
-                                            user_id = excluded.user_id",
+                                            user_id = excluded.user_id
+             WHERE sessions.data IS DISTINCT FROM excluded.data
+                OR sessions.user_id IS DISTINCT FROM excluded.user_id
+                OR excluded.expires_at > sessions.expires_at + 60",
         )
         .bind(stored_id(&record.id))
         .bind(data)
