@@ -158,8 +158,9 @@ mod draw {
         text.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
     }
 
+    /// `n` and its noun, thousands grouped (`46,953 items`).
     fn plural(n: usize, one: &str, many: &str) -> String {
-        format!("{n} {}", if n == 1 { one } else { many })
+        format!("{} {}", crate::ui::grouped(n as u64), if n == 1 { one } else { many })
     }
 
     impl Trace {
@@ -308,7 +309,11 @@ mod draw {
             let hops = self.cis.values().map(|(h, _)| *h).max().unwrap_or(0);
             let mut ranked: Vec<(&str, i64)> = accounts.iter().map(|(a, i)| (*a, *i)).collect();
             ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            let named: Vec<String> = ranked.iter().take(5).map(|(a, i)| format!("{a} ({i})")).collect();
+            let named: Vec<String> = ranked
+                .iter()
+                .take(5)
+                .map(|(a, i)| format!("{a} ({})", crate::ui::grouped(u64::try_from(*i).unwrap_or(0))))
+                .collect();
             let more = ranked.len().saturating_sub(5);
             let reached = self.cis.len().saturating_sub(1);
             let mut text = format!(
