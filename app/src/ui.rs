@@ -132,6 +132,17 @@ pub fn LoadError(error: AppError) -> impl IntoView {
     }
 }
 
+/// One term of a record's fields (`<dl class="fields">`): its name and its value.
+#[component]
+pub fn Detail(term: &'static str, value: String) -> impl IntoView {
+    view! {
+        <div class="field">
+            <dt>{term}</dt>
+            <dd>{value}</dd>
+        </div>
+    }
+}
+
 /// A table named by the element `labelled_by`, with a header row of `columns`; `children` are its body rows.
 #[component]
 pub fn DataTable(labelled_by: &'static str, columns: &'static [&'static str], children: Children) -> impl IntoView {

@@ -11,7 +11,7 @@ use crate::{
     access::{viewer, Permission, Viewer},
     live::{Feed, RecordKind, Topic},
     notices::{read_customer_impact, CustomerImpact, CustomerImpactView},
-    ui::{showing, DataTable, LoadError, Pager},
+    ui::{showing, DataTable, Detail, LoadError, Pager},
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -69,7 +69,7 @@ fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed, view
     };
     let reactive = detail.channel.map(|channel| {
         view! {
-            <Item term="Channel" value=channel.label().to_owned() />
+            <Detail term="Channel" value=channel.label().to_owned() />
             <div class="field">
                 <dt>"Related proactive case"</dt>
                 <dd>{detail.related.map(|r| view! { <a href=format!("/cases/{r}")>{r.clone()}</a> })}</dd>
@@ -117,15 +117,15 @@ fn CaseView(detail: CaseDetail, impact: Option<CustomerImpact>, feed: Feed, view
                     }
                 })}
             <dl class="fields">
-                <Item term="Short description" value=case.short_description.clone() />
-                <Item term="Account" value=case.account.clone().unwrap_or_else(|| "Several (see child cases)".into()) />
-                <Item term="Contact" value=detail.contact.unwrap_or_default() />
-                <Item term="Product" value=detail.product.unwrap_or_default() />
-                <Item term="Priority" value=case.priority.to_string() />
-                <Item term="Proactive" value=(if case.proactive { "Yes" } else { "No" }).to_owned() />
+                <Detail term="Short description" value=case.short_description.clone() />
+                <Detail term="Account" value=case.account.clone().unwrap_or_else(|| "Several (see child cases)".into()) />
+                <Detail term="Contact" value=detail.contact.unwrap_or_default() />
+                <Detail term="Product" value=detail.product.unwrap_or_default() />
+                <Detail term="Priority" value=case.priority.to_string() />
+                <Detail term="Proactive" value=(if case.proactive { "Yes" } else { "No" }).to_owned() />
                 {reactive}
-                <Item term="Opened by" value=detail.opened_by />
-                <Item term="Opened (UTC)" value=case.opened_at.clone() />
+                <Detail term="Opened by" value=detail.opened_by />
+                <Detail term="Opened (UTC)" value=case.opened_at.clone() />
                 <div class="field">
                     <dt>"Alert"</dt>
                     <dd>
@@ -206,15 +206,5 @@ fn CaseItems(items: CaseItemsPage, shown: CasePages) -> impl IntoView {
             {table}
             {pager}
         </section>
-    }
-}
-
-#[component]
-fn Item(term: &'static str, value: String) -> impl IntoView {
-    view! {
-        <div class="field">
-            <dt>{term}</dt>
-            <dd>{value}</dd>
-        </div>
     }
 }

@@ -10,8 +10,13 @@ mod charts;
 pub mod figures;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub(crate) mod weeks;
 
-use crate::{ui::LoadError, AppError};
+use crate::{
+    ui::{Detail, LoadError},
+    AppError,
+};
 use figures::{duration, AccountImpact, Spread, WeekFigures};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -200,13 +205,13 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
         <section class="related" aria-labelledby="dashboard-totals-heading">
             <h2 id="dashboard-totals-heading">"The period at a glance"</h2>
             <dl class="fields">
-                <Figure term="Alerts raised" value=all.raised.to_string() />
-                <Figure term="Reached customers" value=all.reached.to_string() />
-                <Figure term="Got a proactive case" value=format!("{} ({})", all.with_case, share_text(all.case_share())) />
-                <Figure term="Alert to case" value=spread_text(all.to_case) />
-                <Figure term="Case to first notice" value=spread_text(all.to_notice) />
-                <Figure term="Beat the customer" value=format!("{} of {} accounts ({})", all.beaten, all.accounts, share_text(all.beat_share())) />
-                <Figure term="Median lead before they called" value=or_dash(all.lead.median) />
+                <Detail term="Alerts raised" value=all.raised.to_string() />
+                <Detail term="Reached customers" value=all.reached.to_string() />
+                <Detail term="Got a proactive case" value=format!("{} ({})", all.with_case, share_text(all.case_share())) />
+                <Detail term="Alert to case" value=spread_text(all.to_case) />
+                <Detail term="Case to first notice" value=spread_text(all.to_notice) />
+                <Detail term="Beat the customer" value=format!("{} of {} accounts ({})", all.beaten, all.accounts, share_text(all.beat_share())) />
+                <Detail term="Median lead before they called" value=or_dash(all.lead.median) />
             </dl>
         </section>
         {charts}
@@ -257,14 +262,4 @@ fn table_view(
         </table>
     }
     .into_any()
-}
-
-#[component]
-fn Figure(term: &'static str, value: String) -> impl IntoView {
-    view! {
-        <div class="field">
-            <dt>{term}</dt>
-            <dd>{value}</dd>
-        </div>
-    }
 }

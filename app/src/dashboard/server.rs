@@ -2,7 +2,8 @@
 
 use super::{
     charts,
-    figures::{self, date_secs, AccountRow, CaseRow, DayRow, Weeks, MAX_WEEKS},
+    figures::MAX_WEEKS,
+    weeks::{self, date_secs, AccountRow, CaseRow, DayRow, Weeks},
     DashboardView,
 };
 use crate::{
@@ -112,7 +113,7 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?;
         drop(conn);
-        let (weekly, all, top_accounts) = figures::compute(weeks, &days, &cases, &accounts);
+        let (weekly, all, top_accounts) = weeks::compute(weeks, &days, &cases, &accounts);
         let charts = vec![
             charts::alerts(&weekly, &all),
             charts::speed(&weekly, &all),

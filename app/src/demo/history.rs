@@ -5,7 +5,6 @@
 //! live data starts from, so every number the README and the tests name stays as it is.
 
 use crate::store::{clock, Store};
-use sqlx::AnyConnection;
 
 /// Weeks of history before the current one.
 const WEEKS: i64 = 6;
@@ -27,13 +26,6 @@ const ON: [(&str, &str); 4] = [
     ("payments-app", "HTTP 5xx rate above 2%"),
 ];
 
-async fn id_of(conn: &mut AnyConnection, sql: &str, name: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-        .bind(name)
-        .fetch_one(conn)
-        .await
-}
-
 impl Store {
     /// Writes the demo's history into a database holding the demo data and no history yet, in one transaction;
     /// answers how many alerts it wrote (0 when there was nothing to do).
@@ -51,14 +43,17 @@ impl Store {
         if written > 0 || accounts.len() < 4 {
             return Ok(0);
         }
-        let this_week = crate::dashboard::figures::monday(clock::now_secs());
+        let this_week = crate::dashboard::weeks::monday(clock::now_secs());
         let mut alerts = 0u64;
         for (week, &(raised, with_case, to_case, to_notice, to_call)) in WEEKLY.iter().enumerate() {
             let monday = this_week - (WEEKS - week as i64) * 7 * 86_400;
             for n in 0..raised {
                 let seq = week as i64 * 20 + n + 1;
                 let (ci, description) = ON[(seq % ON.len() as i64) as usize];
-                let ci_id = id_of(&mut tx, "SELECT id FROM configuration_items WHERE name = $1", ci).await?;
+                let ci_id: i64 = sqlx::query_scalar("SELECT id FROM configuration_items WHERE name = $1")
+                    .bind(ci)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 // Spread over the working week, each open for two to seven hours.
                 let raised_at = monday + (n % 5) * 86_400 + (8 + n % 9) * 3_600 + n * 7 * 60;
                 let closed_at = raised_at + (2 + n % 6) * 3_600;
